@@ -1,0 +1,69 @@
+"""Airflow 2 / Airflow 3 differences at split time, behind one small interface."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+
+def quiet_airflow() -> None:
+    """Keep Airflow's import-time chatter out of bridge's output (before importing it)."""
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    # Airflow 2 warns at import that timer metrics will change unit; opting in silences it.
+    os.environ.setdefault("AIRFLOW__METRICS__TIMER_UNIT_CONSISTENCY", "True")
+    warnings.filterwarnings("ignore", module=r"airflow(\..*)?$")
+
+
+def airflow_version() -> str:
+    """The installed Airflow version, e.g. '2.11.2'."""
+    import airflow
+
+    return str(airflow.__version__)
+
+
+def major_version() -> int:
+    """2 or 3."""
+    return int(airflow_version().split(".")[0])
+
+
+def make_dagbag(path: str) -> Any:
+    """A DagBag over one file, never with Airflow's example DAGs, never in safe mode."""
+    if major_version() >= 3:
+        from airflow.dag_processing.dagbag import DagBag
+
+        return DagBag(dag_folder=path, safe_mode=False)
+    from airflow.models.dagbag import DagBag as DagBag2
+
+    return DagBag2(dag_folder=path, include_examples=False, safe_mode=False)
+
+
+def is_mapped(task: Any) -> bool:
+    """Whether the task is dynamically mapped (`.expand()`)."""
+    return bool(getattr(task, "_is_mapped", False) or getattr(task, "is_mapped", False) is True)
+
+
+def operator_class(task: Any) -> type:
+    """The operator class behind a task, also for mapped tasks."""
+    if is_mapped(task):
+        cls = getattr(task, "operator_class", None)
+        if isinstance(cls, type):
+            return cls
+    return type(task)
+
+
+def dag_schedule(dag: Any) -> str | None:
+    """The DAG's schedule as a cron expression or preset, or a summary; None if unscheduled."""
+    raw = getattr(dag, "schedule_interval", None) if major_version() < 3 else getattr(dag, "schedule", None)
+    if isinstance(raw, str):
+        return raw
+    timetable = getattr(dag, "timetable", None)
+    if timetable is None or type(timetable).__name__ == "NullTimetable":
+        return None
+    for attribute in ("_expression", "expression"):  # core timetables / Airflow 3 SDK timetables
+        expression = getattr(timetable, attribute, None)
+        if isinstance(expression, str):
+            return expression
+    summary = getattr(timetable, "summary", None)
+    return str(summary) if summary else None

@@ -1,0 +1,225 @@
+"""DAG file -> SourceDag, with real Airflow. The only module that runs user DAG code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from typing import Any
+
+from bridge.airflow import compat
+from bridge.errors import DagLoadError
+from bridge.model import SourceDag, SourceTask
+
+_TRACE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+def check_readable(path: str) -> str:
+    """Read the DAG file's text, or fail with a located message."""
+    if not os.path.exists(path):
+        raise DagLoadError("no such file; pass the path of an Airflow DAG file", location=path)
+    if os.path.isdir(path):
+        raise DagLoadError("is a folder; pass one DAG file (bridge splits one DAG at a time)", location=path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DagLoadError(f"cannot read the DAG file: {reason}", location=path) from None
+
+
+def check_syntax(path: str, text: str) -> None:
+    """Report a syntax error with its line before Airflow imports anything."""
+    try:
+        compile(text, path, "exec")
+    except SyntaxError as exc:
+        raise DagLoadError(f"syntax error: {exc.msg}; fix the file and run again", location=f"{path}:{exc.lineno}") from None
+
+
+def _import_error_message(path: str, trace: str) -> DagLoadError:
+    """Turn DagBag's import-error traceback into one located line."""
+    lines = [line for line in trace.strip().splitlines() if line.strip()]
+    last = lines[-1].strip() if lines else "unknown error"
+    location = path
+    real = os.path.realpath(path)
+    for match in _TRACE_LINE.finditer(trace):
+        if os.path.realpath(match.group("file")) == real:
+            location = f"{path}:{match.group('line')}"
+    if "Timeout" in last or "timed out" in last.lower():
+        hint = "the file took too long to import; make the DAG file fast to import"
+    elif "ModuleNotFoundError" in last or "No module named" in last:
+        hint = "install the missing package in this environment (and in the image) or fix the import"
+    elif "Cycle detected" in last or "cycle" in last.lower():
+        hint = "remove the dependency cycle"
+    else:
+        hint = "fix the error; Airflow itself cannot load this file"
+    return DagLoadError(f"import error: {last}; {hint}", location=location)
+
+
+def load_dag(path: str, dag_id: str | None = None) -> SourceDag:
+    """Load `path` with Airflow's DagBag and describe the chosen DAG."""
+    path = os.path.abspath(path)
+    text = check_readable(path)
+    check_syntax(path, text)
+    compat.quiet_airflow()
+    bag = compat.make_dagbag(path)
+    if bag.import_errors:
+        trace = next(iter(bag.import_errors.values()))
+        raise _import_error_message(path, trace)
+    dags = {key: dag for key, dag in bag.dags.items() if not getattr(dag, "parent_dag", None)}
+    if not dags:
+        raise DagLoadError("no DAG found; the file must create an Airflow DAG at import time", location=path)
+    if dag_id is None:
+        if len(dags) > 1:
+            listed = ", ".join(sorted(dags))
+            raise DagLoadError(f"defines {len(dags)} DAGs ({listed}); choose one with --dag-id", location=path)
+        dag_id = next(iter(dags))
+    if dag_id not in dags:
+        listed = ", ".join(sorted(dags))
+        raise DagLoadError(f"no DAG with id {dag_id!r}; the file defines: {listed}", location=path)
+    return describe_dag(dags[dag_id], path)
+
+
+def _seconds(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+def _param_text(value: Any) -> str:
+    """A DAG param default as Argo parameter text: strings plain, the rest JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _conn_ids(task: Any) -> tuple[str, ...]:
+    """Connection ids the operator references through its `*conn_id` attributes."""
+    found: set[str] = set()
+    attrs = dict(vars(task)) if hasattr(task, "__dict__") else {}
+    attrs.update(getattr(task, "partial_kwargs", None) or {})
+    for name, value in attrs.items():
+        if not name.endswith("conn_id") or not isinstance(value, str) or not value:
+            continue
+        if "{{" in value:  # templated at run time; cannot be known here
+            continue
+        found.add(value)
+    return tuple(sorted(found))
+
+
+def _trigger_rule(task: Any) -> str:
+    rule = getattr(task, "trigger_rule", "all_success")
+    return str(getattr(rule, "value", rule))
+
+
+def _json_or_empty(value: Any) -> str:
+    if not value:
+        return ""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def describe_task(task: Any) -> SourceTask:
+    """The parts of one task bridge needs, as plain values."""
+    cls = compat.operator_class(task)
+    return SourceTask(
+        task_id=task.task_id,
+        operator=getattr(task, "task_type", None) or cls.__name__,
+        operator_module=cls.__module__,
+        upstream=tuple(sorted(task.upstream_task_ids)),
+        trigger_rule=_trigger_rule(task),
+        retries=int(getattr(task, "retries", 0) or 0),
+        retry_delay_seconds=_seconds(getattr(task, "retry_delay", None)) or 0.0,
+        retry_exponential_backoff=bool(getattr(task, "retry_exponential_backoff", False)),
+        max_retry_delay_seconds=_seconds(getattr(task, "max_retry_delay", None)),
+        execution_timeout_seconds=_seconds(getattr(task, "execution_timeout", None)),
+        conn_ids=_conn_ids(task),
+        owner=str(getattr(task, "owner", "") or ""),
+        pool=str(getattr(task, "pool", "") or ""),
+        queue=str(getattr(task, "queue", "") or ""),
+        executor_config=_json_or_empty(getattr(task, "executor_config", None)),
+        is_setup=bool(getattr(task, "is_setup", False)),
+        is_teardown=bool(getattr(task, "is_teardown", False)),
+        is_mapped=compat.is_mapped(task),
+    )
+
+
+def topological_order(upstream: dict[str, tuple[str, ...]]) -> list[str]:
+    """Task ids so that every task follows its upstreams; ties broken by task id."""
+    remaining = {task_id: set(ups) for task_id, ups in upstream.items()}
+    order: list[str] = []
+    ready = sorted(task_id for task_id, ups in remaining.items() if not ups)
+    while ready:
+        task_id = ready.pop(0)
+        order.append(task_id)
+        del remaining[task_id]
+        released = [other for other, ups in remaining.items() if task_id in ups]
+        for other in released:
+            remaining[other].discard(task_id)
+            if not remaining[other]:
+                ready.append(other)
+        ready.sort()
+    return order
+
+
+def _distribution_of(module: str, cache: dict[str, tuple[str, str] | None]) -> tuple[str, str] | None:
+    """The installed distribution (name, version) that provides `module`, if any."""
+    from importlib import metadata
+
+    if module in cache:
+        return cache[module]
+    parts = module.split(".")
+    found: tuple[str, str] | None = None
+    if parts[:2] == ["airflow", "providers"]:
+        for end in range(3, len(parts) + 1):
+            name = "apache-airflow-providers-" + "-".join(parts[2:end]).replace("_", "-")
+            try:
+                found = (name, metadata.version(name))
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    elif parts[0] != "airflow":
+        for name in sorted(metadata.packages_distributions().get(parts[0], [])):
+            found = (name, metadata.version(name))
+            break
+    cache[module] = found
+    return found
+
+
+def detect_requirements(tasks: list[Any]) -> tuple[tuple[str, str], ...]:
+    """Airflow plus the provider (or other) distributions the DAG's operators come from."""
+    cache: dict[str, tuple[str, str] | None] = {}
+    found = {("apache-airflow", compat.airflow_version())}
+    for task in tasks:
+        dist = _distribution_of(compat.operator_class(task).__module__, cache)
+        if dist is not None:
+            found.add(dist)
+    return tuple(sorted(found))
+
+
+def describe_dag(dag: Any, path: str) -> SourceDag:
+    """The parts of one DAG bridge needs, as plain values."""
+    by_id = {task.task_id: describe_task(task) for task in dag.tasks}
+    order = topological_order({task_id: t.upstream for task_id, t in by_id.items()})
+    params = tuple((name, _param_text(value)) for name, value in dag.params.dump().items())
+    timezone = getattr(dag, "timezone", None)
+    owner = str(getattr(dag, "owner", "") or "")
+    return SourceDag(
+        dag_id=dag.dag_id,
+        source_path=path,
+        tasks=tuple(by_id[task_id] for task_id in order),
+        params=params,
+        description=str(getattr(dag, "description", "") or ""),
+        doc_md=str(getattr(dag, "doc_md", "") or ""),
+        owners=tuple(sorted({o.strip() for o in owner.split(",") if o.strip()})),
+        tags=tuple(sorted(str(tag) for tag in (getattr(dag, "tags", None) or ()))),
+        schedule=compat.dag_schedule(dag),
+        timezone=str(getattr(timezone, "name", timezone) or "UTC"),
+        max_active_tasks=getattr(dag, "max_active_tasks", None),
+        max_active_runs=getattr(dag, "max_active_runs", None),
+        dagrun_timeout_seconds=_seconds(getattr(dag, "dagrun_timeout", None)),
+        airflow_version=compat.airflow_version(),
+        requirements=detect_requirements(list(dag.tasks)),
+    )

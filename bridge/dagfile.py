@@ -1,0 +1,111 @@
+"""Support code imported by the single-task DAG files that `bridge split` writes.
+
+A generated file calls `single_task_dag(__file__, ...)` at import time: the original
+DAG file is imported, and Airflow's own `partial_subset` keeps the one task. This
+module runs inside every task pod, so it imports only what it needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+from types import ModuleType
+from typing import Any
+
+_SOURCE_MODULE_PREFIX = "bridge_source_"
+
+
+def _dag_context() -> Any:
+    """Airflow's DagContext (auto-registration of DAGs built in `with` blocks)."""
+    try:  # Airflow 3
+        from airflow.sdk.definitions._internal.contextmanager import DagContext
+    except ImportError:  # Airflow 2
+        from airflow.models.dag import DagContext  # type: ignore[no-redef,attr-defined]
+    return DagContext
+
+
+def _import_source(path: str) -> ModuleType:
+    """Import the original DAG file once per process, under a stable private name."""
+    digest = hashlib.sha256(path.encode()).hexdigest()[:12]
+    name = _SOURCE_MODULE_PREFIX + digest
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"bridge: cannot import DAG source {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    folder = os.path.dirname(path)
+    if folder not in sys.path:  # as Airflow puts the dags folder on sys.path
+        sys.path.insert(0, folder)
+    context = _dag_context()
+    before = set(context.autoregistered_dags)
+    previous_name = context.current_autoregister_module_name
+    context.current_autoregister_module_name = name
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    finally:
+        # DAGs of the source file would be attributed to the task file being parsed;
+        # keep them aside for DAGs that a factory built without binding a global.
+        created = [dag for dag, _ in set(context.autoregistered_dags) - before]
+        context.current_autoregister_module_name = previous_name
+        context.autoregistered_dags.clear()
+        context.autoregistered_dags.update(before)
+    module.__dict__["__bridge_autoregistered__"] = created
+    return module
+
+
+def _find_dag(module: ModuleType, dag_id: str, path: str) -> Any:
+    """The DAG object with `dag_id` defined by the imported source module."""
+    for value in list(vars(module).values()):
+        if getattr(value, "dag_id", None) == dag_id and hasattr(value, "partial_subset"):
+            return value
+    # DAGs built in a factory and never bound to a module global.
+    for value in vars(module).get("__bridge_autoregistered__", []):
+        if getattr(value, "dag_id", None) == dag_id:
+            return value
+    raise ImportError(f"bridge: {path} defines no DAG with dag_id {dag_id!r}")
+
+
+def _trim_to(dag: Any, task_id: str) -> None:
+    """Drop the setup/teardown neighbours that partial_subset keeps, leaving one task."""
+    extra = [tid for tid in dag.task_dict if tid != task_id]
+    if not extra:
+        return
+    for tid in extra:
+        task = dag.task_dict.pop(tid)
+        group = getattr(task, "task_group", None)
+        if group is not None:
+            group.children.pop(tid, None)
+    for task in dag.task_dict.values():
+        task.upstream_task_ids.intersection_update(dag.task_dict)
+        task.downstream_task_ids.intersection_update(dag.task_dict)
+
+
+def single_task_dag(task_file: str, *, source: str, dag_id: str, task_id: str) -> Any:
+    """Return the DAG `dag_id` of `source` reduced to the one task `task_id`, without retries."""
+    here = os.path.dirname(os.path.abspath(task_file))
+    path = os.path.normpath(os.path.join(here, source))
+    module = _import_source(path)
+    dag = _find_dag(module, dag_id, path)
+    if task_id not in dag.task_dict:
+        raise ImportError(f"bridge: DAG {dag_id!r} in {path} has no task {task_id!r}; re-run bridge split")
+    sub = dag.partial_subset([task_id], include_downstream=False, include_upstream=False)
+    _trim_to(sub, task_id)
+    task = sub.task_dict[task_id]
+    task.retries = 0  # Argo's retryStrategy retries the pod
+    searchpath = list(sub.template_searchpath or [])
+    if isinstance(sub.template_searchpath, str):
+        searchpath = [sub.template_searchpath]
+    source_folder = os.path.dirname(path)
+    if source_folder not in searchpath:
+        searchpath.append(source_folder)
+    sub.template_searchpath = searchpath
+    sub.fileloc = os.path.abspath(task_file)
+    return sub

@@ -1,0 +1,17 @@
+"""Plan -> file contents. Pure functions: no Airflow, no file system."""
+
+from __future__ import annotations
+
+from bridge.emit.argo import emit_workflow
+from bridge.emit.dagfile import emit_task_files
+from bridge.emit.image import emit_image
+from bridge.model import Plan
+
+
+def emit_all(plan: Plan) -> dict[str, str]:
+    """Every text file `bridge split` writes, keyed by path relative to the output folder."""
+    files: dict[str, str] = {}
+    files.update(emit_task_files(plan))
+    files[f"workflows/{plan.workflow_name}.yaml"] = emit_workflow(plan)
+    files.update(emit_image(plan))
+    return dict(sorted(files.items()))

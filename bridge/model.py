@@ -1,0 +1,96 @@
+"""The neutral forms between loading, planning and emitting: plain frozen data, no Airflow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SourceTask:
+    """One Airflow task as the loader saw it (strings, numbers and tuples only)."""
+
+    task_id: str
+    operator: str  # class name, e.g. "BashOperator"
+    operator_module: str
+    upstream: tuple[str, ...]  # direct upstream task ids, sorted
+    trigger_rule: str = "all_success"
+    retries: int = 0
+    retry_delay_seconds: float = 300.0
+    retry_exponential_backoff: bool = False
+    max_retry_delay_seconds: float | None = None
+    execution_timeout_seconds: float | None = None
+    conn_ids: tuple[str, ...] = ()
+    owner: str = ""
+    pool: str = ""
+    queue: str = ""
+    executor_config: str = ""  # JSON text, "" when empty
+    is_setup: bool = False
+    is_teardown: bool = False
+    is_mapped: bool = False
+
+
+@dataclass(frozen=True)
+class SourceDag:
+    """One Airflow DAG as the loader saw it, with where it came from."""
+
+    dag_id: str
+    source_path: str  # absolute path of the DAG file
+    tasks: tuple[SourceTask, ...]  # in topological order, ties by task_id
+    params: tuple[tuple[str, str], ...] = ()  # (name, default as Argo parameter text)
+    description: str = ""
+    doc_md: str = ""
+    owners: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    schedule: str | None = None  # cron expression or preset; None when unscheduled
+    timezone: str = "UTC"
+    max_active_tasks: int | None = None
+    max_active_runs: int | None = None
+    dagrun_timeout_seconds: float | None = None
+    airflow_version: str = ""
+    requirements: tuple[tuple[str, str], ...] = ()  # (distribution, version), sorted
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Argo retryStrategy values derived from Airflow's retry settings."""
+
+    limit: int
+    duration_seconds: int
+    factor: int | None = None
+    cap_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    """One shared container template: tasks with equal settings share it."""
+
+    name: str
+    retry: RetryPolicy | None = None
+    deadline_seconds: int | None = None
+    conn_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlannedTask:
+    """One Argo DAG task: its name, its template and how it depends on others."""
+
+    name: str
+    task_id: str
+    task_file: str  # relative to the dags folder: "<dag_id>/<task_id>.py"
+    template: str
+    depends: str  # Argo `depends` expression, "" for roots
+    upstream_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the emitters need, already named and ordered."""
+
+    dag: SourceDag
+    workflow_name: str
+    source_file: str  # relative to the output folder: "sources/<dag_id>/<file>"
+    tasks: tuple[PlannedTask, ...]
+    templates: tuple[TemplateSpec, ...]
+    image: str
+    namespace: str | None = None
+    task_settings: tuple[tuple[str, str], ...] = field(default=())  # (task_id, JSON)

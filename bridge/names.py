@@ -1,0 +1,52 @@
+"""Airflow ids -> Argo/Kubernetes names: deterministic, valid, collision-free."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Iterable
+
+TASK_NAME_MAX = 128  # Argo template and DAG-task names
+WORKFLOW_PREFIX_MAX = 57  # generateName: Argo appends 5 chars, Kubernetes allows 63 (DNS label)
+CRON_NAME_MAX = 52  # CronJob / CronWorkflow names
+
+_INVALID = re.compile(r"[^a-z0-9-]+")
+_HASH_LEN = 8
+
+
+def _digest(original: str) -> str:
+    return hashlib.sha256(original.encode("utf-8")).hexdigest()[:_HASH_LEN]
+
+
+def _clean(original: str) -> str:
+    name = _INVALID.sub("-", original.lower()).strip("-")
+    return re.sub("-{2,}", "-", name) or "x"
+
+
+def _with_suffix(base: str, original: str, max_len: int) -> str:
+    head = base[: max_len - _HASH_LEN - 1].rstrip("-") or "x"
+    return f"{head}-{_digest(original)}"
+
+
+def argo_name(original: str, max_len: int = TASK_NAME_MAX) -> str:
+    """Map one Airflow id to a valid Argo name; a hash suffix marks any truncation."""
+    base = _clean(original)
+    if len(base) > max_len:
+        return _with_suffix(base, original, max_len)
+    return base
+
+
+def argo_names(originals: Iterable[str], max_len: int = TASK_NAME_MAX) -> dict[str, str]:
+    """Map a set of ids to distinct names; every id in a collision gets a hash suffix."""
+    ids = sorted(set(originals))
+    first = {original: argo_name(original, max_len) for original in ids}
+    counts: dict[str, int] = {}
+    for name in first.values():
+        counts[name] = counts.get(name, 0) + 1
+    result = {}
+    for original in ids:
+        name = first[original]
+        if counts[name] > 1:
+            name = _with_suffix(_clean(original), original, max_len)
+        result[original] = name
+    return result

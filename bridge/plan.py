@@ -1,0 +1,147 @@
+"""SourceDag -> Plan: names, dependencies, shared templates. Pure: no Airflow, no files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+
+from bridge import names
+from bridge.errors import UnsupportedError
+from bridge.model import Plan, PlannedTask, RetryPolicy, SourceDag, SourceTask, TemplateSpec
+
+SUPPORTED_TRIGGER_RULES = frozenset({"all_success"})
+RESERVED_PARAMETERS = frozenset({"run-date", "run-id"})
+_PARAMETER_NAME = re.compile(r"^[-a-zA-Z0-9_]+$")
+_DEFAULT_POOL = "default_pool"
+_DEFAULT_QUEUES = frozenset({"", "default"})
+BASE_TEMPLATE = "task"
+
+
+def default_image(workflow_name: str) -> str:
+    """The image reference used when --image is not given."""
+    return f"bridge/{workflow_name}:latest"
+
+
+def retry_policy(task: SourceTask) -> RetryPolicy | None:
+    """Airflow's retry settings as an Argo retryStrategy (None when the task never retries)."""
+    if task.retries <= 0:
+        return None
+    cap = task.max_retry_delay_seconds
+    return RetryPolicy(
+        limit=task.retries,
+        duration_seconds=max(0, round(task.retry_delay_seconds)),
+        factor=2 if task.retry_exponential_backoff else None,
+        cap_seconds=round(cap) if cap is not None and task.retry_exponential_backoff else None,
+    )
+
+
+def deadline_seconds(task: SourceTask, grace_seconds: int) -> int | None:
+    """A pod deadline backing up Airflow's own execution_timeout (enforced in the pod)."""
+    if task.execution_timeout_seconds is None:
+        return None
+    return int(task.execution_timeout_seconds) + grace_seconds
+
+
+def _template_key(spec: TemplateSpec) -> str:
+    retry = spec.retry
+    data = {
+        "retry": None if retry is None else [retry.limit, retry.duration_seconds, retry.factor, retry.cap_seconds],
+        "deadline": spec.deadline_seconds,
+        "conns": list(spec.conn_ids),
+    }
+    return json.dumps(data, sort_keys=True)
+
+
+def _template_name(spec: TemplateSpec) -> str:
+    if spec.retry is None and spec.deadline_seconds is None and not spec.conn_ids:
+        return BASE_TEMPLATE
+    digest = hashlib.sha256(_template_key(spec).encode()).hexdigest()[:8]
+    return f"{BASE_TEMPLATE}-{digest}"
+
+
+def check_supported(dag: SourceDag) -> None:
+    """Refuse, with the task and the reason, what this version cannot run faithfully."""
+    location = dag.source_path
+    for task in dag.tasks:
+        if task.trigger_rule not in SUPPORTED_TRIGGER_RULES:
+            raise UnsupportedError(
+                f"task {task.task_id!r} uses trigger_rule={task.trigger_rule!r}, which bridge cannot yet map "
+                "to Argo faithfully (only all_success); use all_success or wait for trigger-rule support",
+                location=location,
+            )
+        if task.is_mapped:
+            raise UnsupportedError(
+                f"task {task.task_id!r} is dynamically mapped (.expand()), which bridge cannot yet run on Argo; "
+                "expand the tasks statically or wait for mapping support",
+                location=location,
+            )
+    for name, _ in dag.params:
+        if not _PARAMETER_NAME.match(name) or name in RESERVED_PARAMETERS:
+            raise UnsupportedError(
+                f"DAG param {name!r} cannot be an Argo workflow parameter (letters, digits, '-' and '_' only; "
+                "'run-date' and 'run-id' are bridge's own); rename the param",
+                location=location,
+            )
+
+
+def plan_workflow(
+    dag: SourceDag,
+    *,
+    image: str | None = None,
+    namespace: str | None = None,
+    deadline_grace_seconds: int = 60,
+) -> Plan:
+    """Decide every name, dependency and template of the Workflow for `dag`."""
+    check_supported(dag)
+    task_names = names.argo_names([task.task_id for task in dag.tasks])
+    specs: dict[str, TemplateSpec] = {}
+    planned: list[PlannedTask] = []
+    settings: list[tuple[str, str]] = []
+    for task in dag.tasks:
+        spec = TemplateSpec(
+            name="",
+            retry=retry_policy(task),
+            deadline_seconds=deadline_seconds(task, deadline_grace_seconds),
+            conn_ids=task.conn_ids,
+        )
+        spec = TemplateSpec(_template_name(spec), spec.retry, spec.deadline_seconds, spec.conn_ids)
+        specs.setdefault(spec.name, spec)
+        upstream_names = tuple(task_names[up] for up in task.upstream)
+        planned.append(
+            PlannedTask(
+                name=task_names[task.task_id],
+                task_id=task.task_id,
+                task_file=f"{dag.dag_id}/{task.task_id}.py",
+                template=spec.name,
+                depends=" && ".join(f"{up}.Succeeded" for up in upstream_names),
+                upstream_names=upstream_names,
+            )
+        )
+        extra = task_settings(task)
+        if extra:
+            settings.append((task.task_id, extra))
+    workflow_name = names.argo_name(dag.dag_id, names.WORKFLOW_PREFIX_MAX)
+    return Plan(
+        dag=dag,
+        workflow_name=workflow_name,
+        source_file=f"sources/{dag.dag_id}/{os.path.basename(dag.source_path)}",
+        tasks=tuple(planned),
+        templates=tuple(specs[name] for name in sorted(specs)),
+        image=image or default_image(workflow_name),
+        namespace=namespace,
+        task_settings=tuple(sorted(settings)),
+    )
+
+
+def task_settings(task: SourceTask) -> str:
+    """Pool, queue and executor_config, kept as JSON until the scheduling issue maps them."""
+    data: dict[str, object] = {}
+    if task.pool and task.pool != _DEFAULT_POOL:
+        data["pool"] = task.pool
+    if task.queue not in _DEFAULT_QUEUES:
+        data["queue"] = task.queue
+    if task.executor_config:
+        data["executor_config"] = json.loads(task.executor_config)
+    return json.dumps(data, sort_keys=True) if data else ""

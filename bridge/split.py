@@ -1,0 +1,57 @@
+"""`bridge split` end to end: load -> plan -> emit -> write."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from bridge.emit import emit_all
+from bridge.errors import UnsupportedError
+from bridge.model import Plan, SourceDag
+from bridge.plan import plan_workflow
+from bridge.write import write_output
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    """What `bridge split` did, for the CLI to report."""
+
+    dag_id: str
+    task_count: int
+    workflow_path: str
+    changed: tuple[str, ...]
+
+
+def build_plan(dag: SourceDag, *, image: str | None, namespace: str | None) -> Plan:
+    """Plan the Workflow for a loaded DAG (pure)."""
+    if dag.dag_id in {".", ".."}:
+        raise UnsupportedError(f"dag_id {dag.dag_id!r} cannot be a folder name; rename the DAG", location=dag.source_path)
+    return plan_workflow(dag, image=image, namespace=namespace)
+
+
+def render_files(plan: Plan) -> dict[str, bytes]:
+    """All output files as bytes: emitted text plus the byte copy of the DAG source."""
+    files = {path: text.encode("utf-8") for path, text in emit_all(plan).items()}
+    with open(plan.dag.source_path, "rb") as handle:
+        files[plan.source_file] = handle.read()
+    return files
+
+
+def split_dag(
+    dag_file: str,
+    *,
+    dag_id: str | None = None,
+    output: str = "build",
+    image: str | None = None,
+    namespace: str | None = None,
+    force: bool = False,
+) -> SplitResult:
+    """Load, plan, emit and write; nothing is written unless everything succeeded."""
+    from bridge.airflow.loader import load_dag
+
+    dag = load_dag(dag_file, dag_id)
+    plan = build_plan(dag, image=image, namespace=namespace)
+    files = render_files(plan)
+    changed = write_output(output, files, force=force)
+    workflow = os.path.join(os.path.normpath(output), "workflows", f"{plan.workflow_name}.yaml")
+    return SplitResult(dag.dag_id, len(plan.tasks), workflow, tuple(changed))

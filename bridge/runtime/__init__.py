@@ -1,0 +1,1 @@
+"""`bridge-task`: run one task of a single-task DAG file on a throwaway Airflow."""

@@ -1,0 +1,98 @@
+"""`bridge-task`: the container entrypoint that runs one Airflow task (see docs/DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Dict, List, Optional, Tuple
+
+import click
+
+from bridge.runtime import runner
+from bridge.runtime.dates import default_run_id, parse_run_date
+from bridge.runtime.env import airflow_major
+from bridge.runtime.xcom import XComDocumentError, XComRow, parse_documents
+
+
+def parse_params(values: Tuple[str, ...]) -> Dict[str, Any]:
+    """`NAME=VALUE` pairs -> dag_run.conf; VALUE is JSON when it parses, else the plain string."""
+    conf: Dict[str, Any] = {}
+    for item in values:
+        name, sep, raw = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
+        try:
+            conf[name] = json.loads(raw)
+        except ValueError:
+            conf[name] = raw
+    return conf
+
+
+def read_xcom_in(path: Optional[str]) -> List[XComRow]:
+    """Rows of the `--xcom-in` file; a missing or empty file means none."""
+    if not path or not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        return parse_documents(text, source=path)
+    except XComDocumentError as exc:
+        raise click.BadParameter(str(exc), param_hint="--xcom-in") from None
+
+
+@click.group()
+def main() -> None:
+    """Run one task of a bridge single-task DAG file on a throwaway Airflow."""
+
+
+@main.command("run")
+@click.argument("task_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--run-date", required=True, help="Logical date: YYYYMMDD, YYYY-MM-DD or ISO date-time (naive = UTC).")
+@click.option("--run-id", default="", help="DagRun id; empty: manual__<logical date ISO-8601>.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="dag_run.conf entry (JSON, else string).")
+@click.option("--xcom-in", type=click.Path(dir_okay=False), help="Upstream xcom.json documents, newline-separated.")
+@click.option("--outputs", type=click.Path(file_okay=False), help="Directory for xcom.json, state and branch.")
+@click.option("--map-index", type=int, default=-1, show_default=True, help="Reserved for dynamic task mapping.")
+@click.option("--mode", type=click.Choice(runner.MODES), default="inprocess", show_default=True,
+              help="backfill: Airflow 2 SequentialExecutor reference run.")
+def run_command(
+    task_file: str,
+    run_date: str,
+    run_id: str,
+    params: Tuple[str, ...],
+    xcom_in: Optional[str],
+    outputs: Optional[str],
+    map_index: int,
+    mode: str,
+) -> None:
+    """Run TASK_FILE's one task for one logical date; exit 0 success/skipped, 1 failed, 3 XCom too large."""
+    try:
+        logical_date = parse_run_date(run_date)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--run-date") from None
+    if mode == "backfill" and airflow_major() >= 3:
+        raise click.UsageError("--mode backfill needs Airflow 2 (no SequentialExecutor/backfill on Airflow 3); "
+                               "use the default --mode inprocess")
+    if map_index != -1:
+        raise click.UsageError("--map-index is reserved for dynamic task mapping, which bridge-task does not run yet")
+    request = runner.RunRequest(
+        task_file=os.path.abspath(task_file),
+        logical_date=logical_date,
+        run_id=run_id or default_run_id(logical_date),
+        conf=parse_params(params),
+        xcom_in=read_xcom_in(xcom_in),
+        outputs=outputs,
+        map_index=map_index,
+        mode=mode,
+    )
+    sys.exit(runner.run(request))
+
+
+@main.command("prepare")
+@click.option("--dir", "directory", type=click.Path(file_okay=False),
+              help="Write DIR/airflow-<version>.db instead of $BRIDGE_DB_TEMPLATE or the default path.")
+def prepare_command(directory: Optional[str]) -> None:
+    """Create the pre-migrated SQLite database that every `run` copies (run once at image build)."""
+    path = runner.prepare(directory)
+    click.echo(path)

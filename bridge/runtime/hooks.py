@@ -1,0 +1,143 @@
+"""Capture what branching and short-circuit operators decide, in a DAG that holds only them.
+
+A single-task DAG has no downstream tasks, so Airflow's own skip logic has nothing to
+skip and would reject the chosen ids as unknown. bridge replaces the decision step of
+`BranchMixIn.do_branch` with one that validates and expands ids against the ORIGINAL
+DAG (imported by `bridge.dagfile`), pushes the same `skipmixin_key` XCom Airflow
+pushes, and records the decision for `outputs/branch`; Argo does the skipping.
+Patches are class-level so they survive Airflow's per-run copy of the operator and
+apply in `airflow tasks run` subprocesses (backfill mode) through a task policy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Iterable, List, Optional
+
+# Where the decision is recorded; set by the runner (a file, so subprocesses can write it).
+BRANCH_RECORD_ENV = "BRIDGE_BRANCH_RECORD"
+_SKIPMIXIN_KEY = "skipmixin_key"
+_installed = False
+
+
+def original_dag(dag_id: str) -> Any:
+    """The full DAG that `bridge.dagfile` imported for this process, or None (not a bridge task file)."""
+    from bridge import dagfile
+
+    for name, module in list(sys.modules.items()):
+        if not name.startswith(dagfile._SOURCE_MODULE_PREFIX) or module is None:
+            continue
+        try:
+            return dagfile._find_dag(module, dag_id, name)
+        except ImportError:
+            continue
+    return None
+
+
+def record_decision(followed: Optional[List[str]]) -> None:
+    """Write the followed task ids (None: no decision) where the runner reads them."""
+    path = os.environ.get(BRANCH_RECORD_ENV)
+    if path:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(followed, handle)
+
+
+def read_decision(path: str) -> Optional[List[str]]:
+    """The recorded decision, None when the operator recorded none."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def _as_list(branches: Any) -> List[Any]:
+    """Airflow's accepted shapes: None, one id, or an iterable of ids."""
+    if branches is None:
+        return []
+    if isinstance(branches, str) or not isinstance(branches, Iterable):
+        return [branches]
+    return list(branches)
+
+
+def expand_and_validate(dag: Any, branches: Any) -> List[str]:
+    """Task-group ids -> their root task ids; reject non-strings and unknown ids with Airflow's messages."""
+    from bridge.runtime.compat import airflow_exception
+
+    exc = airflow_exception()
+    items = _as_list(branches)
+    bad_types = {(item, type(item).__name__) for item in items if not isinstance(item, str)}
+    if bad_types:
+        raise exc(f"'branch_task_ids' expected all task IDs are strings. Invalid tasks found: {bad_types}.")
+    followed: List[str] = []
+    for item in items:
+        group = dag.task_group_dict.get(item)
+        if group is not None:
+            followed.extend(root.task_id for root in group.roots)
+        else:
+            followed.append(item)
+    invalid = set(followed) - set(dag.task_ids)
+    if invalid:
+        raise exc(f"'branch_task_ids' must contain only valid task_ids. Invalid tasks found: {invalid}.")
+    return sorted(set(followed))
+
+
+def _do_branch(self: Any, context: Any, branches_to_execute: Any) -> Any:
+    """BranchMixIn.do_branch for a single-task DAG: decide against the original DAG, skip nothing here."""
+    self.log.info("Branch into %s", branches_to_execute)
+    dag = original_dag(self.dag_id) or self.dag
+    followed = expand_and_validate(dag, branches_to_execute)
+    self.log.info("Following branch %s", set(followed))
+    full_task = dag.task_dict.get(self.task_id)
+    if full_task is not None and full_task.downstream_list:
+        # The XCom Airflow's skip_all_except pushes (read by NotPreviouslySkippedDep on clear).
+        flat = set(followed)
+        for task_id in followed:
+            flat.update(dag.get_task(task_id).get_flat_relative_ids(upstream=False))
+        follow_ids = [t.task_id for t in full_task.downstream_list if t.task_id in flat]
+        context["ti"].xcom_push(key=_SKIPMIXIN_KEY, value={"followed": follow_ids})
+    record_decision(followed)
+    return branches_to_execute
+
+
+def _wrap_short_circuit(execute: Any) -> Any:
+    """ShortCircuitOperator.execute that records: truthy -> all direct downstream ids, falsy -> []."""
+
+    def execute_and_record(self: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+        condition = execute(self, context, *args, **kwargs)
+        dag = original_dag(self.dag_id) or self.dag
+        full_task = dag.task_dict.get(self.task_id)
+        downstream = sorted(full_task.downstream_task_ids) if full_task is not None else []
+        record_decision(downstream if condition else [])
+        return condition
+
+    execute_and_record._bridge = True  # type: ignore[attr-defined]
+    return execute_and_record
+
+
+def install() -> None:
+    """Patch the branch/short-circuit classes and the SIGTERM behaviour; idempotent."""
+    global _installed
+    if _installed:
+        return
+    from bridge.runtime import compat
+
+    for cls in compat.skip_mixin_classes():
+        cls.do_branch = _do_branch
+    for cls in compat.short_circuit_classes():
+        if not getattr(cls.execute, "_bridge", False):
+            cls.execute = _wrap_short_circuit(cls.execute)
+    compat.install_sigterm_failure()
+    _installed = True
+
+
+def task_policy(task: Any) -> None:
+    """Airflow cluster-policy hook used in backfill mode's `airflow tasks run` processes."""
+    install()
+
+
+LOCAL_SETTINGS = '''"""Written by bridge-task: installs the branch/short-circuit hooks in Airflow subprocesses."""
+from bridge.runtime.hooks import task_policy  # noqa: F401
+'''

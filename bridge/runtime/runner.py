@@ -1,0 +1,222 @@
+"""Run one task of a single-task DAG file for one logical date on a throwaway Airflow."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Dict, List, Optional
+
+from bridge.runtime import env as runtime_env
+from bridge.runtime.xcom import XComRow, merge_rows, oversize_message, render_document
+
+EXIT_SUCCESS = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_XCOM_TOO_LARGE = 3
+
+MODES = ("inprocess", "backfill")
+_OK_STATES = ("success", "skipped")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything `bridge-task run` was asked to do, already validated."""
+
+    task_file: str
+    logical_date: datetime
+    run_id: str
+    conf: Dict[str, Any]
+    xcom_in: List[XComRow]
+    outputs: Optional[str] = None
+    map_index: int = -1
+    mode: str = "inprocess"
+
+
+@dataclass
+class RunOutcome:
+    """What the run produced: the files' contents and the exit code."""
+
+    task_id: str = "?"
+    state: str = "failed"
+    rows: List[XComRow] = field(default_factory=list)
+    branch: Optional[List[str]] = None
+    exit_code: int = EXIT_FAILED
+    message: str = ""
+
+
+def notice(message: str) -> None:
+    """One line from bridge itself, on stderr so stdout stays the task log."""
+    print(f"bridge-task: {message}", file=sys.stderr, flush=True)
+
+
+def write_outputs(directory: str, outcome: RunOutcome) -> None:
+    """Write xcom.json, state and branch (the Argo output parameters)."""
+    os.makedirs(directory, exist_ok=True)
+    files = {
+        "xcom.json": render_document(outcome.rows) + "\n",
+        "state": outcome.state + "\n",
+        "branch": ("null" if outcome.branch is None else render_json(outcome.branch)) + "\n",
+    }
+    for name, text in files.items():
+        with open(os.path.join(directory, name), "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def render_json(value: Any) -> str:
+    """Compact JSON for one-line output files."""
+    import json
+
+    return json.dumps(value, separators=(",", ":"))
+
+
+def provide_database(db_path: str) -> bool:
+    """Copy the pre-migrated template to `db_path`; False when there is none (caller migrates)."""
+    template = runtime_env.template_path()
+    if os.path.isfile(template):
+        shutil.copyfile(template, db_path)
+        return True
+    notice(
+        f"no database template at {template}; migrating a fresh database "
+        "(run `bridge-task prepare` at image build time to skip this)"
+    )
+    return False
+
+
+def _print_backfill_logs(home: str) -> None:
+    """Backfill mode: the task ran in `airflow tasks run` subprocesses that log to files; show them."""
+    for path in sorted(glob.glob(os.path.join(home, "logs", "dag_id=*", "**", "*.log"), recursive=True)):
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            sys.stdout.write(handle.read())
+    sys.stdout.flush()
+
+
+def _setup(request: RunRequest, state_dir: str) -> None:
+    """Point Airflow at the throwaway home and database; must precede any Airflow import."""
+    db_path = os.path.join(state_dir, runtime_env.DB_NAME)
+    dags_folder = os.path.dirname(request.task_file)
+    overrides = {"BRIDGE_BRANCH_RECORD": os.path.join(state_dir, "branch.json")}
+    if request.mode == "backfill":
+        # SequentialExecutor runs `airflow tasks run`: it must be this installation's `airflow`.
+        overrides["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    runtime_env.apply_environment(runtime_env.airflow_environment(state_dir, dags_folder, db_path), overrides)
+    if request.mode == "backfill":
+        from bridge.runtime.hooks import LOCAL_SETTINGS
+
+        config_dir = os.path.join(os.environ["AIRFLOW_HOME"], "config")
+        os.makedirs(config_dir, exist_ok=True)
+        with open(os.path.join(config_dir, "airflow_local_settings.py"), "w", encoding="utf-8") as handle:
+            handle.write(LOCAL_SETTINGS)
+    copied = provide_database(db_path)
+    from bridge.runtime import compat  # first Airflow import happens here
+
+    if not copied:
+        compat.migrate_database()
+
+
+def _execute(request: RunRequest, outcome: RunOutcome) -> None:
+    """Load the DAG, create the run, seed XComs, run the task, collect state, XComs and branch."""
+    import pendulum
+
+    from bridge.runtime import compat, hooks
+
+    hooks.install()
+    compat.stream_task_logs()
+    dag = compat.load_dag(request.task_file)
+    task_id = next(iter(dag.task_dict))
+    outcome.task_id = task_id
+    logical_date = pendulum.instance(request.logical_date)
+    interval = compat.data_interval(dag, logical_date)
+    # A task clears its own XComs when it starts: rows under its own id must not come back.
+    received = [row for row in request.xcom_in if row.task_id != task_id]
+    outcome.rows = received
+    with compat.session_scope() as session:
+        dag_run = compat.create_dag_run(
+            dag,
+            run_id=request.run_id,
+            logical_date=logical_date,
+            interval=interval,
+            conf=request.conf,
+            queued=request.mode == "backfill",
+            session=session,
+        )
+        compat.seed_xcom(os.path.join(os.path.dirname(os.environ["AIRFLOW_HOME"]), runtime_env.DB_NAME), dag_run, received)
+        if request.mode == "backfill":
+            compat.run_backfill(dag, logical_date, request.conf)
+            _print_backfill_logs(os.environ["AIRFLOW_HOME"])
+        else:
+            compat.run_task_inprocess(dag, dag_run, session)
+        session.expire_all()
+        state = compat.task_state(dag.dag_id, request.run_id, task_id, request.map_index, session)
+        pushed = compat.read_pushed_xcom(dag.dag_id, request.run_id, task_id, session)
+    outcome.state = state if state in ("success", "skipped", "failed", "upstream_failed") else "failed"
+    if state != outcome.state:
+        notice(f"task {task_id!r} ended in state {state!r}; reporting it as failed")
+    outcome.rows = merge_rows(received, pushed)
+    outcome.branch = hooks.read_decision(os.environ["BRIDGE_BRANCH_RECORD"])
+    outcome.exit_code = EXIT_SUCCESS if outcome.state in _OK_STATES else EXIT_FAILED
+
+
+def run(request: RunRequest) -> int:
+    """Run the task; always write the output files; return the process exit code."""
+    outcome = RunOutcome(rows=list(request.xcom_in))
+    state_dir = runtime_env.make_state_dir()
+    try:
+        _setup(request, state_dir)
+        _execute(request, outcome)
+    except Exception as exc:  # the task itself never raises here: Airflow records its failure
+        from bridge.runtime.compat import TaskLoadError
+
+        if isinstance(exc, TaskLoadError):
+            notice(str(exc))
+        else:
+            import traceback
+
+            traceback.print_exc()
+            notice(f"could not run {request.task_file}: {type(exc).__name__}: {exc}")
+        outcome.state, outcome.exit_code = "failed", EXIT_FAILED
+    finally:
+        runtime_env.remove_state_dir(state_dir)
+    if outcome.exit_code == EXIT_SUCCESS:
+        size = len(render_document(outcome.rows).encode()) + 1
+        message = oversize_message(outcome.task_id, outcome.rows, size)
+        if message:
+            notice(message)
+            # The pod fails; an empty document keeps Argo from choking on an oversized parameter.
+            outcome.rows, outcome.exit_code = [], EXIT_XCOM_TOO_LARGE
+    if request.outputs:
+        write_outputs(request.outputs, outcome)
+    notice(f"task {outcome.task_id!r} ended {outcome.state} (exit {outcome.exit_code})")
+    return outcome.exit_code
+
+
+def prepare(directory: Optional[str] = None) -> str:
+    """Create the pre-migrated SQLite template that `run` copies; return its path."""
+    target = (
+        os.path.join(directory, f"airflow-{runtime_env.airflow_version()}.db")
+        if directory
+        else runtime_env.template_path()
+    )
+    target = os.path.abspath(target)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    state_dir = runtime_env.make_state_dir()
+    try:
+        db_path = os.path.join(state_dir, runtime_env.DB_NAME)
+        empty_dags = os.path.join(state_dir, "dags")
+        os.makedirs(empty_dags)
+        runtime_env.apply_environment(runtime_env.airflow_environment(state_dir, empty_dags, db_path))
+        from bridge.runtime import compat
+
+        compat.migrate_database()
+        from airflow import settings
+
+        settings.dispose_orm()
+        partial = f"{target}.{os.getpid()}.partial"
+        shutil.copyfile(db_path, partial)
+        os.replace(partial, target)  # atomic: a concurrent `run` never sees half a file
+    finally:
+        runtime_env.remove_state_dir(state_dir)
+    return target

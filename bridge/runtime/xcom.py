@@ -1,0 +1,104 @@
+"""XCom documents that travel between pods (`--xcom-in`, `xcom.json`); pure, no Airflow imports."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+# Argo caps an output parameter at 256 KiB; the whole document must fit.
+ARGO_PARAMETER_LIMIT = 262144
+
+RowKey = Tuple[str, int, str]
+
+
+@dataclass(frozen=True)
+class XComRow:
+    """One row of Airflow's XCom table: `value` is the serialised string Airflow stored."""
+
+    task_id: str
+    map_index: int
+    key: str
+    value: str
+
+    @property
+    def sort_key(self) -> RowKey:
+        """(task_id, map_index, key): the identity and the order of rows."""
+        return (self.task_id, self.map_index, self.key)
+
+    def to_json(self) -> Dict[str, Any]:
+        """The row as it appears in `xcom.json`."""
+        return {"task_id": self.task_id, "map_index": self.map_index, "key": self.key, "value": self.value}
+
+
+class XComDocumentError(ValueError):
+    """`--xcom-in` does not hold valid XCom documents."""
+
+
+def _row_from_json(raw: Any, where: str) -> XComRow:
+    """Validate one `rows` entry."""
+    if not isinstance(raw, dict):
+        raise XComDocumentError(f"{where}: each row must be an object with task_id, map_index, key, value")
+    try:
+        task_id, key, value = raw["task_id"], raw["key"], raw["value"]
+        map_index = int(raw.get("map_index", -1))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise XComDocumentError(f"{where}: row {raw!r} lacks a valid {exc}") from None
+    if not isinstance(task_id, str) or not isinstance(key, str) or not isinstance(value, str):
+        raise XComDocumentError(f"{where}: task_id, key and value must be strings in row {raw!r}")
+    return XComRow(task_id, map_index, key, value)
+
+
+def parse_documents(text: str, source: str = "--xcom-in") -> List[XComRow]:
+    """Merge newline-separated `{"rows": [...]}` documents; for the same row key the later one wins."""
+    merged: Dict[RowKey, XComRow] = {}
+    decoder = json.JSONDecoder()
+    pos, number = 0, 0
+    # Documents are newline-joined by Argo, but accept any whitespace between them.
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            break
+        number += 1
+        where = f"{source}: document {number}"
+        try:
+            doc, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise XComDocumentError(f"{where} is not JSON ({exc.msg} at char {exc.pos})") from None
+        if not isinstance(doc, dict):
+            raise XComDocumentError(f'{where} must be an object like {{"rows": [...]}}')
+        rows = doc.get("rows", [])
+        if not isinstance(rows, list):
+            raise XComDocumentError(f'{where}: "rows" must be a list')
+        for raw in rows:
+            row = _row_from_json(raw, where)
+            merged[row.sort_key] = row
+    return sorted(merged.values(), key=lambda r: r.sort_key)
+
+
+def merge_rows(received: Iterable[XComRow], pushed: Iterable[XComRow]) -> List[XComRow]:
+    """Received rows plus pushed rows (the task's own win), sorted."""
+    merged = {row.sort_key: row for row in received}
+    merged.update((row.sort_key, row) for row in pushed)
+    return sorted(merged.values(), key=lambda r: r.sort_key)
+
+
+def render_document(rows: Iterable[XComRow]) -> str:
+    """One line of JSON: `{"rows": [...]}` (compact, stable key order)."""
+    return json.dumps({"rows": [row.to_json() for row in rows]}, separators=(",", ":"), ensure_ascii=False)
+
+
+def oversize_message(task_id: str, rows: List[XComRow], size: int) -> Optional[str]:
+    """The exit-3 message when the rendered document exceeds Argo's limit, naming the biggest value."""
+    if size <= ARGO_PARAMETER_LIMIT:
+        return None
+    biggest = max(rows, key=lambda r: len(r.value.encode()), default=None)
+    if biggest is None:
+        return f"task {task_id!r}: xcom.json is {size} bytes; Argo parameters hold at most 256 KiB."
+    nbytes = len(biggest.value.encode())
+    owner = "" if biggest.task_id == task_id else f" (pushed upstream by {biggest.task_id!r}; {size} bytes in all)"
+    return (
+        f"task {task_id!r}: XCom key {biggest.key!r} is {nbytes} bytes{owner}; Argo parameters hold at most "
+        "256 KiB. Store the data elsewhere (a file in object storage) and push its path."
+    )

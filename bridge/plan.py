@@ -108,7 +108,7 @@ def plan_workflow(
         )
         spec = TemplateSpec(_template_name(spec), spec.retry, spec.deadline_seconds, spec.conn_ids)
         specs.setdefault(spec.name, spec)
-        upstream_names = tuple(task_names[up] for up in task.upstream)
+        upstream_names = tuple(sorted(task_names[up] for up in task.upstream))
         planned.append(
             PlannedTask(
                 name=task_names[task.task_id],

@@ -50,7 +50,7 @@ def check_output(root: str, files: dict[str, bytes], force: bool) -> list[str]:
         raise OutputError("exists and is not a folder; choose another -o", location=root)
     previous = _manifest(root)
     if not force:
-        for rel in sorted(set(files) | set(previous)):
+        for rel in sorted((set(files) | set(previous)) - {MANIFEST}):
             current = _read(os.path.join(root, rel))
             if current is None or (rel in files and current == files[rel]):
                 continue

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from typing import Any
+
+
+DAGBAG_LOG_LEVELS = "airflow.dag_processing.dagbag=critical airflow.models.dagbag=critical"
 
 
 def quiet_airflow() -> None:
     """Keep Airflow's import-time chatter out of bridge's output (before importing it)."""
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    # Airflow 3 logs import errors through structlog, which logging.disable does not reach.
+    os.environ.setdefault("AIRFLOW__LOGGING__NAMESPACE_LEVELS", DAGBAG_LOG_LEVELS)
     # Airflow 2 warns at import that timer metrics will change unit; opting in silences it.
     os.environ.setdefault("AIRFLOW__METRICS__TIMER_UNIT_CONSISTENCY", "True")
     warnings.filterwarnings("ignore", module=r"airflow(\..*)?$")
@@ -29,19 +35,30 @@ def major_version() -> int:
 
 
 def make_dagbag(path: str) -> Any:
-    """A DagBag over one file, never with Airflow's example DAGs, never in safe mode."""
-    if major_version() >= 3:
-        from airflow.dag_processing.dagbag import DagBag
+    """A DagBag over one file, never with Airflow's example DAGs, never in safe mode.
 
-        return DagBag(dag_folder=path, safe_mode=False)
-    from airflow.models.dagbag import DagBag as DagBag2
+    DagBag logs import errors with their traceback; bridge reports them itself in one line.
+    """
+    logging.disable(logging.CRITICAL)
+    try:
+        if major_version() >= 3:
+            from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag2(dag_folder=path, include_examples=False, safe_mode=False)
+            return DagBag(dag_folder=path, safe_mode=False)
+        from airflow.models.dagbag import DagBag as DagBag2
+
+        return DagBag2(dag_folder=path, include_examples=False, safe_mode=False)
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def is_mapped(task: Any) -> bool:
     """Whether the task is dynamically mapped (`.expand()`)."""
-    return bool(getattr(task, "_is_mapped", False) or getattr(task, "is_mapped", False) is True)
+    if major_version() >= 3:
+        from airflow.sdk.definitions.mappedoperator import MappedOperator
+    else:
+        from airflow.models.mappedoperator import MappedOperator  # type: ignore[no-redef]
+    return isinstance(task, MappedOperator)
 
 
 def operator_class(task: Any) -> type:

@@ -74,10 +74,10 @@ def _dag_task(task: PlannedTask) -> dict[str, Any]:
 def _retry_strategy(retry: RetryPolicy) -> dict[str, Any]:
     backoff: dict[str, Any] = {"duration": f"{retry.duration_seconds}s"}
     if retry.factor is not None:
-        backoff["factor"] = retry.factor
+        backoff["factor"] = str(retry.factor)
     if retry.cap_seconds is not None:
         backoff["cap"] = f"{retry.cap_seconds}s"
-    return {"limit": retry.limit, "retryPolicy": "Always", "backoff": backoff}
+    return {"limit": str(retry.limit), "retryPolicy": "Always", "backoff": backoff}
 
 
 def connection_env_name(conn_id: str) -> str:
@@ -149,7 +149,7 @@ def _container_template(plan: Plan, spec: TemplateSpec) -> dict[str, Any]:
     if spec.retry is not None:
         template["retryStrategy"] = _retry_strategy(spec.retry)
     if spec.deadline_seconds is not None:
-        template["activeDeadlineSeconds"] = spec.deadline_seconds
+        template["activeDeadlineSeconds"] = str(spec.deadline_seconds)
     template["container"] = container
     return template
 

@@ -1,0 +1,136 @@
+"""Test helpers: run the CLI in-process, load emitted DAG files with Airflow, validate against Argo."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from click.testing import CliRunner, Result
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+ARGO_SCHEMA = ROOT.parent / "shared" / "argo" / "schema.json"
+
+
+def airflow_major() -> int:
+    """2 or 3, from the installed Airflow."""
+    import airflow
+
+    return int(airflow.__version__.split(".")[0])
+
+
+def run_cli(*args: str) -> Result:
+    """Invoke `bridge` in-process and return click's result (exit code, output)."""
+    from bridge.cli import main
+
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def split(dag_file: str | Path, out: Path, *extra: str) -> Path:
+    """Run `bridge split` and fail the test with its output if it did not succeed."""
+    result = run_cli("split", str(dag_file), "-o", str(out), *extra)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def read_tree(root: Path) -> dict[str, bytes]:
+    """Every file under root, keyed by its relative POSIX path."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def load_workflow(out: Path) -> dict[str, Any]:
+    """The single Workflow document an output folder holds."""
+    (path,) = sorted((out / "workflows").glob("*.yaml"))
+    return yaml.safe_load(path.read_text())
+
+
+def dag_tasks(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The entrypoint DAG's tasks by name."""
+    main = next(t for t in workflow["spec"]["templates"] if t["name"] == workflow["spec"]["entrypoint"])
+    return {task["name"]: task for task in main["dag"]["tasks"]}
+
+
+def templates(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """All templates by name."""
+    return {t["name"]: t for t in workflow["spec"]["templates"]}
+
+
+def task_template(workflow: dict[str, Any], task_id: str) -> dict[str, Any]:
+    """The container template the task whose task-file names `task_id` uses."""
+    for task in dag_tasks(workflow).values():
+        params = {p["name"]: p.get("value") for p in task["arguments"]["parameters"]}
+        if params["task-file"].split("/", 1)[1] == f"{task_id}.py":
+            return templates(workflow)[task["template"]]
+    raise KeyError(task_id)
+
+
+def load_dagbag(path: Path) -> Any:
+    """A real Airflow DagBag over a file or folder, without examples."""
+    if airflow_major() >= 3:
+        from airflow.dag_processing.dagbag import DagBag
+
+        return DagBag(dag_folder=str(path), safe_mode=False)
+    from airflow.models.dagbag import DagBag as DagBag2
+
+    return DagBag2(dag_folder=str(path), include_examples=False, safe_mode=False)
+
+
+@functools.lru_cache(maxsize=1)
+def argo_schema() -> dict[str, Any] | None:
+    """Argo's published JSON schema, or None when ../shared/argo is absent."""
+    if not ARGO_SCHEMA.exists():
+        return None
+    return json.loads(ARGO_SCHEMA.read_text())
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        name = node["$ref"].split("/")[-1]
+        node = schema["definitions"][name]
+    return node
+
+
+def unknown_fields(schema: dict[str, Any], node: dict[str, Any], value: Any, path: str = "") -> list[str]:
+    """Paths of keys the schema does not define (Argo's schema itself allows them silently)."""
+    node = _resolve(schema, node)
+    found: list[str] = []
+    if isinstance(value, dict):
+        properties = node.get("properties")
+        extra = node.get("additionalProperties")
+        for key, item in value.items():
+            if properties is not None and key in properties:
+                found += unknown_fields(schema, properties[key], item, f"{path}.{key}")
+            elif isinstance(extra, dict):
+                found += unknown_fields(schema, extra, item, f"{path}.{key}")
+            elif properties is not None:
+                found.append(f"{path}.{key}")
+    elif isinstance(value, list) and isinstance(node.get("items"), dict):
+        for index, item in enumerate(value):
+            found += unknown_fields(schema, node["items"], item, f"{path}[{index}]")
+    return found
+
+
+def validate_argo(document: dict[str, Any]) -> None:
+    """Validate one Argo object against Argo's JSON schema, including unknown fields."""
+    import jsonschema
+
+    schema = argo_schema()
+    assert schema is not None
+    kind = document["kind"]
+    root = {"$ref": f"#/definitions/io.argoproj.workflow.v1alpha1.{kind}", "definitions": schema["definitions"]}
+    jsonschema.validate(document, root)
+    unknown = unknown_fields(schema, root, document)
+    assert not unknown, f"fields outside Argo's schema: {unknown}"
+
+
+def env_without(*prefixes: str) -> dict[str, str]:
+    """The environment minus variables starting with any prefix."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}

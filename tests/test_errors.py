@@ -1,0 +1,113 @@
+"""Bad input: one located, actionable line, exit 1 (bad flags: 2), and no output folder."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import DATA, ROOT, run_cli, split
+
+INVALID = sorted((DATA / "invalid").glob("*.py"))
+ETL = ROOT / "examples" / "etl" / "etl.py"
+
+
+def _expected(path: Path) -> str:
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# expect: "), f"{path.name} must start with '# expect: <regex>'"
+    return first[len("# expect: "):]
+
+
+@pytest.mark.parametrize("dag_file", INVALID, ids=lambda p: p.stem)
+def test_invalid_dag_file(dag_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_cli("split", str(dag_file), "-o", str(out))
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"bridge: error: {dag_file.parent}/")
+    assert re.search(_expected(dag_file), lines[0]), lines[0]
+    assert not out.exists()
+    assert not list(tmp_path.glob(".bridge-*"))
+
+
+def test_unknown_dag_id(tmp_path: Path) -> None:
+    result = run_cli("split", str(DATA / "invalid" / "two_dags.py"), "--dag-id", "third", "-o", str(tmp_path / "o"))
+    assert result.exit_code == 1
+    assert "no DAG with id 'third'; the file defines: first, second" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_dag_id_picks_one_of_several(tmp_path: Path) -> None:
+    split(DATA / "invalid" / "two_dags.py", tmp_path / "o", "--dag-id", "second")
+    assert (tmp_path / "o" / "workflows" / "second.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    "make_path, message",
+    [
+        (lambda tmp: tmp / "missing.py", "no such file"),
+        (lambda tmp: tmp, "is a folder"),
+    ],
+    ids=["missing", "folder"],
+)
+def test_unreadable_path(make_path, message: str, tmp_path: Path) -> None:
+    path = make_path(tmp_path)
+    result = run_cli("split", str(path), "-o", str(tmp_path / "o"))
+    assert result.exit_code == 1
+    assert result.output.strip() == f"bridge: error: {path}: {message}" + result.output.strip().split(message, 1)[1]
+    assert not (tmp_path / "o").exists()
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "secret.py"
+    path.write_text("from airflow import DAG\n")
+    path.chmod(0)
+    if os.access(path, os.R_OK):
+        pytest.skip("running as root: permissions are not enforced")
+    result = run_cli("split", str(path), "-o", str(tmp_path / "o"))
+    assert result.exit_code == 1 and "cannot read the DAG file: Permission denied" in result.output
+
+
+def test_edited_output_is_not_clobbered_without_force(tmp_path: Path) -> None:
+    out = split(ETL, tmp_path / "out")
+    workflow = out / "workflows" / "etl.yaml"
+    workflow.write_text(workflow.read_text() + "# my edit\n")
+    result = run_cli("split", str(ETL), "-o", str(out))
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"bridge: error: {out}: workflows/etl.yaml was edited since bridge wrote it; "
+        "keep your change elsewhere, or pass --force to overwrite it"
+    )
+    assert workflow.read_text().endswith("# my edit\n")
+    split(ETL, out, "--force")
+    assert "# my edit" not in workflow.read_text()
+
+
+def test_foreign_file_in_the_way_is_not_clobbered(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "images").mkdir(parents=True)
+    (out / "images" / "Dockerfile").write_text("FROM mine\n")
+    result = run_cli("split", str(ETL), "-o", str(out))
+    assert result.exit_code == 1 and "images/Dockerfile was not written by bridge" in result.output
+    assert sorted(p.name for p in out.rglob("*")) == ["Dockerfile", "images"]
+
+
+def test_output_that_is_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.write_text("x")
+    result = run_cli("split", str(ETL), "-o", str(target))
+    assert result.exit_code == 1
+    assert result.output.strip() == f"bridge: error: {target}: exists and is not a folder; choose another -o"
+
+
+def test_bad_flag_exits_2(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+
+    result = CliRunner().invoke(main, ["split", str(ETL), "--no-such-flag"])
+    assert result.exit_code == 2

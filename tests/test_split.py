@@ -1,0 +1,165 @@
+"""`bridge split` on real DAGs: the files it writes, loaded back with real Airflow."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import (
+    ROOT,
+    argo_schema,
+    dag_tasks,
+    load_dagbag,
+    load_workflow,
+    read_tree,
+    run_cli,
+    split,
+    validate_argo,
+)
+
+ETL = ROOT / "examples" / "etl" / "etl.py"
+BIGQUERY = ROOT / "examples" / "bigquery_trends" / "github_hn_trends.py"
+FIXTURES = sorted((ROOT / "tests" / "data" / "dags").glob("*.py"))
+
+
+@pytest.fixture(scope="module")
+def etl_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return split(ETL, tmp_path_factory.mktemp("etl") / "out")
+
+
+def test_layout(etl_out: Path) -> None:
+    files = set(read_tree(etl_out))
+    assert files == {
+        ".bridge-manifest.json",
+        "dags/etl/archive.py",
+        "dags/etl/extract.py",
+        "dags/etl/greet.py",
+        "dags/etl/report.py",
+        "dags/etl/transform.py",
+        "images/Dockerfile",
+        "images/requirements.txt",
+        "sources/etl/etl.py",
+        "workflows/etl.yaml",
+    }
+    assert (etl_out / "sources/etl/etl.py").read_bytes() == ETL.read_bytes()
+
+
+def test_each_task_file_is_one_task_of_the_original_dag(etl_out: Path) -> None:
+    original = load_dagbag(ETL).dags["etl"]
+    for task_file in sorted((etl_out / "dags" / "etl").glob("*.py")):
+        bag = load_dagbag(task_file)
+        assert bag.import_errors == {}
+        assert list(bag.dags) == ["etl"], task_file.name
+        dag = bag.dags["etl"]
+        task_id = task_file.stem
+        assert list(dag.task_dict) == [task_id]
+        task = dag.task_dict[task_id]
+        source = original.task_dict[task_id]
+        assert type(task) is type(source)
+        assert task.retries == 0 and source.retries == 1
+        assert dag.params.dump() == original.params.dump()
+        assert dag.timezone == original.timezone
+        assert task.template_fields == source.template_fields
+        for field in source.template_fields:
+            assert repr(getattr(task, field)) == repr(getattr(source, field)), (task_id, field)
+
+
+def test_dependencies_use_explicit_depends(etl_out: Path) -> None:
+    tasks = dag_tasks(load_workflow(etl_out))
+    assert "dependencies" not in str(tasks)
+    assert "depends" not in tasks["greet"]
+    assert tasks["extract"]["depends"] == "greet.Succeeded"
+    assert tasks["transform"]["depends"] == "extract.Succeeded"
+    assert tasks["report"]["depends"] == "transform.Succeeded"
+    assert tasks["archive"]["depends"] == "report.Succeeded"
+
+
+def test_xcom_flows_from_every_direct_upstream(etl_out: Path) -> None:
+    tasks = dag_tasks(load_workflow(etl_out))
+    params = {p["name"]: p["value"] for p in tasks["transform"]["arguments"]["parameters"]}
+    assert params == {"task-file": "etl/transform.py", "xcom-in": "{{tasks.extract.outputs.parameters.xcom}}"}
+    params = {p["name"]: p["value"] for p in tasks["extract"]["arguments"]["parameters"]}
+    assert params["xcom-in"] == "{{tasks.greet.outputs.parameters.xcom}}"
+    root = {p["name"] for p in tasks["greet"]["arguments"]["parameters"]}
+    assert root == {"task-file"}
+
+
+def test_container_runs_bridge_task_with_the_run_date(etl_out: Path) -> None:
+    workflow = load_workflow(etl_out)
+    (template,) = [t for t in workflow["spec"]["templates"] if "container" in t]
+    container = template["container"]
+    assert container["command"] == ["bridge-task"]
+    args = container["args"]
+    assert args[:2] == ["run", "/opt/bridge/dags/{{inputs.parameters.task-file}}"]
+    assert args[args.index("--run-date") + 1] == "{{workflow.parameters.run-date}}"
+    assert args[args.index("--param") + 1] == "multiplier={{workflow.parameters.multiplier}}"
+    parameters = workflow["spec"]["arguments"]["parameters"]
+    assert [p["name"] for p in parameters] == ["run-date", "run-id", "multiplier"]
+    assert "value" not in parameters[0]
+    assert parameters[2]["value"] == "2"
+    assert workflow["metadata"]["generateName"] == "etl-"
+
+
+def test_requirements_pin_airflow_and_the_providers_used(airflow_line: int, tmp_path: Path) -> None:
+    import airflow
+
+    out = split(BIGQUERY, tmp_path / "bq")
+    lines = (out / "images/requirements.txt").read_text().splitlines()
+    assert f"apache-airflow=={airflow.__version__}" in lines
+    assert any(line.startswith("apache-airflow-providers-google==") for line in lines)
+    etl_lines = (split(ETL, tmp_path / "etl") / "images/requirements.txt").read_text()
+    assert "providers-google" not in etl_lines
+    assert ("apache-airflow-providers-standard==" in etl_lines) == (airflow_line >= 3)
+    dockerfile = (out / "images/Dockerfile").read_text()
+    assert "USER 50000" in dockerfile and 'ENTRYPOINT ["bridge-task"]' in dockerfile
+
+
+def test_split_twice_is_byte_identical_and_touches_nothing(tmp_path: Path) -> None:
+    first = read_tree(split(ETL, tmp_path / "a"))
+    second = read_tree(split(ETL, tmp_path / "b"))
+    assert first == second
+    before = {p: os.stat(tmp_path / "a" / p).st_mtime_ns for p in first}
+    result = run_cli("split", str(ETL), "-o", str(tmp_path / "a"))
+    assert result.exit_code == 0 and "(0 files changed)" in result.output
+    after = {p: os.stat(tmp_path / "a" / p).st_mtime_ns for p in first}
+    assert before == after
+
+
+def test_stale_files_are_removed_but_user_files_kept(tmp_path: Path) -> None:
+    out = split(ETL, tmp_path / "out")
+    (out / "NOTES.md").write_text("mine")
+    manifest = (out / ".bridge-manifest.json").read_text()
+    # Pretend an earlier split wrote a task that no longer exists.
+    (out / "dags/etl/old.py").write_text("gone")
+    import hashlib
+    import json
+
+    data = json.loads(manifest)
+    data["files"]["dags/etl/old.py"] = hashlib.sha256(b"gone").hexdigest()
+    (out / ".bridge-manifest.json").write_text(json.dumps(data))
+    split(ETL, out)
+    assert not (out / "dags/etl/old.py").exists()
+    assert (out / "NOTES.md").read_text() == "mine"
+
+
+@pytest.mark.parametrize("dag_file", [ETL, BIGQUERY, *FIXTURES], ids=lambda p: p.name)
+def test_emitted_workflow_matches_argo_schema(dag_file: Path, tmp_path: Path) -> None:
+    if argo_schema() is None:
+        pytest.skip("../shared/argo/schema.json is absent: Argo schema validation skipped")
+    workflow = load_workflow(split(dag_file, tmp_path / "out"))
+    validate_argo(workflow)
+
+
+def test_schema_check_catches_unknown_fields() -> None:
+    if argo_schema() is None:
+        pytest.skip("../shared/argo/schema.json is absent")
+    document = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": "x-"},
+        "spec": {"entrypoint": "main", "templates": [{"name": "main", "contianer": {"image": "x"}}]},
+    }
+    with pytest.raises(AssertionError, match=r"templates\[0\]\.contianer"):
+        validate_argo(document)

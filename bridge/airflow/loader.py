@@ -13,6 +13,7 @@ from bridge.errors import DagLoadError
 from bridge.model import SourceDag, SourceTask
 
 _TRACE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b.*")
 
 
 def check_readable(path: str) -> str:
@@ -39,8 +40,9 @@ def check_syntax(path: str, text: str) -> None:
 
 def _import_error_message(path: str, trace: str) -> DagLoadError:
     """Turn DagBag's import-error traceback into one located line."""
-    lines = [line for line in trace.strip().splitlines() if line.strip()]
-    last = lines[-1].strip() if lines else "unknown error"
+    lines = [line.strip() for line in trace.strip().splitlines() if line.strip()]
+    exceptions = [line for line in lines if _EXCEPTION_LINE.match(line)]
+    last = exceptions[-1] if exceptions else (lines[-1] if lines else "unknown error")
     location = path
     real = os.path.realpath(path)
     for match in _TRACE_LINE.finditer(trace):
@@ -50,6 +52,8 @@ def _import_error_message(path: str, trace: str) -> DagLoadError:
         hint = "the file took too long to import; make the DAG file fast to import"
     elif "ModuleNotFoundError" in last or "No module named" in last:
         hint = "install the missing package in this environment (and in the image) or fix the import"
+    elif "no such table" in last:
+        hint = "the file reads Airflow's metadata database while it is parsed, and bridge has none; move that into a task"
     elif "Cycle detected" in last or "cycle" in last.lower():
         hint = "remove the dependency cycle"
     else:
@@ -121,14 +125,19 @@ def _json_or_empty(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def plain_id(value: Any) -> str:
+    """A task or DAG id as a plain str (DAGs may use str enums, e.g. a TriggerRule, as ids)."""
+    return str.__str__(value) if isinstance(value, str) else str(value)
+
+
 def describe_task(task: Any) -> SourceTask:
     """The parts of one task bridge needs, as plain values."""
     cls = compat.operator_class(task)
     return SourceTask(
-        task_id=task.task_id,
+        task_id=plain_id(task.task_id),
         operator=getattr(task, "task_type", None) or cls.__name__,
         operator_module=cls.__module__,
-        upstream=tuple(sorted(task.upstream_task_ids)),
+        upstream=tuple(sorted(plain_id(up) for up in task.upstream_task_ids)),
         trigger_rule=_trigger_rule(task),
         retries=int(getattr(task, "retries", 0) or 0),
         retry_delay_seconds=_seconds(getattr(task, "retry_delay", None)) or 0.0,
@@ -201,13 +210,13 @@ def detect_requirements(tasks: list[Any]) -> tuple[tuple[str, str], ...]:
 
 def describe_dag(dag: Any, path: str) -> SourceDag:
     """The parts of one DAG bridge needs, as plain values."""
-    by_id = {task.task_id: describe_task(task) for task in dag.tasks}
+    by_id = {plain_id(task.task_id): describe_task(task) for task in dag.tasks}
     order = topological_order({task_id: t.upstream for task_id, t in by_id.items()})
     params = tuple((name, _param_text(value)) for name, value in dag.params.dump().items())
     timezone = getattr(dag, "timezone", None)
     owner = str(getattr(dag, "owner", "") or "")
     return SourceDag(
-        dag_id=dag.dag_id,
+        dag_id=plain_id(dag.dag_id),
         source_path=path,
         tasks=tuple(by_id[task_id] for task_id in order),
         params=params,

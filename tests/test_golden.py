@@ -1,0 +1,60 @@
+"""Golden files for every emitted kind, compared byte for byte.
+
+Regenerate on purpose with `BRIDGE_REGEN_GOLDEN=1 bash tests/run.sh -k golden` and review the diff.
+The committed top-level example output (workflows/, images/, dags/, sources/) is generated on the
+Airflow 3 line: `bridge split examples/bigquery_trends/github_hn_trends.py -o .`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import DATA, ROOT, airflow_major, read_tree, split
+
+REGENERATE = os.environ.get("BRIDGE_REGEN_GOLDEN") == "1"
+GOLDEN = ROOT / "tests" / "golden" / f"airflow-{airflow_major()}"
+CASES = {
+    "etl": ROOT / "examples" / "etl" / "etl.py",
+    "github_hn_trends": ROOT / "examples" / "bigquery_trends" / "github_hn_trends.py",
+    "settings_dag": DATA / "dags" / "settings_dag.py",
+    "names_dag": DATA / "dags" / "names_dag.py",
+}
+TOP_LEVEL_EXAMPLE = CASES["github_hn_trends"]
+TOP_LEVEL_LINE = 3
+
+
+def _emitted(out: Path) -> dict[str, bytes]:
+    """The output tree without the byte copies of the sources (checked against the originals)."""
+    return {path: data for path, data in read_tree(out).items() if not path.startswith("sources/")}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden(case: str, tmp_path: Path) -> None:
+    out = split(CASES[case], tmp_path / "out")
+    emitted = _emitted(out)
+    golden = GOLDEN / case
+    if REGENERATE:
+        shutil.rmtree(golden, ignore_errors=True)
+        for rel, data in emitted.items():
+            (golden / rel).parent.mkdir(parents=True, exist_ok=True)
+            (golden / rel).write_bytes(data)
+    assert golden.exists(), f"no golden files for {case}: run with BRIDGE_REGEN_GOLDEN=1"
+    expected = read_tree(golden)
+    assert sorted(emitted) == sorted(expected)
+    for rel in sorted(expected):
+        assert emitted[rel].decode() == expected[rel].decode(), f"{case}/{rel} differs from its golden file"
+
+
+def test_committed_example_output_is_current(tmp_path: Path) -> None:
+    if airflow_major() != TOP_LEVEL_LINE:
+        pytest.skip(f"the committed example output is generated on Airflow {TOP_LEVEL_LINE}")
+    out = split(TOP_LEVEL_EXAMPLE, tmp_path / "out")
+    emitted = read_tree(out)
+    if REGENERATE:
+        split(TOP_LEVEL_EXAMPLE, ROOT, "--force")
+    stale = [rel for rel, data in emitted.items() if not (ROOT / rel).exists() or (ROOT / rel).read_bytes() != data]
+    assert not stale, f"re-running bridge split would change {stale}; regenerate with BRIDGE_REGEN_GOLDEN=1"

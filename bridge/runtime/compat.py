@@ -325,6 +325,12 @@ def run_task_inprocess(dag: Any, dag_run: Any, session: Any) -> None:
                     af2_run_task(ti=ti, inline_trigger=True, session=session)
             except Exception:
                 log.exception("Task failed; ti=%s", ti)
+            except BaseException as exc:
+                # AirflowTaskTerminated (SIGTERM) is a BaseException; Airflow already ran on_kill,
+                # the failure callbacks and recorded the state: finish the run and write outputs.
+                if type(exc).__name__ != "AirflowTaskTerminated":
+                    raise
+                log.error("Task terminated by SIGTERM; ti=%s", ti)
 
 
 def run_backfill(dag: Any, logical_date: datetime, conf: Dict[str, Any]) -> None:

@@ -162,7 +162,9 @@ def _execute(request: RunRequest, outcome: RunOutcome) -> None:
 
 def run(request: RunRequest) -> int:
     """Run the task; always write the output files; return the process exit code."""
-    outcome = RunOutcome(rows=list(request.xcom_in))
+    # Until the DAG loads, name the task after its file (`bridge split` writes <task_id>.py).
+    task_id = os.path.splitext(os.path.basename(request.task_file))[0]
+    outcome = RunOutcome(task_id=task_id, rows=list(request.xcom_in))
     state_dir = runtime_env.make_state_dir()
     try:
         _setup(request, state_dir)

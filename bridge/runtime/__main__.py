@@ -1,0 +1,5 @@
+"""`python -m bridge.runtime` is `bridge-task`."""
+
+from bridge.runtime.cli import main
+
+main()

@@ -341,18 +341,13 @@ def run_backfill(dag: Any, logical_date: datetime, conf: Dict[str, Any]) -> None
     if type(executor).__name__ != "SequentialExecutor":
         raise RuntimeError(f"backfill mode needs the SequentialExecutor, configured: {type(executor).__name__}")
     try:
-        dag.run(
-            start_date=logical_date,
-            end_date=logical_date,
-            executor=executor,
-            conf=conf or None,
-            # Dates off the schedule and unscheduled DAGs still run once, on the existing DagRun.
-            run_at_least_once=True,
-            disable_retry=True,
-        )
+        # What `airflow dags backfill -s D -e D` calls, plus run_at_least_once (no CLI flag) so
+        # dates off the schedule and unscheduled DAGs still run once, on the DagRun we created.
+        dag.run(start_date=logical_date, end_date=logical_date, conf=conf or None,
+                run_at_least_once=True, disable_retry=True)
     except Exception:
         # BackfillJob raises when a task failed; the task state in the database tells the outcome.
-        log.exception("backfill reported a failure")
+        log.info("backfill reported a failure (see the task state)", exc_info=True)
 
 
 # ---------------------------------------------------------------------------- logging

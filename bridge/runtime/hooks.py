@@ -96,7 +96,7 @@ def _do_branch(self: Any, context: Any, branches_to_execute: Any) -> Any:
         flat = set(followed)
         for task_id in followed:
             flat.update(dag.get_task(task_id).get_flat_relative_ids(upstream=False))
-        follow_ids = [t.task_id for t in full_task.downstream_list if t.task_id in flat]
+        follow_ids = sorted(t.task_id for t in full_task.downstream_list if t.task_id in flat)
         context["ti"].xcom_push(key=_SKIPMIXIN_KEY, value={"followed": follow_ids})
     record_decision(followed)
     return branches_to_execute

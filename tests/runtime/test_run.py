@@ -69,6 +69,10 @@ def test_params_come_from_param_flags(templates, run_task) -> None:
 
 OUTCOMES = '''
 import os, time
+try:
+    from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
+except ImportError:
+    from airflow.sensors.date_time import DateTimeSensorAsync
 
 def _fail(context):
     open(os.environ["MARKER_DIR"] + "/failure_callback", "w").write(context["ti"].task_id)
@@ -105,9 +109,11 @@ with DAG("outcomes", start_date=START, schedule=None, on_failure_callback=_fail)
     PythonOperator(task_id="big", python_callable=lambda: "x" * 300000)
     PythonOperator(task_id="conn", python_callable=_conn)
     BashOperator(task_id="variable", bash_command="echo {{ var.value.greeting }}")
+    DateTimeSensorAsync(task_id="deferred",
+                        target_time="{{ (macros.datetime.utcnow() + macros.timedelta(seconds=2)).isoformat() }}")
 '''
 
-OUTCOME_TASKS = ["boom", "skip", "sleep", "sensor", "big", "conn", "variable"]
+OUTCOME_TASKS = ["boom", "skip", "sleep", "sensor", "big", "conn", "variable", "deferred"]
 
 
 @pytest.fixture
@@ -146,6 +152,13 @@ def test_reschedule_sensor_pokes_until_true(outcomes, markers, run_task) -> None
     assert run.returncode == 0, run.log
     assert run.state == "success"
     assert (markers / "pokes").read_text() == "2"
+
+
+def test_deferrable_operator_runs_its_trigger_inline(outcomes, run_task) -> None:
+    run = run_task(outcomes["deferred"], "--run-date", "20240102")
+    assert run.returncode == 0, run.log
+    assert run.state == "success"
+    assert "running trigger in line" in run.log  # as `airflow dags test`: no triggerer process
 
 
 def test_sigterm_runs_on_kill_and_fails(outcomes, markers, db_template, tmp_path) -> None:

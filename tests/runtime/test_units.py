@@ -1,0 +1,110 @@
+"""Pure parts of the runner: dates, XCom documents, params, output files (no Airflow, no processes)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import click
+import pytest
+
+from bridge.runtime.cli import parse_params
+from bridge.runtime.dates import default_run_id, parse_run_date
+from bridge.runtime.runner import RunOutcome, write_outputs
+from bridge.runtime.xcom import (
+    ARGO_PARAMETER_LIMIT,
+    XComDocumentError,
+    XComRow,
+    merge_rows,
+    oversize_message,
+    parse_documents,
+    render_document,
+)
+
+UTC = timezone.utc
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("20240102", datetime(2024, 1, 2, tzinfo=UTC)),
+        ("2024-01-02", datetime(2024, 1, 2, tzinfo=UTC)),
+        ("2024-01-02T06:30:00", datetime(2024, 1, 2, 6, 30, tzinfo=UTC)),
+        ("2024-01-02T06:30:00Z", datetime(2024, 1, 2, 6, 30, tzinfo=UTC)),
+        ("2024-01-02T06:30:00+02:00", datetime(2024, 1, 2, 6, 30, tzinfo=timezone(timedelta(hours=2)))),
+    ],
+)
+def test_run_dates(text: str, expected: datetime) -> None:
+    assert parse_run_date(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2024-13-01", "yesterday", "2024010", ""])
+def test_bad_run_dates_say_what_is_accepted(text: str) -> None:
+    with pytest.raises(ValueError, match="is not YYYYMMDD, YYYY-MM-DD or an ISO date-time"):
+        parse_run_date(text)
+
+
+def test_default_run_id_is_airflows_manual_form() -> None:
+    assert default_run_id(parse_run_date("20240102")) == "manual__2024-01-02T00:00:00+00:00"
+
+
+def test_documents_merge_later_wins_and_sort() -> None:
+    text = (
+        '{"rows":[{"task_id":"b","map_index":-1,"key":"return_value","value":"1"},'
+        '{"task_id":"a","map_index":-1,"key":"return_value","value":"\\"x\\""}]}\n'
+        "{}\n"
+        '{"rows":[{"task_id":"b","map_index":-1,"key":"return_value","value":"2"}]}\n\n'
+    )
+    rows = parse_documents(text)
+    assert [(r.task_id, r.value) for r in rows] == [("a", '"x"'), ("b", "2")]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{nope", "document 1 is not JSON"),
+        ("[]", "must be an object"),
+        ('{"rows": {}}', '"rows" must be a list'),
+        ('{"rows": [{"task_id": "a", "key": "k"}]}', "lacks a valid 'value'"),
+        ('{"rows": [{"task_id": "a", "key": "k", "value": 1}]}', "must be strings"),
+    ],
+)
+def test_bad_documents(text: str, message: str) -> None:
+    with pytest.raises(XComDocumentError, match=message):
+        parse_documents(text)
+
+
+def test_pushed_rows_win_and_render_is_one_line() -> None:
+    received = [XComRow("t", -1, "return_value", "1"), XComRow("a", -1, "k", "2")]
+    merged = merge_rows(received, [XComRow("t", -1, "return_value", "3")])
+    assert render_document(merged) == (
+        '{"rows":[{"task_id":"a","map_index":-1,"key":"k","value":"2"},'
+        '{"task_id":"t","map_index":-1,"key":"return_value","value":"3"}]}'
+    )
+
+
+def test_oversize_message_names_task_and_key() -> None:
+    rows = [XComRow("t", -1, "small", "1"), XComRow("t", -1, "big", "x" * ARGO_PARAMETER_LIMIT)]
+    assert oversize_message("t", rows, 100) is None
+    message = oversize_message("t", rows, ARGO_PARAMETER_LIMIT + 100)
+    assert message is not None
+    assert message.startswith(f"task 't': XCom key 'big' is {ARGO_PARAMETER_LIMIT} bytes;")
+    upstream = oversize_message("down", rows, ARGO_PARAMETER_LIMIT + 100)
+    assert upstream is not None and "pushed upstream by 't'" in upstream
+
+
+def test_params_parse_json_else_string() -> None:
+    assert parse_params(("a=1", "b=x y", "c={\"k\": [1]}", "d=", "e=a=b")) == {
+        "a": 1, "b": "x y", "c": {"k": [1]}, "d": "", "e": "a=b",
+    }
+    with pytest.raises(click.BadParameter):
+        parse_params(("novalue",))
+
+
+def test_outputs_are_written_even_for_a_failure(tmp_path) -> None:
+    write_outputs(str(tmp_path / "out"), RunOutcome(state="failed", rows=[XComRow("a", -1, "k", "1")]))
+    assert (tmp_path / "out" / "state").read_text() == "failed\n"
+    assert (tmp_path / "out" / "branch").read_text() == "null\n"
+    assert json.loads((tmp_path / "out" / "xcom.json").read_text())["rows"][0]["task_id"] == "a"
+    write_outputs(str(tmp_path / "out"), RunOutcome(state="success", branch=["b", "c"]))
+    assert (tmp_path / "out" / "branch").read_text() == '["b","c"]\n'

@@ -26,6 +26,9 @@ class SourceTask:
     executor_config: str = ""  # JSON text, "" when empty
     is_setup: bool = False
     is_teardown: bool = False
+    on_failure_fail_dagrun: bool = False
+    indirect_setups: tuple[str, ...] = ()  # relevant setups that are not direct upstreams (Airflow's rule)
+    skip_kind: str = ""  # "", "branch", "short_circuit", "short_circuit_all", or "other" (unsupported)
     is_mapped: bool = False
 
 
@@ -76,10 +79,11 @@ class PlannedTask:
 
     name: str
     task_id: str
-    task_file: str  # relative to the dags folder: "<dag_id>/<task_id>.py"
+    task_file: str  # relative to the output folder: "dags/<dag_id>/<task_id>.py"
     template: str
     depends: str  # Argo `depends` expression, "" for roots
     upstream_names: tuple[str, ...]
+    when: str = ""  # Argo `when` expression, "" when the task always runs once `depends` holds
 
 
 @dataclass(frozen=True)
@@ -94,3 +98,5 @@ class Plan:
     image: str
     namespace: str | None = None
     task_settings: tuple[tuple[str, str], ...] = field(default=())  # (task_id, JSON)
+    verdict_name: str = "airflow-dagrun"  # the no-op node whose phase is the DagRun state
+    verdict_depends: str = ""

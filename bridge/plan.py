@@ -7,11 +7,11 @@ import json
 import os
 import re
 
-from bridge import names
+from bridge import names, semantics
 from bridge.errors import UnsupportedError
 from bridge.model import Plan, PlannedTask, RetryPolicy, SourceDag, SourceTask, TemplateSpec
 
-SUPPORTED_TRIGGER_RULES = frozenset({"all_success"})
+VERDICT = "airflow-dagrun"
 RESERVED_PARAMETERS = frozenset({"run-date", "run-id"})
 _PARAMETER_NAME = re.compile(r"^[-a-zA-Z0-9_]+$")
 _DEFAULT_POOL = "default_pool"
@@ -64,11 +64,21 @@ def _template_name(spec: TemplateSpec) -> str:
 def check_supported(dag: SourceDag) -> None:
     """Refuse, with the task and the reason, what this version cannot run faithfully."""
     location = dag.source_path
+    if not dag.tasks:
+        raise UnsupportedError(
+            f"DAG {dag.dag_id!r} has no tasks; an Argo DAG needs at least one task", location=location
+        )
     for task in dag.tasks:
-        if task.trigger_rule not in SUPPORTED_TRIGGER_RULES:
+        if task.trigger_rule not in semantics.TRIGGER_RULES:
             raise UnsupportedError(
-                f"task {task.task_id!r} uses trigger_rule={task.trigger_rule!r}, which bridge cannot yet map "
-                "to Argo faithfully (only all_success); use all_success or wait for trigger-rule support",
+                f"task {task.task_id!r} uses trigger_rule={task.trigger_rule!r}, which bridge does not know; "
+                f"use one of Airflow's rules ({', '.join(semantics.TRIGGER_RULES)})",
+                location=location,
+            )
+        if task.skip_kind == "other":
+            raise UnsupportedError(
+                f"task {task.task_id!r} ({task.operator}) skips other tasks itself (SkipMixin), which bridge "
+                "cannot carry across pods; use a branch operator (@task.branch) or a short-circuit instead",
                 location=location,
             )
         if task.is_mapped:
@@ -96,6 +106,16 @@ def plan_workflow(
     """Decide every name, dependency and template of the Workflow for `dag`."""
     check_supported(dag)
     task_names = names.argo_names([task.task_id for task in dag.tasks])
+    by_id = {task.task_id: task for task in dag.tasks}
+    downstream: dict[str, set[str]] = {task.task_id: set() for task in dag.tasks}
+    for task in dag.tasks:
+        for up in task.upstream:
+            downstream[up].add(task.task_id)
+    short_circuits = {
+        task.task_id: semantics.descendants(task.task_id, downstream)
+        for task in dag.tasks
+        if task.skip_kind == "short_circuit_all"
+    }
     specs: dict[str, TemplateSpec] = {}
     planned: list[PlannedTask] = []
     settings: list[tuple[str, str]] = []
@@ -109,20 +129,25 @@ def plan_workflow(
         spec = TemplateSpec(_template_name(spec), spec.retry, spec.deadline_seconds, spec.conn_ids)
         specs.setdefault(spec.name, spec)
         upstream_names = tuple(sorted(task_names[up] for up in task.upstream))
+        conditions = semantics.task_conditions(task, task_names, by_id, short_circuits)
         planned.append(
             PlannedTask(
                 name=task_names[task.task_id],
                 task_id=task.task_id,
-                task_file=f"{dag.dag_id}/{task.task_id}.py",
+                task_file=f"dags/{dag.dag_id}/{task.task_id}.py",
                 template=spec.name,
-                depends=" && ".join(f"{up}.Succeeded" for up in upstream_names),
+                depends=conditions.depends,
                 upstream_names=upstream_names,
+                when=conditions.when,
             )
         )
         extra = task_settings(task)
         if extra:
             settings.append((task.task_id, extra))
     workflow_name = names.argo_name(dag.dag_id, names.WORKFLOW_PREFIX_MAX)
+    leaves = sorted(task_names[t] for t, downs in downstream.items() if not downs)
+    state_tasks = [task_names[t] for t in semantics.dagrun_state_tasks(by_id, downstream)]
+    verdict = VERDICT if VERDICT not in task_names.values() else names.argo_name(VERDICT + "." + dag.dag_id)
     return Plan(
         dag=dag,
         workflow_name=workflow_name,
@@ -132,6 +157,8 @@ def plan_workflow(
         image=image or default_image(workflow_name),
         namespace=namespace,
         task_settings=tuple(sorted(settings)),
+        verdict_name=verdict,
+        verdict_depends=semantics.verdict_depends(state_tasks, leaves),
     )
 
 

@@ -52,10 +52,18 @@ def load_workflow(out: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text())
 
 
-def dag_tasks(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The entrypoint DAG's tasks by name."""
+def dag_tasks(workflow: dict[str, Any], *, verdict: bool = False) -> dict[str, dict[str, Any]]:
+    """The entrypoint DAG's tasks by name (without the verdict node unless asked)."""
     main = next(t for t in workflow["spec"]["templates"] if t["name"] == workflow["spec"]["entrypoint"])
-    return {task["name"]: task for task in main["dag"]["tasks"]}
+    return {t["name"]: t for t in main["dag"]["tasks"] if verdict or t["template"] != "airflow-dagrun"}
+
+
+def task_ids(workflow: dict[str, Any]) -> dict[str, str]:
+    """Airflow task id -> Argo task name."""
+    return {
+        next(p["value"] for p in t["arguments"]["parameters"] if p["name"] == "task"): name
+        for name, t in dag_tasks(workflow).items()
+    }
 
 
 def templates(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -64,12 +72,9 @@ def templates(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def task_template(workflow: dict[str, Any], task_id: str) -> dict[str, Any]:
-    """The container template the task whose task-file names `task_id` uses."""
-    for task in dag_tasks(workflow).values():
-        params = {p["name"]: p.get("value") for p in task["arguments"]["parameters"]}
-        if params["task-file"].split("/", 1)[1] == f"{task_id}.py":
-            return templates(workflow)[task["template"]]
-    raise KeyError(task_id)
+    """The container template of the DAG task that runs Airflow task `task_id`."""
+    name = task_ids(workflow)[task_id]
+    return templates(workflow)[dag_tasks(workflow)[name]["template"]]
 
 
 def load_dagbag(path: Path) -> Any:

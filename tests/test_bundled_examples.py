@@ -11,21 +11,10 @@ from tests.helpers import argo_schema, load_workflow, validate_argo
 
 # Why bridge refuses some bundled examples today; each refusal message must contain the reason.
 REFUSED = {
-    "example_bash_decorator": "trigger_rule='all_done'",
-    "example_branch_operator": "trigger_rule='none_failed_min_one_success'",
-    "example_branch_python_operator_decorator": "trigger_rule='none_failed_min_one_success'",
     "example_dynamic_task_mapping": "dynamically mapped",
     "example_dynamic_task_mapping_with_no_taskflow_operators": "dynamically mapped",
     "example_task_mapping_second_order": "dynamically mapped",
-    "latest_only_with_trigger": "trigger_rule='all_done'",
-    "example_nested_branch_dag": "trigger_rule='none_failed_min_one_success'",
     "example_params_trigger_ui": "dynamically mapped",
-    "example_sensors": "trigger_rule='none_failed'",
-    "example_setup_teardown": "trigger_rule='all_done_setup_success'",
-    "example_setup_teardown_taskflow": "trigger_rule='all_done_setup_success'",
-    "example_short_circuit_decorator": "trigger_rule='all_done'",
-    "example_short_circuit_operator": "trigger_rule='all_done'",
-    "example_skip_dag": "trigger_rule='one_success'",
     "example_task_state_store_mapped": "dynamically mapped",
 }
 # Files that yield no loadable DAG here: Kubernetes examples need the kubernetes package; the

@@ -80,6 +80,7 @@ def test_tasks_share_templates(workflow: dict[str, Any]) -> None:
     containers = [t for t in workflow["spec"]["templates"] if "container" in t]
     assert len(tasks) == 4 and len(containers) == 4  # plain, retried, linear, copy differ in settings
     assert tasks["plain"]["template"] == "task"
+    assert {t["template"] for t in tasks.values()} == {t["name"] for t in containers}
 
 
 def test_identical_settings_share_one_template(tmp_path: Path) -> None:

@@ -69,21 +69,32 @@ def test_each_task_file_is_one_task_of_the_original_dag(etl_out: Path) -> None:
 def test_dependencies_use_explicit_depends(etl_out: Path) -> None:
     tasks = dag_tasks(load_workflow(etl_out))
     assert "dependencies" not in str(tasks)
-    assert "depends" not in tasks["greet"]
-    assert tasks["extract"]["depends"] == "greet.Succeeded"
-    assert tasks["transform"]["depends"] == "extract.Succeeded"
-    assert tasks["report"]["depends"] == "transform.Succeeded"
-    assert tasks["archive"]["depends"] == "report.Succeeded"
+    assert "depends" not in tasks["greet"] and "when" not in tasks["greet"]
+    # all_success: upstream_failed (Omitted) unless the upstream finished, skipped unless it succeeded.
+    assert tasks["extract"]["depends"] == "(greet.Succeeded || greet.Skipped)"
+    assert tasks["extract"]["when"] == "'{{tasks.greet.outputs.parameters.state}}' == 'success'"
+    assert tasks["archive"]["depends"] == "(report.Succeeded || report.Skipped)"
+
+
+def test_verdict_node_carries_the_dagrun_state(etl_out: Path) -> None:
+    workflow = load_workflow(etl_out)
+    verdict = dag_tasks(workflow, verdict=True)["airflow-dagrun"]
+    assert verdict == {
+        "name": "airflow-dagrun",
+        "template": "airflow-dagrun",
+        "depends": "(archive.Succeeded || archive.Skipped)",
+    }
+    assert {"name": "airflow-dagrun", "suspend": {"duration": "0"}} in workflow["spec"]["templates"]
 
 
 def test_xcom_flows_from_every_direct_upstream(etl_out: Path) -> None:
     tasks = dag_tasks(load_workflow(etl_out))
     params = {p["name"]: p["value"] for p in tasks["transform"]["arguments"]["parameters"]}
-    assert params == {"task-file": "etl/transform.py", "xcom-in": "{{tasks.extract.outputs.parameters.xcom}}"}
+    assert params == {"task": "transform", "xcom-in": "{{tasks.extract.outputs.parameters.xcom}}"}
     params = {p["name"]: p["value"] for p in tasks["extract"]["arguments"]["parameters"]}
     assert params["xcom-in"] == "{{tasks.greet.outputs.parameters.xcom}}"
     root = {p["name"] for p in tasks["greet"]["arguments"]["parameters"]}
-    assert root == {"task-file"}
+    assert root == {"task"}
 
 
 def test_container_runs_bridge_task_with_the_run_date(etl_out: Path) -> None:
@@ -92,7 +103,7 @@ def test_container_runs_bridge_task_with_the_run_date(etl_out: Path) -> None:
     container = template["container"]
     assert container["command"] == ["bridge-task"]
     args = container["args"]
-    assert args[:2] == ["run", "/opt/bridge/dags/{{inputs.parameters.task-file}}"]
+    assert args[:2] == ["run", "/opt/bridge/dags/etl/{{inputs.parameters.task}}.py"]
     assert args[args.index("--run-date") + 1] == "{{workflow.parameters.run-date}}"
     assert args[args.index("--param") + 1] == "multiplier={{workflow.parameters.multiplier}}"
     parameters = workflow["spec"]["arguments"]["parameters"]

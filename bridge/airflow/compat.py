@@ -84,3 +84,17 @@ def dag_schedule(dag: Any) -> str | None:
             return expression
     summary = getattr(timetable, "summary", None)
     return str(summary) if summary else None
+
+
+def skip_kind(task: Any) -> str:
+    """How the operator skips other tasks: branch, short-circuit (direct or all downstream), or not."""
+    names = {cls.__name__ for cls in operator_class(task).__mro__}
+    if "BranchMixIn" in names:
+        return "branch"
+    if "ShortCircuitOperator" in names:
+        if getattr(task, "ignore_downstream_trigger_rules", True):
+            return "short_circuit_all"
+        return "short_circuit"
+    if "SkipMixin" in names and "BaseSensorOperator" not in names:  # sensors only skip themselves
+        return "other"
+    return ""

@@ -151,8 +151,23 @@ def describe_task(task: Any) -> SourceTask:
         executor_config=_json_or_empty(getattr(task, "executor_config", None)),
         is_setup=bool(getattr(task, "is_setup", False)),
         is_teardown=bool(getattr(task, "is_teardown", False)),
+        on_failure_fail_dagrun=bool(getattr(task, "on_failure_fail_dagrun", False)),
+        indirect_setups=_indirect_setups(task),
+        skip_kind=compat.skip_kind(task),
         is_mapped=compat.is_mapped(task),
     )
+
+
+def _indirect_setups(task: Any) -> tuple[str, ...]:
+    """Setups whose failure or skip decides this task although they are not direct upstreams.
+
+    Airflow's TriggerRuleDep checks these (`get_upstreams_only_setups`) before the trigger rule;
+    teardowns are exempt.
+    """
+    if getattr(task, "is_teardown", False) or not hasattr(task, "get_upstreams_only_setups"):
+        return ()
+    direct = set(task.upstream_task_ids)
+    return tuple(sorted(plain_id(s.task_id) for s in task.get_upstreams_only_setups() if s.task_id not in direct))
 
 
 def topological_order(upstream: dict[str, tuple[str, ...]]) -> list[str]:

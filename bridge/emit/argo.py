@@ -19,6 +19,7 @@ VARIABLES_SECRET = "bridge-variables"
 SCRATCH_VOLUME = "bridge-tmp"
 AIRFLOW_UID = 50000
 DESCRIPTION_MAX = 1024
+VERDICT_TEMPLATE = "airflow-dagrun"
 
 
 def _annotations(plan: Plan) -> dict[str, str]:
@@ -63,7 +64,9 @@ def _dag_task(task: PlannedTask) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": task.name, "template": task.template}
     if task.depends:
         entry["depends"] = task.depends
-    parameters = [{"name": "task-file", "value": task.task_file}]
+    if task.when:
+        entry["when"] = task.when
+    parameters = [{"name": "task", "value": task.task_id}]
     if task.upstream_names:
         joined = "\n".join(f"{{{{tasks.{up}.outputs.parameters.xcom}}}}" for up in task.upstream_names)
         parameters.append({"name": "xcom-in", "value": joined})
@@ -88,7 +91,7 @@ def connection_env_name(conn_id: str) -> str:
 def _container_args(plan: Plan) -> list[str]:
     args = [
         "run",
-        f"{DAGS_HOME}/{{{{inputs.parameters.task-file}}}}",
+        f"{DAGS_HOME}/{plan.dag.dag_id}/{{{{inputs.parameters.task}}}}.py",
         "--run-date",
         "{{workflow.parameters.run-date}}",
         "--run-id",
@@ -135,13 +138,13 @@ def _container_template(plan: Plan, spec: TemplateSpec) -> dict[str, Any]:
     template: dict[str, Any] = {
         "name": spec.name,
         "inputs": {
-            "parameters": [{"name": "task-file"}, {"name": "xcom-in", "default": EMPTY_XCOM}],
+            "parameters": [{"name": "task"}, {"name": "xcom-in", "default": EMPTY_XCOM}],
             "artifacts": [{"name": "xcom-in", "path": XCOM_IN_PATH, "raw": {"data": "{{inputs.parameters.xcom-in}}"}}],
         },
         "outputs": {
             "parameters": [
                 {"name": "xcom", "valueFrom": {"path": f"{OUTPUTS_DIR}/xcom.json", "default": EMPTY_XCOM}},
-                {"name": "state", "valueFrom": {"path": f"{OUTPUTS_DIR}/state", "default": "failed"}},
+                {"name": "state", "valueFrom": {"path": f"{OUTPUTS_DIR}/state", "default": "unknown"}},
                 {"name": "branch", "valueFrom": {"path": f"{OUTPUTS_DIR}/branch", "default": "null"}},
             ]
         },
@@ -168,10 +171,12 @@ def build_workflow(plan: Plan) -> dict[str, Any]:
         spec["activeDeadlineSeconds"] = int(plan.dag.dagrun_timeout_seconds)
     spec["securityContext"] = {"runAsNonRoot": True, "runAsUser": AIRFLOW_UID, "fsGroup": 0}
     spec["volumes"] = [{"name": SCRATCH_VOLUME, "emptyDir": {}}]
-    templates: list[dict[str, Any]] = [
-        {"name": ENTRYPOINT, "dag": {"tasks": [_dag_task(task) for task in plan.tasks]}}
-    ]
+    tasks = [_dag_task(task) for task in plan.tasks]
+    tasks.append({"name": plan.verdict_name, "template": VERDICT_TEMPLATE, "depends": plan.verdict_depends})
+    templates: list[dict[str, Any]] = [{"name": ENTRYPOINT, "dag": {"tasks": tasks}}]
     templates += [_container_template(plan, spec_) for spec_ in plan.templates]
+    # A no-op (no pod): its phase is the Airflow DagRun state, see bridge.semantics.verdict_depends.
+    templates.append({"name": VERDICT_TEMPLATE, "suspend": {"duration": "0"}})
     spec["templates"] = templates
     return {"apiVersion": API_VERSION, "kind": "Workflow", "metadata": metadata, "spec": spec}
 

@@ -21,7 +21,7 @@ def emit_task_files(plan: Plan) -> dict[str, str]:
     files: dict[str, str] = {}
     operators = {task.task_id: task.operator for task in plan.dag.tasks}
     for task in plan.tasks:
-        path = f"dags/{task.task_file}"
+        path = task.task_file
         relative = posixpath.relpath(plan.source_file, posixpath.dirname(path))
         files[path] = _TEMPLATE.format(
             dag_id=plan.dag.dag_id,

@@ -15,7 +15,12 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value else None
+    if "\n" in value:
+        style: str | None = "|"
+    elif value.startswith("'") or ("'" in value and ": " in value):
+        style = '"'  # reads better than YAML's doubled single quotes (Argo `when` expressions)
+    else:
+        style = None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

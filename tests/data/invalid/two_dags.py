@@ -2,5 +2,12 @@
 import pendulum
 from airflow import DAG
 
-first = DAG("first", start_date=pendulum.datetime(2024, 1, 1), schedule=None)
-second = DAG("second", start_date=pendulum.datetime(2024, 1, 1), schedule=None)
+try:
+    from airflow.providers.standard.operators.empty import EmptyOperator
+except ImportError:
+    from airflow.operators.empty import EmptyOperator
+
+for dag_id in ("first", "second"):
+    with DAG(dag_id, start_date=pendulum.datetime(2024, 1, 1), schedule=None) as dag:
+        EmptyOperator(task_id="work")
+    globals()[dag_id] = dag

@@ -1,0 +1,239 @@
+"""Airflow trigger rules, branches and skips as Argo `depends` and `when` expressions. Pure.
+
+How an Airflow task state is carried by an Argo node (see docs/SEMANTICS.md):
+
+    success          Succeeded, output `state` = success   (the pod ran)
+    skipped (inside) Succeeded, output `state` = skipped   (AirflowSkipException in the task)
+    failed           Failed or Error                       (non-zero exit, timeout, lost pod)
+    skipped          Skipped                               (`when` false: no pod)
+    upstream_failed  Omitted                               (`depends` false: no pod)
+
+`depends` is false exactly when Airflow would mark the task upstream_failed; `when` is false
+exactly when it would mark it skipped. Argo evaluates `depends` only once every task it names
+is finished, and `when` only after `depends` held.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from bridge.model import SourceTask
+
+TRIGGER_RULES = (
+    "all_success",
+    "all_failed",
+    "all_done",
+    "all_done_setup_success",
+    "all_done_min_one_success",
+    "all_skipped",
+    "one_success",
+    "one_failed",
+    "one_done",
+    "none_failed",
+    "none_failed_min_one_success",
+    "none_skipped",
+    "always",
+)
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """The Argo conditions of one DAG task ("" when absent)."""
+
+    depends: str
+    when: str
+
+
+# ---- depends terms (Argo node phases) -------------------------------------------------------
+
+
+def done(name: str) -> str:
+    """True for any finished task: makes Argo wait for `name` without constraining it."""
+    return f"({name}.Succeeded || {name}.Failed || {name}.Errored || {name}.Skipped || {name}.Omitted)"
+
+
+def not_failed(name: str) -> str:
+    """The upstream is neither failed nor upstream_failed."""
+    return f"({name}.Succeeded || {name}.Skipped)"
+
+
+# ---- when terms (node status and the runner's `state` output) ---------------------------------
+
+
+def _status(name: str) -> str:
+    return f"'{{{{tasks.{name}.status}}}}'"
+
+
+def _state(name: str) -> str:
+    return f"'{{{{tasks.{name}.outputs.parameters.state}}}}'"
+
+
+def _branch(name: str) -> str:
+    return f"'{{{{tasks.{name}.outputs.parameters.branch}}}}'"
+
+
+def succeeded(name: str) -> str:
+    """Airflow state success (only a pod that ran writes it)."""
+    return f"{_state(name)} == 'success'"
+
+
+def skipped(name: str) -> str:
+    """Airflow state skipped: not run (Skipped) or skipped inside the task."""
+    return f"({_status(name)} == 'Skipped' || {_state(name)} == 'skipped')"
+
+
+def not_skipped(name: str) -> str:
+    """Any Airflow state but skipped."""
+    return f"({_status(name)} != 'Skipped' && {_state(name)} != 'skipped')"
+
+
+def failed(name: str) -> str:
+    """Airflow state failed (not upstream_failed)."""
+    return f"({_status(name)} == 'Failed' || {_status(name)} == 'Error')"
+
+
+def failed_or_upstream_failed(name: str) -> str:
+    """Airflow state failed or upstream_failed."""
+    return f"({_status(name)} == 'Failed' || {_status(name)} == 'Error' || {_status(name)} == 'Omitted')"
+
+
+def _all(terms: Iterable[str]) -> str:
+    return " && ".join(terms)
+
+
+def _group(terms: Iterable[str]) -> str:
+    """A conjunction, parenthesised when it has several terms (to sit inside a disjunction)."""
+    items = list(terms)
+    return items[0] if len(items) == 1 else "(" + " && ".join(items) + ")"
+
+
+def _any(terms: Iterable[str]) -> str:
+    items = list(terms)
+    if len(items) <= 1:
+        return "".join(items)
+    return "(" + " || ".join(items) + ")"
+
+
+def _and(*parts: str) -> str:
+    return " && ".join(part for part in parts if part)
+
+
+# ---- the trigger rules ---------------------------------------------------------------------
+
+
+def _rule(rule: str, ups: list[str], setups: list[str]) -> Conditions:
+    """depends/when for one trigger rule over the direct upstreams (Argo names)."""
+    wait_all = _all(done(u) for u in ups)
+    if rule == "all_success":
+        return Conditions(_all(not_failed(u) for u in ups), _all(succeeded(u) for u in ups))
+    if rule == "all_failed":
+        return Conditions(wait_all, _all(failed_or_upstream_failed(u) for u in ups))
+    if rule in ("all_done", "always"):
+        return Conditions(wait_all, "")
+    if rule == "all_done_setup_success":
+        if not setups:
+            return Conditions(wait_all, "")
+        others = _all(done(u) for u in ups if u not in setups)
+        gate = "(" + " || ".join([*(f"{s}.Succeeded" for s in setups), _group(f"{s}.Skipped" for s in setups)]) + ")"
+        return Conditions(_and(others, gate), _any(succeeded(s) for s in setups))
+    if rule == "all_done_min_one_success":
+        return Conditions(_any(not_failed(u) for u in ups), _all(not_skipped(u) for u in ups))
+    if rule == "all_skipped":
+        return Conditions(wait_all, _all(skipped(u) for u in ups))
+    if rule == "one_success":
+        any_ran = [f"{u}.Succeeded" for u in ups]
+        all_skipped = _group(f"{u}.Skipped" for u in ups)
+        depends = "(" + " || ".join([*any_ran, all_skipped]) + ")" if ups else ""
+        return Conditions(depends, _any(succeeded(u) for u in ups))
+    if rule == "one_failed":
+        return Conditions(wait_all, _any(failed_or_upstream_failed(u) for u in ups))
+    if rule == "one_done":
+        return Conditions(wait_all, _any(term for u in ups for term in (succeeded(u), failed(u))))
+    if rule == "none_failed":
+        return Conditions(_all(not_failed(u) for u in ups), "")
+    if rule == "none_failed_min_one_success":
+        return Conditions(_all(not_failed(u) for u in ups), _any(succeeded(u) for u in ups))
+    if rule == "none_skipped":
+        return Conditions(wait_all, _all(not_skipped(u) for u in ups))
+    raise ValueError(f"unknown trigger rule {rule!r}")
+
+
+def _follows(branching: str, task_id: str) -> str:
+    """The branching task did not run to a decision, or its decision includes `task_id`."""
+    pattern = '"' + "".join("[.]" if ch == "." else ch for ch in task_id) + '"'
+    return f"({_state(branching)} != 'success' || {_branch(branching)} =~ '{pattern}')"
+
+
+def _not_short_circuited(name: str) -> str:
+    """The short-circuit task did not run to a decision, or let its downstream run."""
+    return f"({_state(name)} != 'success' || {_branch(name)} != '[]')"
+
+
+def task_conditions(
+    task: SourceTask,
+    names: Mapping[str, str],
+    tasks: Mapping[str, SourceTask],
+    short_circuits: Mapping[str, frozenset[str]],
+) -> Conditions:
+    """The Argo `depends` and `when` that give `task` the state Airflow would give it."""
+    ups = sorted(names[u] for u in task.upstream)
+    setups = sorted(names[u] for u in task.upstream if tasks[u].is_setup)
+    if not ups:
+        return Conditions("", "")
+    rule = _rule(task.trigger_rule, ups, setups)
+    depends, when = rule.depends, rule.when
+    # Setups upstream of upstreams: Airflow checks them first (failed -> upstream_failed, skipped -> skipped).
+    for setup in task.indirect_setups:
+        depends = _and(depends, not_failed(names[setup]))
+        when = _and(when, succeeded(names[setup]))
+    # Branch and short-circuit decisions skip downstream tasks whatever their trigger rule.
+    for up in task.upstream:
+        if tasks[up].skip_kind in ("branch", "short_circuit", "short_circuit_all"):
+            when = _and(when, _follows(names[up], task.task_id))
+    # A short-circuit that ignores downstream trigger rules skips every descendant.
+    direct = set(task.upstream)
+    for short_circuit, descendants in sorted(short_circuits.items()):
+        if short_circuit not in direct and task.task_id in descendants:
+            when = _and(when, _not_short_circuited(names[short_circuit]))
+    return Conditions(depends, when)
+
+
+def dagrun_state_tasks(tasks: Mapping[str, SourceTask], downstream: Mapping[str, set[str]]) -> list[str]:
+    """The tasks whose states decide the DagRun state (Airflow's `_tis_for_dagrun_state`)."""
+
+    def ignorable(task_id: str) -> bool:
+        task = tasks[task_id]
+        return task.is_teardown and not task.on_failure_fail_dagrun
+
+    leaves = [
+        task_id
+        for task_id in tasks
+        if all(ignorable(down) for down in downstream.get(task_id, ())) and not ignorable(task_id)
+    ]
+    if not leaves:
+        leaves = [task_id for task_id in tasks if not downstream.get(task_id)]
+    return sorted(leaves)
+
+
+def verdict_depends(state_tasks: Iterable[str], leaves: Iterable[str]) -> str:
+    """The verdict node runs (Succeeded) iff no DagRun-state task failed or upstream_failed.
+
+    Otherwise it is Omitted and, per Argo's assessDAGPhase, inherits the Failed phase of the
+    branch that led to it, so the Workflow fails exactly when the DagRun would.
+    """
+    state = list(state_tasks)
+    others = [leaf for leaf in leaves if leaf not in state]
+    return _and(_all(not_failed(n) for n in state), _all(done(n) for n in others))
+
+
+def descendants(task_id: str, downstream: Mapping[str, set[str]]) -> frozenset[str]:
+    """Every task reachable downstream of `task_id`."""
+    seen: set[str] = set()
+    stack = list(downstream.get(task_id, ()))
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(downstream.get(current, ()))
+    return frozenset(seen)

@@ -24,7 +24,6 @@ import sys
 import tempfile
 import textwrap
 from importlib import metadata
-from typing import Dict, List
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.path.dirname(sys.executable)
@@ -93,7 +92,7 @@ def layout(root: str) -> str:
     return task_file
 
 
-def airflow_env(home: str, dags_folder: str) -> Dict[str, str]:
+def airflow_env(home: str, dags_folder: str) -> dict[str, str]:
     """A fresh Airflow home with a fresh SQLite database."""
     os.makedirs(home, exist_ok=True)
     return {
@@ -106,16 +105,16 @@ def airflow_env(home: str, dags_folder: str) -> Dict[str, str]:
     }
 
 
-def sample(commands: List[List[str]], env: Dict[str, str]) -> Dict[str, float]:
+def sample(commands: list[list[str]], env: dict[str, str]) -> dict[str, float]:
     """One timed run of `commands` in a wrapper process."""
     done = subprocess.run([sys.executable, "-c", WRAPPER, json.dumps(commands), json.dumps(env)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(done.stderr.strip())
     return json.loads(done.stdout)
 
 
-def measure(root: str, task_file: str, runs: int) -> Dict[str, Dict[str, float]]:
+def measure(root: str, task_file: str, runs: int) -> dict[str, dict[str, float]]:
     """Median seconds and peak RSS for (a), (b), (c)."""
     airflow = os.path.join(BIN, "airflow")
     dags_folder = os.path.dirname(task_file)
@@ -128,7 +127,7 @@ def measure(root: str, task_file: str, runs: int) -> Dict[str, Dict[str, float]]
     else:
         recipe = [[airflow, "db", "migrate"],
                   [airflow, "dags", "backfill", "-s", DATE, "-e", DATE, "-S", task_file, "bench"]]
-    results: Dict[str, List[Dict[str, float]]] = {"a": [], "b": [], "c": []}
+    results: dict[str, list[dict[str, float]]] = {"a": [], "b": [], "c": []}
     for i in range(runs):
         home = os.path.join(root, f"home-{i}")
         results["a"].append(sample([[sys.executable, "-c", FLOOR]], airflow_env(home + "-a", dags_folder)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import click
 
@@ -15,9 +15,9 @@ from bridge.runtime.env import airflow_major
 from bridge.runtime.xcom import XComDocumentError, XComRow, parse_documents
 
 
-def parse_params(values: Tuple[str, ...]) -> Dict[str, Any]:
+def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
     """`NAME=VALUE` pairs -> dag_run.conf; VALUE is JSON when it parses, else the plain string."""
-    conf: Dict[str, Any] = {}
+    conf: dict[str, Any] = {}
     for item in values:
         name, sep, raw = item.partition("=")
         if not sep or not name:
@@ -29,7 +29,7 @@ def parse_params(values: Tuple[str, ...]) -> Dict[str, Any]:
     return conf
 
 
-def read_xcom_in(path: Optional[str]) -> List[XComRow]:
+def read_xcom_in(path: str | None) -> list[XComRow]:
     """Rows of the `--xcom-in` file; a missing or empty file means none."""
     if not path or not os.path.exists(path):
         return []
@@ -60,9 +60,9 @@ def run_command(
     task_file: str,
     run_date: str,
     run_id: str,
-    params: Tuple[str, ...],
-    xcom_in: Optional[str],
-    outputs: Optional[str],
+    params: tuple[str, ...],
+    xcom_in: str | None,
+    outputs: str | None,
     map_index: int,
     mode: str,
 ) -> None:
@@ -92,7 +92,7 @@ def run_command(
 @main.command("prepare")
 @click.option("--dir", "directory", type=click.Path(file_okay=False),
               help="Write DIR/airflow-<version>.db instead of $BRIDGE_DB_TEMPLATE or the default path.")
-def prepare_command(directory: Optional[str]) -> None:
+def prepare_command(directory: str | None) -> None:
     """Create the pre-migrated SQLite database that every `run` copies (run once at image build)."""
     path = runner.prepare(directory)
     click.echo(path)

@@ -7,10 +7,9 @@ throwaway home and database; Airflow imports stay inside the functions.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from datetime import datetime
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from bridge.runtime.env import airflow_major
 from bridge.runtime.xcom import XComRow
@@ -116,7 +115,7 @@ def load_dag(task_file: str) -> Any:
     return dag
 
 
-def data_interval(dag: Any, logical_date: datetime) -> Tuple[datetime, datetime]:
+def data_interval(dag: Any, logical_date: datetime) -> tuple[datetime, datetime]:
     """The scheduled data interval when the date is on the DAG's schedule, else the manual-trigger one."""
     from airflow.timetables.base import TimeRestriction
 
@@ -144,8 +143,8 @@ def create_dag_run(
     *,
     run_id: str,
     logical_date: datetime,
-    interval: Tuple[datetime, datetime],
-    conf: Dict[str, Any],
+    interval: tuple[datetime, datetime],
+    conf: dict[str, Any],
     queued: bool,
     session: Any,
 ) -> Any:
@@ -192,7 +191,7 @@ def create_dag_run(
     return dag_run
 
 
-def seed_xcom(db_path: str, dag_run: Any, rows: List[XComRow]) -> None:
+def seed_xcom(db_path: str, dag_run: Any, rows: list[XComRow]) -> None:
     """Insert upstream rows into the fresh database, as if the upstream tasks had run here.
 
     A plain sqlite3 connection (foreign keys off, sqlite3's default): the upstream task
@@ -226,7 +225,7 @@ def seed_xcom(db_path: str, dag_run: Any, rows: List[XComRow]) -> None:
     connection.close()
 
 
-def read_pushed_xcom(dag_id: str, run_id: str, task_id: str, session: Any) -> List[XComRow]:
+def read_pushed_xcom(dag_id: str, run_id: str, task_id: str, session: Any) -> list[XComRow]:
     """Rows this task stored, with `value` exactly as stored (decoded to text)."""
     from sqlalchemy import text
 
@@ -251,7 +250,7 @@ def read_pushed_xcom(dag_id: str, run_id: str, task_id: str, session: Any) -> Li
     return rows
 
 
-def task_state(dag_id: str, run_id: str, task_id: str, map_index: int, session: Any) -> Optional[str]:
+def task_state(dag_id: str, run_id: str, task_id: str, map_index: int, session: Any) -> str | None:
     """The task instance's state in the database (None when it never got one)."""
     from airflow.models.taskinstance import TaskInstance
 
@@ -274,9 +273,60 @@ def _explain_stuck(ti: Any, session: Any) -> str:
         from airflow.ti_deps.dep_context import DepContext
 
         reasons = [s.reason for s in ti.get_failed_dep_statuses(dep_context=DepContext(), session=session)]
-    except Exception as exc:  # only a diagnostic; never hide the real outcome
+    except Exception as exc:  # noqa: BLE001 (only a diagnostic; never hide the real outcome)
         reasons = [f"(could not evaluate dependencies: {exc})"]
     return "; ".join(reasons) or "no reason reported"
+
+
+FULL_API_ENV = "BRIDGE_FULL_EXECUTION_API"
+
+
+def _trimmed_bundle(full: Any, keep: int) -> Any:
+    """The Execution API version bundle cut to the newest `keep` versions (+ one change-less oldest)."""
+    from cadwyn import HeadVersion, Version, VersionBundle
+
+    kept = list(full.versions[:keep])
+    for version in kept:
+        for change in version.changes:
+            change._bound_version_bundle = None  # cadwyn binds each change to one bundle
+    return VersionBundle(HeadVersion(), *kept, Version(full.versions[keep].value))
+
+
+def _rebind(bundle: Any) -> None:
+    """Bind the changes of `bundle`'s versions back to it (undo a failed trim)."""
+    for version in bundle.versions:
+        for change in version.changes:
+            change._bound_version_bundle = bundle
+
+
+def prepare_execution_api() -> None:
+    """Airflow 3: build the in-process Execution API once, serving only the versions a local client uses.
+
+    `dag.test()` builds a FastAPI/Cadwyn app per task and per trigger, and Cadwyn generates
+    routers for every API version it knows (about 3 s). The in-process client always speaks
+    the newest version, so bridge keeps the two newest versions (which restore the routes
+    the newest one moved) and shares one app between the task and its trigger. Anything
+    unexpected falls back to Airflow's own full app; `BRIDGE_FULL_EXECUTION_API=1` forces that.
+    """
+    import os
+
+    from airflow.api_fastapi.execution_api import versions
+    from airflow.api_fastapi.execution_api.app import InProcessExecutionAPI
+    from airflow.sdk.execution_time import supervisor
+
+    full = versions.bundle
+    api = InProcessExecutionAPI()
+    if not os.environ.get(FULL_API_ENV):
+        try:
+            versions.bundle = _trimmed_bundle(full, keep=2)
+            api.app._cadwyn_initialize()  # generate the routers now, where errors are catchable
+        except Exception as exc:  # noqa: BLE001 (any surprise: use Airflow's own full app)
+            log.info("bridge: full Execution API (trimmed one failed: %s)", exc)
+            _rebind(full)
+            api = InProcessExecutionAPI()
+        finally:
+            versions.bundle = full
+    supervisor.in_process_api_server = lambda: api
 
 
 def run_task_inprocess(dag: Any, dag_run: Any, session: Any) -> None:
@@ -285,6 +335,8 @@ def run_task_inprocess(dag: Any, dag_run: Any, session: Any) -> None:
 
     if AIRFLOW_3:
         from airflow.sdk.definitions.dag import _run_task as af3_run_task
+
+        prepare_execution_api()
     else:
         from airflow.models.dag import _run_task as af2_run_task
 
@@ -333,7 +385,7 @@ def run_task_inprocess(dag: Any, dag_run: Any, session: Any) -> None:
                 log.error("Task terminated by SIGTERM; ti=%s", ti)
 
 
-def run_backfill(dag: Any, logical_date: datetime, conf: Dict[str, Any]) -> None:
+def run_backfill(dag: Any, logical_date: datetime, conf: dict[str, Any]) -> None:
     """Airflow 2 reference: BackfillJob with the SequentialExecutor (each task an `airflow tasks run`)."""
     from airflow.executors.executor_loader import ExecutorLoader
 
@@ -364,9 +416,9 @@ def stream_task_logs() -> None:
 # ---------------------------------------------------------------------------- hooks
 
 
-def _classes(candidates: List[Tuple[str, str]]) -> List[Any]:
+def _classes(candidates: list[tuple[str, str]]) -> list[Any]:
     """The importable classes among (module, name) candidates, each once."""
-    found: List[Any] = []
+    found: list[Any] = []
     for module, name in candidates:
         try:
             cls = getattr(__import__(module, fromlist=[name]), name)
@@ -377,13 +429,13 @@ def _classes(candidates: List[Tuple[str, str]]) -> List[Any]:
     return found
 
 
-def skip_mixin_classes() -> List[Any]:
+def skip_mixin_classes() -> list[Any]:
     """The installed BranchMixIn classes (core/SDK and the standard provider's own copy)."""
     core = "airflow.sdk.bases.branch" if AIRFLOW_3 else "airflow.operators.branch"
     return _classes([(core, "BranchMixIn"), ("airflow.providers.standard.operators.branch", "BranchMixIn")])
 
 
-def short_circuit_classes() -> List[Any]:
+def short_circuit_classes() -> list[Any]:
     """The installed ShortCircuitOperator classes."""
     candidates = [("airflow.providers.standard.operators.python", "ShortCircuitOperator")]
     if not AIRFLOW_3:  # Airflow 3 keeps only a deprecated alias to the provider's class

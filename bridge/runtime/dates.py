@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _COMPACT = re.compile(r"^\d{8}$")
 
@@ -22,7 +22,7 @@ def parse_run_date(value: str) -> datetime:
             f"run date {value!r} is not YYYYMMDD, YYYY-MM-DD or an ISO date-time (e.g. 2024-01-01T06:00:00Z)"
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
 

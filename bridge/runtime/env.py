@@ -7,7 +7,6 @@ import shutil
 import sys
 import tempfile
 from importlib import metadata
-from typing import Dict, Optional
 
 STATE_DIR_ENV = "BRIDGE_STATE_DIR"
 TEMPLATE_ENV = "BRIDGE_DB_TEMPLATE"
@@ -50,7 +49,7 @@ def remove_state_dir(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def airflow_environment(state_dir: str, dags_folder: str, db_path: str) -> Dict[str, str]:
+def airflow_environment(state_dir: str, dags_folder: str, db_path: str) -> dict[str, str]:
     """AIRFLOW_* settings pointing Airflow at the throwaway home and SQLite file."""
     home = os.path.join(state_dir, "home")
     os.makedirs(home, exist_ok=True)
@@ -72,7 +71,7 @@ def airflow_environment(state_dir: str, dags_folder: str, db_path: str) -> Dict[
     return env
 
 
-def apply_environment(env: Dict[str, str], overrides: Optional[Dict[str, str]] = None) -> None:
+def apply_environment(env: dict[str, str], overrides: dict[str, str] | None = None) -> None:
     """Export `env` (and `overrides`) into this process; refuses once Airflow is already imported."""
     if "airflow" in sys.modules and "airflow.settings" in sys.modules:
         raise RuntimeError("bridge-task: Airflow was imported before its environment was set")

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, Iterable, List, Optional
+from collections.abc import Iterable
+from typing import Any
 
 # Where the decision is recorded; set by the runner (a file, so subprocesses can write it).
 BRANCH_RECORD_ENV = "BRIDGE_BRANCH_RECORD"
@@ -36,7 +37,7 @@ def original_dag(dag_id: str) -> Any:
     return None
 
 
-def record_decision(followed: Optional[List[str]]) -> None:
+def record_decision(followed: list[str] | None) -> None:
     """Write the followed task ids (None: no decision) where the runner reads them."""
     path = os.environ.get(BRANCH_RECORD_ENV)
     if path:
@@ -44,7 +45,7 @@ def record_decision(followed: Optional[List[str]]) -> None:
             json.dump(followed, handle)
 
 
-def read_decision(path: str) -> Optional[List[str]]:
+def read_decision(path: str) -> list[str] | None:
     """The recorded decision, None when the operator recorded none."""
     try:
         with open(path, encoding="utf-8") as handle:
@@ -53,7 +54,7 @@ def read_decision(path: str) -> Optional[List[str]]:
         return None
 
 
-def _as_list(branches: Any) -> List[Any]:
+def _as_list(branches: Any) -> list[Any]:
     """Airflow's accepted shapes: None, one id, or an iterable of ids."""
     if branches is None:
         return []
@@ -62,7 +63,7 @@ def _as_list(branches: Any) -> List[Any]:
     return list(branches)
 
 
-def expand_and_validate(dag: Any, branches: Any) -> List[str]:
+def expand_and_validate(dag: Any, branches: Any) -> list[str]:
     """Task-group ids -> their root task ids; reject non-strings and unknown ids with Airflow's messages."""
     from bridge.runtime.compat import airflow_exception
 
@@ -71,7 +72,7 @@ def expand_and_validate(dag: Any, branches: Any) -> List[str]:
     bad_types = {(item, type(item).__name__) for item in items if not isinstance(item, str)}
     if bad_types:
         raise exc(f"'branch_task_ids' expected all task IDs are strings. Invalid tasks found: {bad_types}.")
-    followed: List[str] = []
+    followed: list[str] = []
     for item in items:
         group = dag.task_group_dict.get(item)
         if group is not None:

@@ -8,7 +8,7 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from bridge.runtime import env as runtime_env
 from bridge.runtime.xcom import XComRow, merge_rows, oversize_message, render_document
@@ -29,9 +29,9 @@ class RunRequest:
     task_file: str
     logical_date: datetime
     run_id: str
-    conf: Dict[str, Any]
-    xcom_in: List[XComRow]
-    outputs: Optional[str] = None
+    conf: dict[str, Any]
+    xcom_in: list[XComRow]
+    outputs: str | None = None
     map_index: int = -1
     mode: str = "inprocess"
 
@@ -42,8 +42,8 @@ class RunOutcome:
 
     task_id: str = "?"
     state: str = "failed"
-    rows: List[XComRow] = field(default_factory=list)
-    branch: Optional[List[str]] = None
+    rows: list[XComRow] = field(default_factory=list)
+    branch: list[str] | None = None
     exit_code: int = EXIT_FAILED
     message: str = ""
 
@@ -153,7 +153,10 @@ def _execute(request: RunRequest, outcome: RunOutcome) -> None:
         state = compat.task_state(dag.dag_id, request.run_id, task_id, request.map_index, session)
         pushed = compat.read_pushed_xcom(dag.dag_id, request.run_id, task_id, session)
     outcome.state = state if state in ("success", "skipped", "failed", "upstream_failed") else "failed"
-    if state != outcome.state:
+    if state is None:
+        notice(f"task {task_id!r} did not run for this date (no task instance, or it never started: "
+               "check the task's start_date/end_date); reporting it as failed")
+    elif state != outcome.state:
         notice(f"task {task_id!r} ended in state {state!r}; reporting it as failed")
     outcome.rows = merge_rows(received, pushed)
     outcome.branch = hooks.read_decision(os.environ["BRIDGE_BRANCH_RECORD"])
@@ -169,7 +172,7 @@ def run(request: RunRequest) -> int:
     try:
         _setup(request, state_dir)
         _execute(request, outcome)
-    except Exception as exc:  # the task itself never raises here: Airflow records its failure
+    except Exception as exc:  # noqa: BLE001 (outputs must be written; the task's own errors are Airflow's)
         from bridge.runtime.compat import TaskLoadError
 
         if isinstance(exc, TaskLoadError):
@@ -195,7 +198,7 @@ def run(request: RunRequest) -> int:
     return outcome.exit_code
 
 
-def prepare(directory: Optional[str] = None) -> str:
+def prepare(directory: str | None = None) -> str:
     """Create the pre-migrated SQLite template that `run` copies; return its path."""
     target = (
         os.path.join(directory, f"airflow-{runtime_env.airflow_version()}.db")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any
 
 # Argo caps an output parameter at 256 KiB; the whole document must fit.
 ARGO_PARAMETER_LIMIT = 262144
 
-RowKey = Tuple[str, int, str]
+RowKey = tuple[str, int, str]
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class XComRow:
         """(task_id, map_index, key): the identity and the order of rows."""
         return (self.task_id, self.map_index, self.key)
 
-    def to_json(self) -> Dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The row as it appears in `xcom.json`."""
         return {"task_id": self.task_id, "map_index": self.map_index, "key": self.key, "value": self.value}
 
@@ -49,9 +50,9 @@ def _row_from_json(raw: Any, where: str) -> XComRow:
     return XComRow(task_id, map_index, key, value)
 
 
-def parse_documents(text: str, source: str = "--xcom-in") -> List[XComRow]:
+def parse_documents(text: str, source: str = "--xcom-in") -> list[XComRow]:
     """Merge newline-separated `{"rows": [...]}` documents; for the same row key the later one wins."""
-    merged: Dict[RowKey, XComRow] = {}
+    merged: dict[RowKey, XComRow] = {}
     decoder = json.JSONDecoder()
     pos, number = 0, 0
     # Documents are newline-joined by Argo, but accept any whitespace between them.
@@ -77,7 +78,7 @@ def parse_documents(text: str, source: str = "--xcom-in") -> List[XComRow]:
     return sorted(merged.values(), key=lambda r: r.sort_key)
 
 
-def merge_rows(received: Iterable[XComRow], pushed: Iterable[XComRow]) -> List[XComRow]:
+def merge_rows(received: Iterable[XComRow], pushed: Iterable[XComRow]) -> list[XComRow]:
     """Received rows plus pushed rows (the task's own win), sorted."""
     merged = {row.sort_key: row for row in received}
     merged.update((row.sort_key, row) for row in pushed)
@@ -89,7 +90,7 @@ def render_document(rows: Iterable[XComRow]) -> str:
     return json.dumps({"rows": [row.to_json() for row in rows]}, separators=(",", ":"), ensure_ascii=False)
 
 
-def oversize_message(task_id: str, rows: List[XComRow], size: int) -> Optional[str]:
+def oversize_message(task_id: str, rows: list[XComRow], size: int) -> str | None:
     """The exit-3 message when the rendered document exceeds Argo's limit, naming the biggest value."""
     if size <= ARGO_PARAMETER_LIMIT:
         return None

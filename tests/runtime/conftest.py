@@ -7,9 +7,9 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
 
 import pytest
 
@@ -48,7 +48,7 @@ dag = single_task_dag(__file__, source="../../sources/{dag_id}/{dag_id}.py", dag
 AIRFLOW_MAJOR = int(__import__("importlib.metadata").metadata.version("apache-airflow").split(".")[0])
 
 
-def write_dag(root: Path, dag_id: str, body: str, task_ids: Iterable[str]) -> Dict[str, Path]:
+def write_dag(root: Path, dag_id: str, body: str, task_ids: Iterable[str]) -> dict[str, Path]:
     """Write sources/<dag_id>/<dag_id>.py (header + body) and one 3-line task file per task id."""
     source = root / "sources" / dag_id / f"{dag_id}.py"
     source.parent.mkdir(parents=True, exist_ok=True)
@@ -82,18 +82,18 @@ class TaskRun:
         return (self.outputs / "state").read_text().strip()
 
     @property
-    def branch(self) -> Optional[List[str]]:
+    def branch(self) -> list[str] | None:
         """Content of outputs/branch, decoded."""
         return json.loads((self.outputs / "branch").read_text())
 
     @property
-    def xcom(self) -> Dict[str, object]:
+    def xcom(self) -> dict[str, object]:
         """(task_id, key) -> decoded value of every row in outputs/xcom.json."""
         doc = json.loads((self.outputs / "xcom.json").read_text())
         return {(r["task_id"], r["key"]): json.loads(r["value"]) for r in doc["rows"]}
 
 
-def task_command(task_file: Path, *args: str) -> List[str]:
+def task_command(task_file: Path, *args: str) -> list[str]:
     """The command line of `bridge-task run` with this interpreter."""
     return [sys.executable, "-m", "bridge.runtime", "run", str(task_file), *args]
 
@@ -105,7 +105,7 @@ def db_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     env = dict(os.environ, BRIDGE_STATE_DIR=str(folder / "state"))
     done = subprocess.run(
         [sys.executable, "-m", "bridge.runtime", "prepare", "--dir", str(folder)],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True, text=True, env=env, timeout=300, check=False,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1]
@@ -116,12 +116,12 @@ def run_task(db_template: str, tmp_path: Path):
     """Run `bridge-task run TASK_FILE ARGS...` in a fresh process; returns a TaskRun."""
     counter = iter(range(1000))
 
-    def _run(task_file: Path, *args: str, env: Optional[Dict[str, str]] = None, timeout: int = 180) -> TaskRun:
+    def _run(task_file: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 180) -> TaskRun:
         outputs = tmp_path / f"out-{task_file.stem}-{next(counter)}"
         full_env = {**os.environ, "BRIDGE_DB_TEMPLATE": db_template, **(env or {})}
         done = subprocess.run(
             task_command(task_file, "--outputs", str(outputs), *args),
-            capture_output=True, text=True, env=full_env, timeout=timeout,
+            capture_output=True, text=True, env=full_env, timeout=timeout, check=False,
         )
         return TaskRun(done.returncode, done.stdout, done.stderr, outputs)
 

@@ -21,7 +21,7 @@ from bridge.runtime.xcom import (
     render_document,
 )
 
-UTC = timezone.utc
+UTC = timezone.utc  # noqa: UP017 (datetime.UTC needs Python 3.11; we support 3.9)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,193 @@
+"""Running one pod's main container: the `Launcher` interface and the host-process launcher.
+
+The engine describes a pod in container terms (`PodSpec`: command, args, env, files to place,
+files to read back, all at container paths). A launcher makes that happen somewhere and
+returns the exit code and the files. `HostLauncher` runs the command as a local process and
+maps container paths onto host folders with `map_path`; a container launcher (podman) would
+mount the same folders instead and keep the paths as they are.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Protocol
+
+# Where the image keeps the split output folder (docs/DESIGN.md, images/Dockerfile).
+BRIDGE_HOME = "/opt/bridge"
+# bridge's pods mount an emptyDir at /tmp: every pod (attempt) starts with an empty /tmp.
+POD_SCRATCH = "/tmp"
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    """One attempt of a container template, fully substituted, in container paths."""
+
+    name: str  # e.g. "extract" or "extract(1)", for messages and folder names
+    command: tuple[str, ...]
+    args: tuple[str, ...]
+    env: Mapping[str, str]
+    files: Mapping[str, str] = field(default_factory=dict)  # container path -> text (raw input artifacts)
+    outputs: tuple[str, ...] = ()  # container paths to read back after the run
+    workdir: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class PodOutcome:
+    """How the main container ended and the output files it left (None: file absent)."""
+
+    exit_code: Optional[int]  # None when the process never started
+    reason: str  # Completed, Error, DeadlineExceeded, Cancelled, StartError
+    message: str
+    files: Mapping[str, Optional[bytes]]
+
+
+class Launcher(Protocol):
+    """Runs one pod to completion; must honour `deadline` (monotonic seconds) and `cancel`."""
+
+    def run(self, pod: PodSpec, *, log_path: str, deadline: Optional[float], cancel: threading.Event) -> PodOutcome:
+        """Run `pod`, appending its stdout and stderr to `log_path`."""
+        ...
+
+
+def map_path(text: str, mounts: Mapping[str, str]) -> str:
+    """Rewrite container paths in `text` (an argument, `--flag=/path`, a path) to host paths, in one pass."""
+    if not mounts:
+        return text
+    prefixes = sorted((p.rstrip("/") for p in mounts), key=len, reverse=True)
+    hosts = {p.rstrip("/"): h.rstrip("/") for p, h in mounts.items()}
+    # A mount counts only as whole path components at the start or after '=' / ':' / whitespace.
+    pattern = re.compile(r"(^|[=:\s])(" + "|".join(re.escape(p) for p in prefixes) + r")(?=/|$|\s)")
+    return pattern.sub(lambda m: m.group(1) + hosts[m.group(2)], text)
+
+
+def resolve_command(name: str) -> str:
+    """A bare command name: the console script next to this interpreter (same venv) first, then PATH."""
+    if os.sep in name:
+        return name
+    beside = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.isfile(beside) and os.access(beside, os.X_OK):
+        return beside
+    return shutil.which(name) or name
+
+
+class HostLauncher:
+    """Runs the container command as a local process; /opt/bridge -> split dir, /tmp -> fresh scratch dir."""
+
+    def __init__(self, split_dir: str, scratch_root: str, *, grace_seconds: float = 30.0, poll_seconds: float = 0.05):
+        self.split_dir = os.path.abspath(split_dir)
+        self.scratch_root = os.path.abspath(scratch_root)
+        self.grace_seconds = grace_seconds
+        self.poll_seconds = poll_seconds
+
+    def mounts(self, scratch: str) -> dict[str, str]:
+        """Container prefix -> host folder for one pod."""
+        return {BRIDGE_HOME: self.split_dir, POD_SCRATCH: scratch}
+
+    def _scratch(self, name: str) -> str:
+        safe = re.sub(r"[^A-Za-z0-9_.()-]+", "-", name) or "pod"
+        os.makedirs(self.scratch_root, exist_ok=True)
+        for n in range(1, 10000):
+            path = os.path.join(self.scratch_root, safe if n == 1 else f"{safe}.{n}")
+            try:
+                os.makedirs(path)
+                return path
+            except FileExistsError:
+                continue
+        raise RuntimeError(f"cannot create a scratch folder for {name!r} under {self.scratch_root}")
+
+    def run(self, pod: PodSpec, *, log_path: str, deadline: Optional[float], cancel: threading.Event) -> PodOutcome:
+        """Run the pod as a process in its own session, killing it at the deadline or on cancel."""
+        scratch = self._scratch(pod.name)
+        mounts = self.mounts(scratch)
+        for path, text in pod.files.items():
+            host = map_path(path, mounts)
+            os.makedirs(os.path.dirname(host) or ".", exist_ok=True)
+            with open(host, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        command = [map_path(part, mounts) for part in (*pod.command, *pod.args)]
+        if command:
+            command[0] = resolve_command(command[0])
+        env = dict(os.environ)
+        # What the image sets (images/Dockerfile) and what an emptyDir /tmp means for a process.
+        env.update(
+            {
+                "BRIDGE_HOME": self.split_dir,
+                "TMPDIR": scratch,
+                "AIRFLOW_HOME": os.path.join(scratch, "airflow"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update({key: map_path(value, mounts) for key, value in pod.env.items()})
+        workdir = map_path(pod.workdir, mounts) if pod.workdir else scratch
+        os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
+        with open(log_path, "ab") as log:
+            try:
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd=workdir,
+                    start_new_session=True,
+                )
+            except OSError as error:
+                log.write(f"bridge run: cannot start {command[:1]}: {error}\n".encode())
+                return PodOutcome(None, "StartError", f"failed to start container: {error}", {})
+            reason, message = self._wait(process, deadline, cancel)
+        # A container's processes all end with it; do not leave the task's children running.
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        files = {path: _read(map_path(path, mounts)) for path in pod.outputs}
+        code = process.returncode
+        if reason == "Completed" and code != 0:
+            reason, message = "Error", f"Error (exit code {code})"
+        return PodOutcome(code, reason, message, files)
+
+    def _wait(self, process: subprocess.Popen, deadline: Optional[float], cancel: threading.Event) -> tuple[str, str]:
+        while True:
+            try:
+                process.wait(timeout=self.poll_seconds)
+                return "Completed", ""
+            except subprocess.TimeoutExpired:
+                pass
+            if cancel.is_set():
+                self._kill(process)
+                return "Cancelled", "Stopped: the run was interrupted"
+            if deadline is not None and time.monotonic() >= deadline:
+                self._kill(process)
+                return "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
+
+    def _kill(self, process: subprocess.Popen) -> None:
+        """As the kubelet does: SIGTERM to the main process, SIGKILL to everything after the grace period."""
+        try:
+            process.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=self.grace_seconds)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        process.wait()
+
+
+def _read(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None

@@ -1,0 +1,55 @@
+"""A run's outcome in Airflow's vocabulary: one state per Airflow task, as `airflow dags test` reports."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+from bridge.local.engine import NodeResult, RunResult
+
+# Node phase -> Airflow task state, for nodes that did not run to a verdict of their own.
+_STATE_OF_PHASE = {"Failed": "failed", "Error": "failed", "Skipped": "skipped", "Omitted": "upstream_failed"}
+
+
+def airflow_task_id(node: NodeResult) -> Optional[str]:
+    """The Airflow task id a node runs: argument `task`, else `task-file` "<dag_id>/<task_id>.py"; None for others."""
+    task = node.arguments.get("task")
+    if task:
+        return task
+    task_file = node.arguments.get("task-file")
+    if task_file:
+        _, _, tail = task_file.partition("/")
+        tail = tail or task_file
+        return tail[: -len(".py")] if tail.endswith(".py") else tail
+    return None
+
+
+def airflow_state(node: NodeResult) -> str:
+    """success, failed, skipped or upstream_failed for one node."""
+    if node.phase == "Succeeded":
+        # The runner's `state` output says whether the task ran (success) or skipped itself.
+        state = (node.outputs or {}).get("state")
+        return state if state else "success"
+    return _STATE_OF_PHASE.get(node.phase, "failed")
+
+
+def _task_states(node: NodeResult) -> Union[str, list[str]]:
+    """One state per node; the hook for mapped tasks, whose task group will give a list (map_index order)."""
+    return airflow_state(node)
+
+
+def report(run_result: RunResult, dag_id: str, run_date: str) -> dict[str, Any]:
+    """{"dag_id", "run_date", "state": success|failed, "tasks": {task_id: state}} for a finished run."""
+    tasks: dict[str, Any] = {}
+    for node in run_result.nodes.values():
+        if node.kind == "Suspend":
+            continue  # bridge's verdict node is Argo bookkeeping, not an Airflow task
+        task_id = airflow_task_id(node)
+        if task_id is None:
+            continue
+        tasks[task_id] = _task_states(node)
+    return {
+        "dag_id": dag_id,
+        "run_date": run_date,
+        "state": "success" if run_result.phase == "Succeeded" else "failed",
+        "tasks": tasks,
+    }

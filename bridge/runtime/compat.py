@@ -416,33 +416,6 @@ def stream_task_logs() -> None:
 # ---------------------------------------------------------------------------- hooks
 
 
-def _classes(candidates: list[tuple[str, str]]) -> list[Any]:
-    """The importable classes among (module, name) candidates, each once."""
-    found: list[Any] = []
-    for module, name in candidates:
-        try:
-            cls = getattr(__import__(module, fromlist=[name]), name)
-        except (ImportError, AttributeError):
-            continue
-        if cls not in found:
-            found.append(cls)
-    return found
-
-
-def skip_mixin_classes() -> list[Any]:
-    """The installed BranchMixIn classes (core/SDK and the standard provider's own copy)."""
-    core = "airflow.sdk.bases.branch" if AIRFLOW_3 else "airflow.operators.branch"
-    return _classes([(core, "BranchMixIn"), ("airflow.providers.standard.operators.branch", "BranchMixIn")])
-
-
-def short_circuit_classes() -> list[Any]:
-    """The installed ShortCircuitOperator classes."""
-    candidates = [("airflow.providers.standard.operators.python", "ShortCircuitOperator")]
-    if not AIRFLOW_3:  # Airflow 3 keeps only a deprecated alias to the provider's class
-        candidates.append(("airflow.operators.python", "ShortCircuitOperator"))
-    return _classes(candidates)
-
-
 def airflow_exception() -> Any:
     """AirflowException (its home moved in Airflow 3)."""
     from airflow.exceptions import AirflowException

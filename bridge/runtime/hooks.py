@@ -5,8 +5,9 @@ skip and would reject the chosen ids as unknown. bridge replaces the decision st
 `BranchMixIn.do_branch` with one that validates and expands ids against the ORIGINAL
 DAG (imported by `bridge.dagfile`), pushes the same `skipmixin_key` XCom Airflow
 pushes, and records the decision for `outputs/branch`; Argo does the skipping.
-Patches are class-level so they survive Airflow's per-run copy of the operator and
-apply in `airflow tasks run` subprocesses (backfill mode) through a task policy.
+Patches are class-level (the classes in the task's own hierarchy) so they survive
+Airflow's per-run copy of the operator, and reach `airflow tasks run` subprocesses
+(backfill mode) through a task policy.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import Any
 # Where the decision is recorded; set by the runner (a file, so subprocesses can write it).
 BRANCH_RECORD_ENV = "BRIDGE_BRANCH_RECORD"
 _SKIPMIXIN_KEY = "skipmixin_key"
-_installed = False
 
 
 def original_dag(dag_id: str) -> Any:
@@ -118,25 +118,22 @@ def _wrap_short_circuit(execute: Any) -> Any:
     return execute_and_record
 
 
-def install() -> None:
-    """Patch the branch/short-circuit classes and the SIGTERM behaviour; idempotent."""
-    global _installed
-    if _installed:
-        return
+def instrument(task: Any) -> None:
+    """Patch the branch/short-circuit classes in the task's class hierarchy (once each) and SIGTERM."""
     from bridge.runtime import compat
 
-    for cls in compat.skip_mixin_classes():
-        cls.do_branch = _do_branch
-    for cls in compat.short_circuit_classes():
-        if not getattr(cls.execute, "_bridge", False):
-            cls.execute = _wrap_short_circuit(cls.execute)
+    for cls in type(task).__mro__:
+        # By name: BranchMixIn exists in core, the SDK and the standard provider.
+        if cls.__name__ == "BranchMixIn" and cls.__dict__.get("do_branch") is not _do_branch:
+            cls.do_branch = _do_branch
+        elif cls.__name__ == "ShortCircuitOperator" and not getattr(cls.__dict__.get("execute"), "_bridge", False):
+            cls.execute = _wrap_short_circuit(cls.__dict__["execute"])
     compat.install_sigterm_failure()
-    _installed = True
 
 
 def task_policy(task: Any) -> None:
     """Airflow cluster-policy hook used in backfill mode's `airflow tasks run` processes."""
-    install()
+    instrument(task)
 
 
 LOCAL_SETTINGS = '''"""Written by bridge-task: installs the branch/short-circuit hooks in Airflow subprocesses."""

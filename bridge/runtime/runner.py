@@ -123,10 +123,10 @@ def _execute(request: RunRequest, outcome: RunOutcome) -> None:
 
     from bridge.runtime import compat, hooks
 
-    hooks.install()
     compat.stream_task_logs()
     dag = compat.load_dag(request.task_file)
-    task_id = next(iter(dag.task_dict))
+    task_id, task = next(iter(dag.task_dict.items()))
+    hooks.instrument(task)
     outcome.task_id = task_id
     logical_date = pendulum.instance(request.logical_date)
     interval = compat.data_interval(dag, logical_date)

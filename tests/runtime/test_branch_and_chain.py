@@ -134,15 +134,14 @@ with DAG("parity", start_date=START, schedule="@daily", params={"who": "nobody"}
     def boom():
         raise RuntimeError("parity failure")
 
-    show()
-    boom()
+    BranchPythonOperator(task_id="pick", python_callable=lambda: "show") >> [show(), boom()]
 '''
 
 
 @pytest.mark.skipif(AIRFLOW_MAJOR != 2, reason="backfill mode exists on Airflow 2 only")
-@pytest.mark.parametrize("task_id", ["show", "boom"])
+@pytest.mark.parametrize("task_id", ["show", "boom", "pick"])
 def test_inprocess_matches_backfill(tmp_path, run_task, task_id: str) -> None:
-    files = write_dag(tmp_path, "parity", PARITY, ["show", "boom"])
+    files = write_dag(tmp_path, "parity", PARITY, ["show", "boom", "pick"])
     xcom_in = tmp_path / "in.json"
     xcom_in.write_text('{"rows":[{"task_id":"up","map_index":-1,"key":"return_value","value":"[1, 2]"}]}\n')
     args = ("--run-date", "2024-01-02", "--param", "who=me", "--xcom-in", str(xcom_in), "--run-id", "manual__x")
@@ -158,6 +157,8 @@ def test_inprocess_matches_backfill(tmp_path, run_task, task_id: str) -> None:
             "start": "2024-01-02T00:00:00+00:00", "end": "2024-01-03T00:00:00+00:00",
             "upstream": [1, 2], "plus": "2024-01-05",
         }
+    elif task_id == "pick":  # the branch hooks reach `airflow tasks run` through a task policy
+        assert inprocess.branch == ["show"]
     else:
         assert inprocess.returncode == 1
         assert "RuntimeError: parity failure" in inprocess.log

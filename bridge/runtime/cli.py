@@ -41,6 +41,25 @@ def read_xcom_in(path: str | None) -> list[XComRow]:
         raise click.BadParameter(str(exc), param_hint="--xcom-in") from None
 
 
+def exit_now(code: int) -> None:
+    """Exit as at normal shutdown, minus the interpreter's module teardown (about 1 s after Airflow 3).
+
+    Non-daemon threads are joined and every atexit hook runs (Airflow's ORM disposal,
+    logging flush, listeners), exactly as Python would; only the garbage collection of
+    every module, pointless in a pod that is about to end, is skipped.
+    """
+    import atexit
+    import threading
+
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None:
+        shutdown()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 @click.group()
 def main() -> None:
     """Run one task of a bridge single-task DAG file on a throwaway Airflow."""
@@ -86,7 +105,7 @@ def run_command(
         map_index=map_index,
         mode=mode,
     )
-    sys.exit(runner.run(request))
+    exit_now(runner.run(request))
 
 
 @main.command("prepare")

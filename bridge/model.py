@@ -51,6 +51,7 @@ class SourceDag:
     dagrun_timeout_seconds: float | None = None
     airflow_version: str = ""
     requirements: tuple[tuple[str, str], ...] = ()  # (distribution, version), sorted
+    support_files: tuple[str, ...] = ()  # modules the DAG file imported from its own folder (relative)
 
 
 @dataclass(frozen=True)

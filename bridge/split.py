@@ -34,6 +34,11 @@ def render_files(plan: Plan) -> dict[str, bytes]:
     files = {path: text.encode("utf-8") for path, text in emit_all(plan).items()}
     with open(plan.dag.source_path, "rb") as handle:
         files[plan.source_file] = handle.read()
+    folder = os.path.dirname(plan.dag.source_path)
+    target = os.path.dirname(plan.source_file)
+    for rel in plan.dag.support_files:
+        with open(os.path.join(folder, rel), "rb") as handle:
+            files[f"{target}/{rel}"] = handle.read()
     return files
 
 

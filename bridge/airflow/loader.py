@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import os
 import re
+import sys
+from dataclasses import replace
 from typing import Any
 
 from bridge.airflow import compat
@@ -67,6 +69,9 @@ def load_dag(path: str, dag_id: str | None = None) -> SourceDag:
     text = check_readable(path)
     check_syntax(path, text)
     compat.quiet_airflow()
+    folder = os.path.dirname(path)
+    if folder not in sys.path:  # as if the file's folder were Airflow's dags folder (on sys.path)
+        sys.path.insert(0, folder)
     bag = compat.make_dagbag(path)
     if bag.import_errors:
         trace = next(iter(bag.import_errors.values()))
@@ -82,7 +87,53 @@ def load_dag(path: str, dag_id: str | None = None) -> SourceDag:
     if dag_id not in dags:
         listed = ", ".join(sorted(dags))
         raise DagLoadError(f"no DAG with id {dag_id!r}; the file defines: {listed}", location=path)
-    return describe_dag(dags[dag_id], path)
+    return replace(describe_dag(dags[dag_id], path), support_files=support_files(path))
+
+
+def support_files(path: str) -> tuple[str, ...]:
+    """Modules the DAG file imports from its own folder (e.g. a shared `common.py`), relative paths.
+
+    Airflow puts the dags folder on sys.path, so DAG files often import neighbours; the image
+    needs them beside the DAG file. Found by reading import statements (recursively), so the
+    answer does not depend on what this process imported before.
+    """
+    folder = os.path.dirname(path)
+    found: set[str] = set()
+    pending = [path]
+    while pending:
+        current = pending.pop()
+        for name in _imported_top_levels(current):
+            for candidate in (os.path.join(folder, name + ".py"), os.path.join(folder, name)):
+                if os.path.isfile(candidate):
+                    files = [candidate]
+                elif os.path.isdir(candidate) and os.path.isfile(os.path.join(candidate, "__init__.py")):
+                    files = [os.path.join(d, f) for d, _, fs in os.walk(candidate) for f in fs if f.endswith(".py")]
+                else:
+                    continue
+                for file in files:
+                    rel = os.path.relpath(file, folder).replace(os.sep, "/")
+                    if rel not in found and os.path.abspath(file) != path:
+                        found.add(rel)
+                        pending.append(file)
+    return tuple(sorted(found))
+
+
+def _imported_top_levels(path: str) -> set[str]:
+    """Top-level module names a Python file imports (absolute imports only)."""
+    import ast
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read(), path)
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
 
 
 def _seconds(value: Any) -> float | None:

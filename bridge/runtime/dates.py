@@ -9,7 +9,7 @@ _COMPACT = re.compile(r"^\d{8}$")
 
 
 def parse_run_date(value: str) -> datetime:
-    """Return the aware (UTC when naive) logical date for `YYYYMMDD`, `YYYY-MM-DD` or ISO date-time."""
+    """The logical date (in UTC; naive means UTC) for `YYYYMMDD`, `YYYY-MM-DD` or an ISO date-time."""
     text = value.strip()
     try:
         if _COMPACT.match(text):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime, timezone
+
+# datetime.UTC needs Python 3.11; bridge supports 3.9.
+UTC = timezone.utc  # noqa: UP017
 
 _COMPACT = re.compile(r"^\d{8}$")
 
@@ -23,7 +26,8 @@ def parse_run_date(value: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+    # Airflow stores and renders logical dates in UTC; normalising here keeps run_id identical too.
+    return parsed.astimezone(UTC)
 
 
 def default_run_id(logical_date: datetime) -> str:

@@ -141,10 +141,15 @@ def test_failing_task_exits_1_with_traceback_and_runs_its_callback(outcomes, mar
     assert run.xcom == {("a", "k"): 1}  # received rows still flow to all_done/one_failed tasks
 
 
-def test_skip_exception_exits_0_skipped(outcomes, run_task) -> None:
-    run = run_task(outcomes["skip"], "--run-date", "20240102")
+def test_skip_exception_exits_0_skipped(outcomes, run_task, tmp_path) -> None:
+    state = tmp_path / "state"
+    run = run_task(outcomes["skip"], "--run-date", "20240102",
+                   env={"BRIDGE_STATE_DIR": str(state), "BRIDGE_KEEP_STATE": "1"})
     assert run.returncode == 0, run.log
     assert run.state == "skipped"
+    # The throwaway Airflow lived under BRIDGE_STATE_DIR (kept here for debugging).
+    (kept,) = state.iterdir()
+    assert (kept / "airflow.db").is_file() and f"kept state in {kept}" in run.stderr
 
 
 def test_reschedule_sensor_pokes_until_true(outcomes, markers, run_task) -> None:

@@ -31,11 +31,12 @@ UTC = timezone.utc  # noqa: UP017 (datetime.UTC needs Python 3.11; we support 3.
         ("2024-01-02", datetime(2024, 1, 2, tzinfo=UTC)),
         ("2024-01-02T06:30:00", datetime(2024, 1, 2, 6, 30, tzinfo=UTC)),
         ("2024-01-02T06:30:00Z", datetime(2024, 1, 2, 6, 30, tzinfo=UTC)),
-        ("2024-01-02T06:30:00+02:00", datetime(2024, 1, 2, 6, 30, tzinfo=timezone(timedelta(hours=2)))),
+        ("2024-01-02T06:30:00+02:00", datetime(2024, 1, 2, 4, 30, tzinfo=UTC)),
     ],
 )
 def test_run_dates(text: str, expected: datetime) -> None:
-    assert parse_run_date(text) == expected
+    parsed = parse_run_date(text)
+    assert parsed == expected and parsed.utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize("text", ["2024-13-01", "yesterday", "2024010", ""])

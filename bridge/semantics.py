@@ -160,14 +160,18 @@ def _rule(rule: str, ups: list[str], setups: list[str]) -> Conditions:
 
 
 def _follows(branching: str, task_id: str) -> str:
-    """The branching task did not run to a decision, or its decision includes `task_id`."""
-    pattern = '"' + "".join("[.]" if ch == "." else ch for ch in task_id) + '"'
+    """The branching task did not run to a decision, or its decision includes `task_id`.
+
+    The `branch` output is `,id1,id2,` (`,` for none): govaluate ends a string literal at either
+    quote character, so the decision must not contain quotes, and ids never contain commas.
+    """
+    pattern = "," + "".join("[.]" if ch == "." else ch for ch in task_id) + ","
     return f"({_state(branching)} != 'success' || {_branch(branching)} =~ '{pattern}')"
 
 
 def _not_short_circuited(name: str) -> str:
     """The short-circuit task did not run to a decision, or let its downstream run."""
-    return f"({_state(name)} != 'success' || {_branch(name)} != '[]')"
+    return f"({_state(name)} != 'success' || {_branch(name)} != ',')"
 
 
 def task_conditions(

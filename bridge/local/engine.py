@@ -124,12 +124,15 @@ def run_workflow(
     on_event: Optional[EventHandler] = None,
     launcher: Optional[Launcher] = None,
     grace_seconds: float = 30.0,
+    env: Optional[Mapping[str, str]] = None,
 ) -> RunResult:
     """Run `workflow` (a parsed Workflow dict) to completion and return every node's outcome.
 
     `parameters` override `spec.arguments.parameters` (like `argo submit -p`); `parallelism`
     overrides `spec.parallelism`; `retry_delay_scale` multiplies every wait the engine makes
     (retry backoff, suspend durations: 0 runs retries at once). Logs go to `log_dir/<task>.log`.
+    `env` is the environment pods inherit (default: this process's; importing Airflow in-process
+    may have changed it, so callers that split first should pass a copy taken before).
     Raises WorkflowError when Argo would reject the Workflow at submit time.
     """
     run = _Run(
@@ -142,6 +145,7 @@ def run_workflow(
         on_event=on_event,
         launcher=launcher,
         grace_seconds=grace_seconds,
+        env=env,
     )
     return run.run()
 
@@ -177,6 +181,7 @@ class _Run:
         on_event: Optional[EventHandler],
         launcher: Optional[Launcher],
         grace_seconds: float,
+        env: Optional[Mapping[str, str]] = None,
     ) -> None:
         self.workflow = copy.deepcopy(dict(workflow))
         self.spec: dict[str, Any] = self.workflow.get("spec") or {}
@@ -185,8 +190,9 @@ class _Run:
         self.scale = max(0.0, float(scale))
         self.on_event = on_event
         self.launcher: Launcher = launcher or HostLauncher(
-            split_dir, os.path.join(self.log_dir, "pods"), grace_seconds=grace_seconds
+            split_dir, os.path.join(self.log_dir, "pods"), grace_seconds=grace_seconds, base_env=env
         )
+        self.local_env: Mapping[str, str] = dict(env) if env is not None else os.environ
         self.name = self._workflow_name()
         self.parameters = self._global_parameters(parameters)
         self.globals = self._global_scope()
@@ -681,8 +687,8 @@ class _Run:
             source = item.get("valueFrom") or {}
             ref = source.get("secretKeyRef") or source.get("configMapKeyRef")
             if ref is not None:
-                if key in os.environ:
-                    env[key] = os.environ[key]
+                if key in self.local_env:
+                    env[key] = self.local_env[key]
                 elif not ref.get("optional"):
                     kind = "secret" if "secretKeyRef" in source else "config map"
                     raise WorkflowError(
@@ -695,8 +701,8 @@ class _Run:
                 env[key] = f"{self.name}-{name}"
             elif field_ref == "metadata.namespace":
                 env[key] = self.globals["workflow.namespace"] or "default"
-            elif key in os.environ:
-                env[key] = os.environ[key]
+            elif key in self.local_env:
+                env[key] = self.local_env[key]
         return env
 
     def _pod_finished(self, name: str, number: int, outcome: PodOutcome, started: float, finished: float) -> None:

@@ -81,7 +81,18 @@ def resolve_command(name: str) -> str:
 class HostLauncher:
     """Runs the container command as a local process; /opt/bridge -> split dir, /tmp -> fresh scratch dir."""
 
-    def __init__(self, split_dir: str, scratch_root: str, *, grace_seconds: float = 30.0, poll_seconds: float = 0.05):
+    def __init__(
+        self,
+        split_dir: str,
+        scratch_root: str,
+        *,
+        grace_seconds: float = 30.0,
+        poll_seconds: float = 0.05,
+        base_env: Optional[Mapping[str, str]] = None,
+    ):
+        # base_env: what every process inherits (a developer's AIRFLOW_CONN_*/AIRFLOW_VAR_* stand in for
+        # the Secrets); default: this process's environment at launch time.
+        self.base_env = dict(base_env) if base_env is not None else None
         self.split_dir = os.path.abspath(split_dir)
         self.scratch_root = os.path.abspath(scratch_root)
         self.grace_seconds = grace_seconds
@@ -115,7 +126,7 @@ class HostLauncher:
         command = [map_path(part, mounts) for part in (*pod.command, *pod.args)]
         if command:
             command[0] = resolve_command(command[0])
-        env = dict(os.environ)
+        env = dict(self.base_env if self.base_env is not None else os.environ)
         # What the image sets (images/Dockerfile) and what an emptyDir /tmp means for a process.
         env.update(
             {

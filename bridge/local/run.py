@@ -1,0 +1,91 @@
+"""`bridge run`: split a DAG into a temporary folder and execute its Workflow here."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+from bridge.errors import BridgeError
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    """What `bridge run` did: the Airflow-style report and where the files are."""
+
+    succeeded: bool
+    report: dict
+    work_dir: Optional[str]  # kept folder (split output and logs), None when removed
+
+
+def ensure_db_template() -> None:
+    """Migrate Airflow's database template once per installation, as the image build does."""
+    import subprocess
+
+    from bridge.runtime.env import template_path
+
+    if os.path.exists(template_path()):
+        return
+    print("bridge: preparing the Airflow database template (once per installation) ...", file=sys.stderr, flush=True)
+    done = subprocess.run([sys.executable, "-m", "bridge.runtime", "prepare"], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BridgeError(f"bridge-task prepare failed: {done.stderr.strip().splitlines()[-1:]}")
+
+
+def run_dag(
+    dag_file: str,
+    *,
+    run_date: str,
+    dag_id: Optional[str] = None,
+    parallelism: Optional[int] = None,
+    parameters: Optional[Mapping[str, str]] = None,
+    retry_delay_scale: float = 1.0,
+    report_file: Optional[str] = None,
+    keep: bool = False,
+) -> LocalRun:
+    """Split `dag_file`, run the Workflow for `run_date` with live progress, print a summary."""
+    from bridge.local import ProgressPrinter, format_summary, load_workflow, report, run_workflow
+    from bridge.local.spec import WorkflowError
+    from bridge.split import split_dag
+
+    ensure_db_template()
+    work = tempfile.mkdtemp(prefix="bridge-run-")
+    split_dir = os.path.join(work, "split")
+    try:
+        result = split_dag(dag_file, dag_id=dag_id, output=split_dir)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    workflow = load_workflow(result.workflow_path)
+    log_dir = os.path.join(work, "logs")
+    os.makedirs(log_dir)
+    print(f"bridge: running DAG {result.dag_id!r} for {run_date}: {result.task_count} tasks", file=sys.stderr, flush=True)
+    try:
+        outcome = run_workflow(
+            workflow,
+            split_dir=split_dir,
+            parameters={**(parameters or {}), "run-date": run_date},
+            parallelism=parallelism,
+            retry_delay_scale=retry_delay_scale,
+            log_dir=log_dir,
+            on_event=ProgressPrinter(sys.stderr),
+        )
+    except WorkflowError as error:
+        shutil.rmtree(work, ignore_errors=True)
+        raise BridgeError(f"the emitted Workflow cannot run: {error}", location=result.workflow_path) from None
+    data = report(outcome, result.dag_id, run_date)
+    print(format_summary(outcome), flush=True)
+    if report_file:
+        with open(report_file, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+    succeeded = data["state"] == "success"
+    if succeeded and not keep:
+        shutil.rmtree(work, ignore_errors=True)
+        return LocalRun(True, data, None)
+    print(f"bridge: split folder and task logs kept in {work}", file=sys.stderr)
+    return LocalRun(succeeded, data, work)

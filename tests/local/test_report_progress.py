@@ -1,0 +1,61 @@
+"""report(): Airflow states from node phases; the progress lines and summary table."""
+
+from __future__ import annotations
+
+import io
+
+from bridge.local import ProgressPrinter, format_summary, report
+from tests.local.builders import py_template, task, workflow
+
+
+def _bridge_task(name: str, code: str, param: str, value: str, **fields):
+    made = task(name, code, **fields)
+    made["arguments"]["parameters"].append({"name": param, "value": value})
+    return made
+
+
+def test_report_maps_phases_to_airflow_states(run):
+    template = py_template(inputs={"task": "", "task-file": ""})
+    verdict = {"name": "verdict", "suspend": {"duration": "0"}}
+    wf = workflow(
+        [
+            _bridge_task("ok", "put('state', 'success')", "task", "ok_task"),
+            _bridge_task("self-skip", "put('state', 'skipped')", "task-file", "my_dag/self.skip.py"),
+            _bridge_task("boom", "put('state', 'failed'); sys.exit(1)", "task", "boom"),
+            _bridge_task("down", "pass", "task", "down", depends="boom.Succeeded"),
+            _bridge_task("cond", "pass", "task", "cond", depends="ok", when="'{{tasks.ok.outputs.parameters.state}}' != success"),
+            {"name": "dagrun", "template": "verdict", "depends": "ok && self-skip && down && cond"},
+        ],
+        [template, verdict],
+    )
+    result, _ = run(wf)
+    assert report(result, "my_dag", "2024-01-01") == {
+        "dag_id": "my_dag",
+        "run_date": "2024-01-01",
+        "state": "failed",
+        "tasks": {
+            "ok_task": "success",
+            "self.skip": "skipped",
+            "boom": "failed",
+            "down": "upstream_failed",
+            "cond": "skipped",
+        },
+    }
+    summary = format_summary(result)
+    assert "ok_task" in summary and "upstream_failed" in summary and "Failed" in summary.splitlines()[-1]
+
+
+def test_progress_lines(run):
+    stream = io.StringIO()
+    wf = workflow([task("a", "print('hello from a'); sys.exit(4)"), task("b", depends="a")])
+    result, recorder = run(wf)
+    printer = ProgressPrinter(stream)
+    for event in recorder.events:
+        printer(event)
+    text = stream.getvalue()
+    assert "run started" in text
+    assert "a: started" in text
+    assert "a: failed, exit code 4: Error (exit code 4)" in text
+    assert "| hello from a" in text
+    assert "b: omitted" in text
+    assert "run failed" in text

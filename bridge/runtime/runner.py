@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +47,15 @@ class RunOutcome:
     branch: list[str] | None = None
     exit_code: int = EXIT_FAILED
     message: str = ""
+
+
+class Terminated(BaseException):
+    """SIGTERM while bridge (not the task) was working; a BaseException like Airflow's own."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM handler outside the task: stop, but still write the output files."""
+    raise Terminated("received SIGTERM outside the task; stopping")
 
 
 def notice(message: str) -> None:
@@ -94,8 +104,8 @@ def _print_backfill_logs(home: str) -> None:
     sys.stdout.flush()
 
 
-def _setup(request: RunRequest, state_dir: str) -> None:
-    """Point Airflow at the throwaway home and database; must precede any Airflow import."""
+def _setup(request: RunRequest, state_dir: str) -> str:
+    """Point Airflow at the throwaway home and database (before any Airflow import); return the db path."""
     db_path = os.path.join(state_dir, runtime_env.DB_NAME)
     dags_folder = os.path.dirname(request.task_file)
     overrides = {"BRIDGE_BRANCH_RECORD": os.path.join(state_dir, "branch.json")}
@@ -115,9 +125,10 @@ def _setup(request: RunRequest, state_dir: str) -> None:
 
     if not copied:
         compat.migrate_database()
+    return db_path
 
 
-def _execute(request: RunRequest, outcome: RunOutcome) -> None:
+def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
     """Load the DAG, create the run, seed XComs, run the task, collect state, XComs and branch."""
     import pendulum
 
@@ -143,7 +154,7 @@ def _execute(request: RunRequest, outcome: RunOutcome) -> None:
             queued=request.mode == "backfill",
             session=session,
         )
-        compat.seed_xcom(os.path.join(os.path.dirname(os.environ["AIRFLOW_HOME"]), runtime_env.DB_NAME), dag_run, received)
+        compat.seed_xcom(db_path, dag_run, received)
         if request.mode == "backfill":
             compat.run_backfill(dag, logical_date, request.conf)
             _print_backfill_logs(os.environ["AIRFLOW_HOME"])
@@ -169,13 +180,16 @@ def run(request: RunRequest) -> int:
     task_id = os.path.splitext(os.path.basename(request.task_file))[0]
     outcome = RunOutcome(task_id=task_id, rows=list(request.xcom_in))
     state_dir = runtime_env.make_state_dir()
+    # Until Airflow installs its own handler around the task, SIGTERM still ends in written outputs.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
-        _setup(request, state_dir)
-        _execute(request, outcome)
-    except Exception as exc:  # noqa: BLE001 (outputs must be written; the task's own errors are Airflow's)
+        _execute(request, outcome, _setup(request, state_dir))
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 (outputs must be written; the task's own errors are Airflow's)
         from bridge.runtime.compat import TaskLoadError
 
-        if isinstance(exc, TaskLoadError):
+        if isinstance(exc, (TaskLoadError, Terminated)):
             notice(str(exc))
         else:
             import traceback

@@ -483,12 +483,26 @@ def _evaluate(node: Any, expression: str) -> Any:
     )
 
 
+_OPERAND_KINDS = {"NUMERIC", "STRING", "BOOLEAN", "ACCESSOR"}
+
+
+def _check_syntax(tokens: list[_Token]) -> None:
+    """govaluate checkExpressionSyntax: two operands in a row (e.g. a string cut short by a quote) are invalid."""
+    for left, right in zip(tokens, tokens[1:]):
+        if left.kind in _OPERAND_KINDS | {")"} and right.kind in _OPERAND_KINDS | {"("}:
+            raise ExpressionError(
+                f"Cannot transition token types from {left.kind} [{_go_value(left.value)}] "
+                f"to {right.kind} [{_go_value(right.value)}]"
+            )
+
+
 def evaluate_when(when: str) -> bool:
     """steps.go shouldExecute: True for an empty `when`, else govaluate's boolean result."""
     if not when:
         return True
     try:
         tokens = _lex(when)
+        _check_syntax(tokens)
         result = _evaluate(_Parser(tokens, when).parse(), when)
     except ExpressionError as error:
         raise ExpressionError(f"Invalid 'when' expression '{when}': {error}") from None

@@ -85,7 +85,7 @@ def run_dag(
             handle.write("\n")
     succeeded = data["state"] == "success"
     if succeeded and not keep:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(split_dir, ignore_errors=True)  # the task logs stay where the summary says
         return LocalRun(True, data, None)
     print(f"bridge: split folder and task logs kept in {work}", file=sys.stderr)
     return LocalRun(succeeded, data, work)

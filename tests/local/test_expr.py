@@ -86,7 +86,7 @@ def test_when(when, expected):
         ("foo.bar == x", "unexported field"),
         ("a $ b", "Invalid token"),
         # govaluate ends a string at either quote: JSON in single quotes is not one string.
-        ("'[\"a\"]' =~ 'a'", "Unexpected token"),
+        ("'[\"a\"]' =~ 'a'", "Cannot transition token types"),
     ],
 )
 def test_when_errors(when, message):

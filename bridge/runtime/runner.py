@@ -63,13 +63,21 @@ def notice(message: str) -> None:
     print(f"bridge-task: {message}", file=sys.stderr, flush=True)
 
 
+def render_branch(followed: list[str] | None) -> str:
+    """`null`, or the followed ids as `,a,b,` (`,` for none): a `when` can match it, and
+    govaluate string literals cannot hold quote characters (so no JSON)."""
+    if followed is None:
+        return "null"
+    return "," + "".join(f"{task_id}," for task_id in sorted(followed))
+
+
 def write_outputs(directory: str, outcome: RunOutcome) -> None:
     """Write xcom.json, state and branch (the Argo output parameters)."""
     os.makedirs(directory, exist_ok=True)
     files = {
         "xcom.json": render_document(outcome.rows) + "\n",
         "state": outcome.state + "\n",
-        "branch": ("null" if outcome.branch is None else render_json(outcome.branch)) + "\n",
+        "branch": render_branch(outcome.branch) + "\n",
     }
     for name, text in files.items():
         with open(os.path.join(directory, name), "w", encoding="utf-8") as handle:

@@ -83,8 +83,12 @@ class TaskRun:
 
     @property
     def branch(self) -> list[str] | None:
-        """Content of outputs/branch, decoded."""
-        return json.loads((self.outputs / "branch").read_text())
+        """Content of outputs/branch, decoded: `null` -> None, `,a,b,` -> ["a", "b"], `,` -> []."""
+        text = (self.outputs / "branch").read_text().strip()
+        if text == "null":
+            return None
+        assert text.startswith(",") and text.endswith(","), text
+        return [part for part in text.split(",") if part]
 
     @property
     def xcom(self) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""Parity corpus: a branch that skips several tasks and a task group, joins after them."""
+"""Airflow parity corpus: a branch that skips several tasks and a task group, joins after them."""
 
 import pendulum
 from _compat import DAG, BranchPythonOperator, EmptyOperator, TaskGroup, task

@@ -1,4 +1,4 @@
-"""Parity corpus: a failed task whose all_done cleanup succeeds (the DagRun succeeds)."""
+"""Airflow parity corpus: a failed task whose all_done cleanup succeeds (the DagRun succeeds)."""
 
 import pendulum
 from _compat import DAG, task

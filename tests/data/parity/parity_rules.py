@@ -1,4 +1,4 @@
-"""Parity corpus: every trigger rule over upstreams that succeed, fail, skip, or never run."""
+"""Airflow parity corpus: every trigger rule over upstreams that succeed, fail, skip, or never run."""
 
 import pendulum
 from _compat import DAG, AirflowSkipException, EmptyOperator, task

@@ -1,4 +1,4 @@
-"""Parity corpus: setup and teardown around work that fails, and a failure with a cleanup."""
+"""Airflow parity corpus: setup and teardown around work that fails, and a failure with a cleanup."""
 
 import pendulum
 from _compat import DAG, EmptyOperator, task

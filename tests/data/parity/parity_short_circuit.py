@@ -1,4 +1,4 @@
-"""Parity corpus: short-circuits with and without ignore_downstream_trigger_rules."""
+"""Airflow parity corpus: short-circuits with and without ignore_downstream_trigger_rules."""
 
 import pendulum
 from _compat import DAG, EmptyOperator, ShortCircuitOperator, task

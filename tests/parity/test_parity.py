@@ -1,0 +1,114 @@
+"""Parity: `bridge run` (the emitted Workflow, run the way Argo runs it) ends every task in the state
+`airflow dags test` gives it, and the run in the DagRun's state, on the installed Airflow line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import DATA
+
+RUN_DATE = "2024-01-02"
+CORPUS = sorted(p for p in (DATA / "parity").glob("parity_*.py"))
+# Airflow's bundled examples that need no external service and run in seconds (both lines).
+BUNDLED = [
+    ("tutorial_taskflow_api.py", "tutorial_taskflow_api"),
+    ("example_xcom.py", "example_xcom"),
+    ("example_skip_dag.py", "example_skip_dag"),
+    ("example_nested_branch_dag.py", "example_nested_branch_dag"),
+    ("example_setup_teardown_taskflow.py", "example_setup_teardown_taskflow"),
+    ("example_task_group.py", "example_task_group"),
+    ("example_branch_labels.py", "example_branch_labels"),
+    ("example_xcomargs.py", "example_xcom_args_with_operators"),
+]
+
+
+def _bundled(name: str) -> Path:
+    import airflow
+
+    return Path(airflow.__file__).parent / "example_dags" / name
+
+
+def _template() -> str:
+    """The runtime's pre-migrated database (made once per installation)."""
+    from bridge.local.run import ensure_db_template
+    from bridge.runtime.env import template_path
+
+    ensure_db_template()
+    return template_path()
+
+
+def airflow_dags_test(dag_file: Path, dag_id: str, tmp_path: Path) -> dict:
+    """The reference: `airflow dags test DAG_ID DATE` on the original file; states read from its database."""
+    home = tmp_path / "reference"
+    dags = home / "dags"
+    dags.mkdir(parents=True)
+    for source in (dag_file, dag_file.parent / "_compat.py"):
+        if source.exists():
+            shutil.copy(source, dags / source.name)
+    db = home / "airflow.db"
+    shutil.copy(_template(), db)
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{db}",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    done = subprocess.run([airflow, "dags", "test", dag_id, RUN_DATE], capture_output=True, text=True, env=env,
+                          timeout=900, check=False)
+    with sqlite3.connect(db) as connection:
+        tasks = dict(connection.execute("SELECT task_id, state FROM task_instance WHERE dag_id = ?", (dag_id,)))
+        states = [row[0] for row in connection.execute("SELECT state FROM dag_run WHERE dag_id = ?", (dag_id,))]
+    assert len(states) == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    return {"state": states[0], "tasks": tasks}
+
+
+def bridge_run(dag_file: Path, dag_id: str, tmp_path: Path) -> dict:
+    """`bridge run --report` on the same file."""
+    report = tmp_path / "report.json"
+    bridge = str(Path(sys.executable).with_name("bridge"))
+    done = subprocess.run(
+        [bridge, "run", str(dag_file), "--dag-id", dag_id, "--run-date", RUN_DATE, "--report", str(report),
+         "--retry-delay-scale", "0", "--parallelism", "2"],
+        capture_output=True, text=True, timeout=1800, check=False,
+    )
+    assert report.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    data = json.loads(report.read_text())
+    assert (done.returncode == 0) == (data["state"] == "success"), done.stderr[-2000:]
+    return data
+
+
+def _compare(dag_file: Path, dag_id: str, tmp_path: Path) -> None:
+    ours = bridge_run(dag_file, dag_id, tmp_path)
+    reference = airflow_dags_test(dag_file, dag_id, tmp_path)
+    assert ours["dag_id"] == dag_id and ours["run_date"] == RUN_DATE
+    differing = {
+        task_id: (ours["tasks"].get(task_id), state)
+        for task_id, state in sorted(reference["tasks"].items())
+        if ours["tasks"].get(task_id) != state
+    }
+    assert not differing, f"task states (bridge run, airflow dags test) differ: {differing}"
+    assert set(ours["tasks"]) == set(reference["tasks"])
+    assert ours["state"] == reference["state"]
+
+
+@pytest.mark.parametrize("dag_file", CORPUS, ids=lambda p: p.stem)
+def test_corpus(dag_file: Path, tmp_path: Path) -> None:
+    _compare(dag_file, dag_file.stem, tmp_path)
+
+
+@pytest.mark.parametrize("name, dag_id", BUNDLED, ids=[b[1] for b in BUNDLED])
+def test_bundled_example(name: str, dag_id: str, tmp_path: Path) -> None:
+    path = _bundled(name)
+    if not path.exists():
+        pytest.skip(f"{name} is not bundled with this Airflow line")
+    _compare(path, dag_id, tmp_path)

@@ -53,6 +53,8 @@ def run_dag(
     from bridge.split import split_dag
 
     ensure_db_template()
+    # Loading the DAG in this process sets AIRFLOW__* quieting variables; pods get the user's environment.
+    pod_env = dict(os.environ)
     work = tempfile.mkdtemp(prefix="bridge-run-")
     split_dir = os.path.join(work, "split")
     try:
@@ -73,6 +75,7 @@ def run_dag(
             retry_delay_scale=retry_delay_scale,
             log_dir=log_dir,
             on_event=ProgressPrinter(sys.stderr),
+            env=pod_env,
         )
     except WorkflowError as error:
         shutil.rmtree(work, ignore_errors=True)

@@ -84,13 +84,6 @@ def write_outputs(directory: str, outcome: RunOutcome) -> None:
             handle.write(text)
 
 
-def render_json(value: Any) -> str:
-    """Compact JSON for one-line output files."""
-    import json
-
-    return json.dumps(value, separators=(",", ":"))
-
-
 def provide_database(db_path: str) -> bool:
     """Copy the pre-migrated template to `db_path`; False when there is none (caller migrates)."""
     template = runtime_env.template_path()

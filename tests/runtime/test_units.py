@@ -107,5 +107,7 @@ def test_outputs_are_written_even_for_a_failure(tmp_path) -> None:
     assert (tmp_path / "out" / "state").read_text() == "failed\n"
     assert (tmp_path / "out" / "branch").read_text() == "null\n"
     assert json.loads((tmp_path / "out" / "xcom.json").read_text())["rows"][0]["task_id"] == "a"
-    write_outputs(str(tmp_path / "out"), RunOutcome(state="success", branch=["b", "c"]))
-    assert (tmp_path / "out" / "branch").read_text() == '["b","c"]\n'
+    write_outputs(str(tmp_path / "out"), RunOutcome(state="success", branch=["c", "b"]))
+    assert (tmp_path / "out" / "branch").read_text() == ",b,c,\n"  # `when`-friendly, not JSON
+    write_outputs(str(tmp_path / "out"), RunOutcome(state="success", branch=[]))
+    assert (tmp_path / "out" / "branch").read_text() == ",\n"

@@ -206,11 +206,24 @@ def test_missing_template_migrates_with_a_notice(outcomes, run_task, tmp_path) -
     assert run.stderr.count("no database template at") == 1
 
 
+def test_broken_dag_file_fails_with_outputs(tmp_path, run_task) -> None:
+    files = write_dag(tmp_path, "broken", 'raise ImportError("no module named warehouse")\n', ["load"])
+    (upstream := tmp_path / "in.json").write_text('{"rows":[{"task_id":"a","map_index":-1,"key":"k","value":"1"}]}')
+    run = run_task(files["load"], "--run-date", "20240102", "--xcom-in", str(upstream))
+    assert run.returncode == 1
+    assert "the DAG file failed to import" in run.stderr and "no module named warehouse" in run.stderr
+    assert run.state == "failed" and run.branch is None and run.xcom == {("a", "k"): 1}
+    assert "task 'load' ended failed (exit 1)" in run.stderr
+
+
 def test_bad_flags_are_usage_errors(outcomes, run_task) -> None:
     run = run_task(outcomes["skip"], "--run-date", "2024-13-45")
     assert run.returncode == 2 and "run date '2024-13-45'" in run.stderr
     run = run_task(outcomes["skip"], "--run-date", "20240102", "--param", "novalue")
     assert run.returncode == 2 and "NAME=VALUE" in run.stderr
+    (bad := outcomes["skip"].parent / "bad.json").write_text('{"rows": [1]}')
+    run = run_task(outcomes["skip"], "--run-date", "20240102", "--xcom-in", str(bad))
+    assert run.returncode == 2 and "each row must be an object" in run.stderr
 
 
 @pytest.mark.skipif(AIRFLOW_MAJOR < 3, reason="Airflow 2 has a backfill mode")

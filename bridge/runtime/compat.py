@@ -402,17 +402,6 @@ def run_backfill(dag: Any, logical_date: datetime, conf: dict[str, Any]) -> None
         log.info("backfill reported a failure (see the task state)", exc_info=True)
 
 
-# ---------------------------------------------------------------------------- logging
-
-
-def stream_task_logs() -> None:
-    """Send the task logger to stdout as the task runs (in-process there is no log file to tail)."""
-    # Airflow 2: `airflow.task` propagates to the root console handler (stdout) as long as no
-    # file handler context is set, which only `airflow tasks run` does. Airflow 3: the in-process
-    # supervisor logs through structlog to stdout. Nothing to add on either line.
-    return
-
-
 # ---------------------------------------------------------------------------- hooks
 
 

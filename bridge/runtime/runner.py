@@ -135,7 +135,8 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
 
     from bridge.runtime import compat, hooks
 
-    compat.stream_task_logs()
+    # Logs need no set-up: in-process, Airflow 2's `airflow.task` logger propagates to the root
+    # console handler (stdout) and Airflow 3's supervisor logs through structlog to stdout.
     dag = compat.load_dag(request.task_file)
     task_id, task = next(iter(dag.task_dict.items()))
     hooks.instrument(task)

@@ -69,6 +69,7 @@ def test_params_come_from_param_flags(templates, run_task) -> None:
 
 OUTCOMES = '''
 import os, time
+from datetime import timedelta
 try:
     from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 except ImportError:
@@ -109,11 +110,12 @@ with DAG("outcomes", start_date=START, schedule=None, on_failure_callback=_fail)
     PythonOperator(task_id="big", python_callable=lambda: "x" * 300000)
     PythonOperator(task_id="conn", python_callable=_conn)
     BashOperator(task_id="variable", bash_command="echo {{ var.value.greeting }}")
+    PythonOperator(task_id="slow", python_callable=lambda: time.sleep(60), execution_timeout=timedelta(seconds=2))
     DateTimeSensorAsync(task_id="deferred",
                         target_time="{{ (macros.datetime.utcnow() + macros.timedelta(seconds=2)).isoformat() }}")
 '''
 
-OUTCOME_TASKS = ["boom", "skip", "sleep", "sensor", "big", "conn", "variable", "deferred"]
+OUTCOME_TASKS = ["boom", "skip", "sleep", "sensor", "big", "conn", "variable", "deferred", "slow"]
 
 
 @pytest.fixture
@@ -157,6 +159,12 @@ def test_reschedule_sensor_pokes_until_true(outcomes, markers, run_task) -> None
     assert run.returncode == 0, run.log
     assert run.state == "success"
     assert (markers / "pokes").read_text() == "2"
+
+
+def test_execution_timeout_fails_the_task(outcomes, run_task) -> None:
+    run = run_task(outcomes["slow"], "--run-date", "20240102")
+    assert run.returncode == 1
+    assert run.state == "failed" and "AirflowTaskTimeout" in run.log
 
 
 def test_deferrable_operator_runs_its_trigger_inline(outcomes, run_task) -> None:

@@ -87,6 +87,20 @@ def bridge_run(dag_file: Path, dag_id: str, tmp_path: Path) -> dict:
     return data
 
 
+# Differences documented in docs/SEMANTICS.md ("Differences, by design or by limit"), as
+# (bridge run, airflow dags test). Any other difference, or one of these going away, fails.
+KNOWN_DIFFERENCES = {
+    "parity_rules": {
+        # Airflow races: all_success marks a task skipped as soon as one upstream is skipped, before
+        # the other upstream is known to be upstream_failed; Argo decides once both are known.
+        "all_success__ku": ("upstream_failed", "skipped"),
+        # depends sees phases, not outputs: an in-task skip plus a failure, no success.
+        "one_success__fk": ("skipped", "upstream_failed"),
+        "one_success__ku": ("skipped", "upstream_failed"),
+    },
+}
+
+
 def _compare(dag_file: Path, dag_id: str, tmp_path: Path) -> None:
     ours = bridge_run(dag_file, dag_id, tmp_path)
     reference = airflow_dags_test(dag_file, dag_id, tmp_path)
@@ -96,7 +110,9 @@ def _compare(dag_file: Path, dag_id: str, tmp_path: Path) -> None:
         for task_id, state in sorted(reference["tasks"].items())
         if ours["tasks"].get(task_id) != state
     }
-    assert not differing, f"task states (bridge run, airflow dags test) differ: {differing}"
+    assert differing == KNOWN_DIFFERENCES.get(dag_id, {}), (
+        f"task states (bridge run, airflow dags test) differ: {differing}"
+    )
     assert set(ours["tasks"]) == set(reference["tasks"])
     assert ours["state"] == reference["state"]
 

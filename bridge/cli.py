@@ -29,12 +29,13 @@ def main() -> None:
 @click.option("--image", help="Image the Workflow's pods run.  [default: bridge/<dag name>:latest]")
 @click.option("--namespace", help="Kubernetes namespace written into the manifests.")
 @click.option("--force", is_flag=True, help="Overwrite files edited since bridge wrote them.")
-def split(dag_file: str, dag_id: str | None, output: str, image: str | None, namespace: str | None, force: bool) -> None:
-    """Split DAG_FILE into single-task DAG files, an Argo Workflow and an image recipe."""
+@click.option("--schedule", type=click.Choice(["cronjob", "cronworkflow", "none"]), default="cronjob", show_default=True, help="What runs the DAG's schedule: a CronJob running bridge submit, an Argo CronWorkflow, or nothing.")
+def split(dag_file: str, dag_id: str | None, output: str, image: str | None, namespace: str | None, force: bool, schedule: str) -> None:
+    """Split DAG_FILE into single-task DAG files, an Argo Workflow, its schedule and an image recipe."""
     from bridge.split import split_dag
 
     try:
-        result = split_dag(dag_file, dag_id=dag_id, output=output, image=image, namespace=namespace, force=force)
+        result = split_dag(dag_file, dag_id=dag_id, output=output, image=image, namespace=namespace, force=force, schedule=schedule)
     except BridgeError as error:
         _fail(error)
         return
@@ -45,6 +46,8 @@ def split(dag_file: str, dag_id: str | None, output: str, image: str | None, nam
     )
     click.echo(f"  workflow: {result.workflow_path}")
     click.echo(f"  submit:   argo submit {result.workflow_path} -p run-date=YYYYMMDD")
+    for warning in result.warnings:
+        click.echo(f"bridge: warning: {warning}", err=True)
 
 
 def _parameter(values: tuple[str, ...]) -> dict[str, str]:
@@ -102,6 +105,90 @@ def run(
         _fail(error)
         return
     sys.exit(0 if outcome.succeeded else 1)
+
+
+@main.command()
+@click.argument("workflow_yaml", type=click.Path(exists=True, dir_okay=False))
+@click.option("--run-date", help="Airflow logical date to run (a manual run).")
+@click.option("--scheduled-time", help="When the schedule fired; the logical date comes from the DAG's timetable.")
+@click.option("--from-cronjob", is_flag=True, help="In a CronJob: the scheduled time of this Job (see docs/SCHEDULES.md).")
+@click.option("--namespace", help="Namespace to create the Workflow in.  [default: the Workflow's, the pod's, or default]")
+@click.option("--dry-run", is_flag=True, help="Print the Workflow object instead of creating it.")
+def submit(workflow_yaml: str, run_date: str | None, scheduled_time: str | None, from_cronjob: bool, namespace: str | None, dry_run: bool) -> None:
+    """Start one run of an emitted Workflow, dated as Airflow would, named so it never starts twice."""
+    from bridge.emit.yaml import to_yaml
+    from bridge.schedule import submit as sub
+
+    try:
+        body, target = sub.prepare(workflow_yaml, run_date=run_date, scheduled_time=scheduled_time, from_cronjob=from_cronjob, namespace=namespace)
+        if dry_run:
+            click.echo(to_yaml(body), nl=False)
+            return
+        result = sub.create_workflow(sub.kube_api(), body, target)
+    except BridgeError as error:
+        _fail(error)
+        return
+    state = "created" if result.created else "exists already (this run was started before); nothing to do"
+    click.echo(f"bridge: workflow {result.namespace}/{result.name} {state}")
+
+
+@main.command("logical-date")
+@click.option("--timetable", "timetable_json", required=True, help="The bridge.dev/timetable annotation of the Workflow.")
+@click.option("--scheduled-time", required=True, help="When the schedule fired (Argo: {{workflow.scheduledTime}}).")
+@click.option("--outputs", type=click.Path(file_okay=False), help="Also write run-date and run-id files here.")
+def logical_date(timetable_json: str, scheduled_time: str, outputs: str | None) -> None:
+    """Print Airflow's logical date for a scheduled time (the CronWorkflow's first step)."""
+    from bridge.model import ScheduleSpec
+    from bridge.schedule import submit as sub
+
+    try:
+        run = sub.logical_run(ScheduleSpec.from_json(timetable_json), sub.parse_time(scheduled_time, "scheduled time"))
+    except BridgeError as error:
+        _fail(error)
+        return
+    values = {"run-date": run.logical_date.isoformat(), "run-id": run.run_id}
+    if outputs:
+        os.makedirs(outputs, exist_ok=True)
+        for name, value in values.items():
+            with open(os.path.join(outputs, name), "w", encoding="utf-8") as handle:
+                handle.write(value)
+    click.echo(values["run-date"])
+
+
+@main.command()
+@click.argument("dag_file")
+@click.option("--start", required=True, help="First logical date of the range (inclusive).")
+@click.option("--end", required=True, help="Last logical date of the range (inclusive).")
+@click.option("--dag-id", help="The DAG when the file defines several.")
+@click.option("--dry-run", "mode", flag_value="dry-run", default=True, help="Print the argo submit commands (default).")
+@click.option("--local", "mode", flag_value="local", help="Run each date on this machine with bridge run.")
+@click.option("--submit", "mode", flag_value="submit", help="Create the Workflows through the Kubernetes API.")
+@click.option("--max-active", type=click.IntRange(min=1), default=1, show_default=True, help="With --submit: unfinished Workflows of the DAG at most.")
+@click.option("--namespace", help="With --submit: the namespace.  [default: kubeconfig's or default]")
+@click.option("--workflow-out", type=click.Path(dir_okay=False), help="Write one Workflow that runs every date (--max-active at once).")
+def backfill(dag_file: str, start: str, end: str, dag_id: str | None, mode: str, max_active: int, namespace: str | None, workflow_out: str | None) -> None:
+    """Run DAG_FILE for the logical dates Airflow's backfill gives between --start and --end."""
+    from bridge.emit.yaml import to_yaml
+    from bridge.schedule import backfill as bf
+    from bridge.schedule.submit import default_namespace, kube_api, parse_time
+
+    try:
+        plan = bf.prepare_backfill(dag_file, dag_id, parse_time(start, "--start"), parse_time(end, "--end"))
+        click.echo(f"bridge: backfill of DAG {plan.dag_id!r}: {len(plan.runs)} runs", err=True)
+        if workflow_out:
+            with open(workflow_out, "w", encoding="utf-8") as handle:
+                handle.write(to_yaml(bf.backfill_workflow(plan, max_active)))
+            click.echo(f"bridge: wrote {workflow_out}; argo submit {workflow_out}", err=True)
+        elif mode == "dry-run":
+            for line in bf.argo_commands(plan):
+                click.echo(line)
+        elif mode == "local":
+            failed = [date for date, ok in bf.run_locally(dag_file, dag_id, plan) if not ok]
+            sys.exit(1 if failed else 0)
+        else:
+            bf.submit_all(plan, kube_api(), default_namespace(plan.workflow, namespace), max_active)
+    except BridgeError as error:
+        _fail(error)
 
 
 if __name__ == "__main__":  # pragma: no cover

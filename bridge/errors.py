@@ -21,3 +21,7 @@ class UnsupportedError(BridgeError):
 
 class OutputError(BridgeError):
     """The output folder cannot be written safely."""
+
+
+class ScheduleError(BridgeError):
+    """A run cannot be dated or submitted (bridge submit, bridge backfill, schedules)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,31 @@ class SourceTask:
 
 
 @dataclass(frozen=True)
+class ScheduleSpec:
+    """A DAG's schedule as Airflow serialises it, plus what a CronJob needs (docs/SCHEDULES.md)."""
+
+    timetable: str  # import path of Airflow's core timetable class, e.g. airflow.timetables.trigger.CronTriggerTimetable
+    data: str  # JSON text: Airflow's own serialisation of the timetable
+    start_date: str = ""  # ISO UTC: the DAG's time restriction (earliest), "" when none
+    end_date: str = ""  # ISO UTC: latest, "" when none
+    catchup: bool = False
+    cron: str = ""  # five-field cron line for Kubernetes/Argo, "" when the schedule cannot be one
+    timezone: str = "UTC"  # IANA name the cron line is read in
+    semantics: str = ""  # "data-interval" (logical date = interval start) or "trigger" (= fire time)
+    reason: str = ""  # why there is no cron line (shown by bridge split)
+
+    def to_json(self) -> str:
+        """One line of JSON (the Workflow's `bridge.dev/timetable` annotation)."""
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> ScheduleSpec:
+        """The inverse of to_json; unknown keys are ignored (newer bridge, older image)."""
+        data = json.loads(text)
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+
+@dataclass(frozen=True)
 class SourceDag:
     """One Airflow DAG as the loader saw it, with where it came from."""
 
@@ -52,6 +78,7 @@ class SourceDag:
     airflow_version: str = ""
     requirements: tuple[tuple[str, str], ...] = ()  # (distribution, version), sorted
     support_files: tuple[str, ...] = ()  # modules the DAG file imported from its own folder (relative)
+    timetable: ScheduleSpec | None = None  # None when unscheduled
 
 
 @dataclass(frozen=True)
@@ -101,3 +128,4 @@ class Plan:
     task_settings: tuple[tuple[str, str], ...] = field(default=())  # (task_id, JSON)
     verdict_name: str = "airflow-dagrun"  # the no-op node whose phase is the DagRun state
     verdict_depends: str = ""
+    schedule_kind: str = "cronjob"  # "cronjob", "cronworkflow" or "none": what bridge split emits for the schedule

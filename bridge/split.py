@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bridge.emit import emit_all
+from bridge.emit.cronjob import schedule_problem
 from bridge.errors import UnsupportedError
 from bridge.model import Plan, SourceDag
 from bridge.plan import plan_workflow
@@ -20,6 +21,7 @@ class SplitResult:
     task_count: int
     workflow_path: str
     changed: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def build_plan(dag: SourceDag, *, image: str | None, namespace: str | None) -> Plan:
@@ -50,13 +52,26 @@ def split_dag(
     image: str | None = None,
     namespace: str | None = None,
     force: bool = False,
+    schedule: str = "cronjob",
 ) -> SplitResult:
     """Load, plan, emit and write; nothing is written unless everything succeeded."""
     from bridge.airflow.loader import load_dag
 
     dag = load_dag(dag_file, dag_id)
-    plan = build_plan(dag, image=image, namespace=namespace)
+    plan = replace(build_plan(dag, image=image, namespace=namespace), schedule_kind=schedule)
     files = render_files(plan)
+    warnings = schedule_notes(plan)
     changed = write_output(output, files, force=force)
     workflow = os.path.join(os.path.normpath(output), "workflows", f"{plan.workflow_name}.yaml")
-    return SplitResult(dag.dag_id, len(plan.tasks), workflow, tuple(changed))
+    return SplitResult(dag.dag_id, len(plan.tasks), workflow, tuple(changed), warnings)
+
+
+def schedule_notes(plan: Plan) -> tuple[str, ...]:
+    """Why a scheduled DAG gets no CronJob (docs/SCHEDULES.md); nothing for unscheduled DAGs."""
+    problem = schedule_problem(plan)
+    if plan.schedule_kind == "none" or plan.dag.timetable is None or not problem:
+        return ()
+    return (
+        f"no {plan.schedule_kind} for DAG {plan.dag.dag_id!r}: {problem}; start runs with "
+        "`bridge submit --run-date` or `bridge backfill` instead (docs/SCHEDULES.md)",
+    )

@@ -33,6 +33,7 @@ def test_layout(etl_out: Path) -> None:
     files = set(read_tree(etl_out))
     assert files == {
         ".bridge-manifest.json",
+        "cronjobs/etl.yaml",
         "dags/etl/archive.py",
         "dags/etl/extract.py",
         "dags/etl/greet.py",

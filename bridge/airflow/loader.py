@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from bridge.airflow import compat
+from bridge.airflow.timetables import describe_schedule
 from bridge.errors import DagLoadError
 from bridge.model import SourceDag, SourceTask
 
@@ -297,4 +298,5 @@ def describe_dag(dag: Any, path: str) -> SourceDag:
         dagrun_timeout_seconds=_seconds(getattr(dag, "dagrun_timeout", None)),
         airflow_version=compat.airflow_version(),
         requirements=detect_requirements(list(dag.tasks)),
+        timetable=describe_schedule(dag),
     )

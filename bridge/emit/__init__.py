@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bridge.emit.argo import emit_workflow
+from bridge.emit.cronjob import cron_name, emit_cronjob, emit_cronworkflow, schedule_problem
 from bridge.emit.dagfile import emit_task_files
 from bridge.emit.image import emit_image
 from bridge.model import Plan
@@ -13,5 +14,10 @@ def emit_all(plan: Plan) -> dict[str, str]:
     files: dict[str, str] = {}
     files.update(emit_task_files(plan))
     files[f"workflows/{plan.workflow_name}.yaml"] = emit_workflow(plan)
+    if plan.schedule_kind != "none" and not schedule_problem(plan):
+        if plan.schedule_kind == "cronworkflow":
+            files[f"cronworkflows/{cron_name(plan)}.yaml"] = emit_cronworkflow(plan)
+        else:
+            files[f"cronjobs/{cron_name(plan)}.yaml"] = emit_cronjob(plan, files[f"workflows/{plan.workflow_name}.yaml"])
     files.update(emit_image(plan))
     return dict(sorted(files.items()))

@@ -36,6 +36,8 @@ def _annotations(plan: Plan) -> dict[str, str]:
     if dag.schedule:
         notes["bridge.dev/schedule"] = dag.schedule
         notes["bridge.dev/timezone"] = dag.timezone
+    if dag.timetable is not None:
+        notes["bridge.dev/timetable"] = dag.timetable.to_json()
     if plan.task_settings:
         notes["bridge.dev/task-settings"] = json.dumps(
             {task_id: json.loads(text) for task_id, text in plan.task_settings}, sort_keys=True

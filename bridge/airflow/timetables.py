@@ -1,0 +1,217 @@
+"""Airflow's own timetables, asked at split time (describe) and at submit/backfill time (rebuild).
+
+`describe_schedule` records what a schedule needs as plain data (Airflow's serialised timetable,
+the DAG's time restriction, a cron line when one exists). `rebuild` turns that back into the
+installed Airflow's timetable object by importing only `airflow.timetables.*`, never the user's
+DAG; `run_due_at` and `runs_between` then ask that object, so the answer is Airflow's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+from bridge.model import ScheduleSpec
+
+UTC = timezone.utc  # noqa: UP017  (Python 3.9)
+_CORE_PREFIX = "airflow.timetables."
+_CRON_KINDS = {
+    "airflow.timetables.interval.CronDataIntervalTimetable": "data-interval",
+    "airflow.timetables.trigger.CronTriggerTimetable": "trigger",
+}
+# Kubernetes and Argo parse cron lines with robfig/cron's standard parser: five fields of
+# numbers, names, `*`, `?`, ranges, lists and steps. Airflow's croniter also takes seconds,
+# `L`, `W`, `#` and hashed `H`, which would silently mean something else (or nothing) there.
+_CRON_FIELD = re.compile(r"^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$")
+_CRON_NAMES = re.compile(r"^(?:[0-9]+|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|SUN|MON|TUE|WED|THU|FRI|SAT)$", re.I)
+_LOOKBACKS = (timedelta(hours=2), timedelta(days=2), timedelta(days=40), timedelta(days=800))
+
+
+def _major() -> int:
+    import airflow
+
+    return int(str(airflow.__version__).split(".")[0])
+
+
+def _iso(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(UTC).isoformat()
+
+
+def _encode(dag: Any) -> tuple[dict[str, Any], Any]:
+    """Airflow's own encoding of the DAG's timetable, and the scheduler-side DAG (for its restriction)."""
+    if _major() >= 3:
+        from airflow.serialization.encoders import encode_timetable
+        from airflow.serialization.serialized_objects import DagSerialization
+
+        scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+        return encode_timetable(dag.timetable), scheduler_dag
+    from airflow.serialization.serialized_objects import encode_timetable as encode2
+
+    return encode2(dag.timetable), dag
+
+
+def cron_line(expression: str) -> str:
+    """The expression when Kubernetes' and Argo's cron parser reads it as Airflow does, else ''."""
+    fields = expression.split()
+    if len(fields) != 5:
+        return ""
+    for text in fields:
+        if not _CRON_FIELD.match(text):
+            return ""
+        for part in re.split(r"[,/-]", text):
+            if part not in ("*", "?") and not _CRON_NAMES.match(part):
+                return ""
+    return " ".join(fields)
+
+
+def describe_schedule(dag: Any) -> ScheduleSpec | None:
+    """What a schedule needs, as plain data; None for DAGs without a schedule."""
+    timetable = dag.timetable
+    name = type(timetable).__name__
+    if name == "NullTimetable":
+        return None
+    try:
+        encoded, scheduler_dag = _encode(dag)
+    except Exception as exc:  # a custom timetable that no plugin registers, for instance
+        path = f"{type(timetable).__module__}.{type(timetable).__qualname__}"
+        return ScheduleSpec(timetable=path, data="{}", reason=f"Airflow cannot serialise the timetable ({exc})")
+    path = str(encoded["__type"])
+    data = encoded["__var"]
+    restriction = scheduler_dag._time_restriction
+    spec = ScheduleSpec(
+        timetable=path,
+        data=json.dumps(data, sort_keys=True),
+        start_date=_iso(restriction.earliest),
+        end_date=_iso(restriction.latest),
+        catchup=bool(restriction.catchup),
+    )
+    reason = _no_cron_reason(path, data)
+    if reason:
+        return _replace(spec, reason=reason)
+    line = cron_line(str(data.get("expression", "")))
+    if not line:
+        return _replace(
+            spec,
+            reason=f"its cron expression {data.get('expression')!r} uses syntax Kubernetes' cron parser reads differently "
+            "(seconds, L, W, #, H); use a plain five-field expression",
+        )
+    zone = data.get("timezone") or "UTC"
+    if not isinstance(zone, str) or zone.startswith(("+", "-")):
+        return _replace(spec, reason=f"its timezone {zone!r} is a fixed offset; Kubernetes needs an IANA name (e.g. 'Etc/GMT-1')")
+    semantics = _CRON_KINDS[path]
+    if data.get("run_immediately") not in (None, False):
+        return _replace(spec, reason="it sets run_immediately, which only Airflow's scheduler can honour")
+    return _replace(spec, cron=line, timezone=zone, semantics=semantics)
+
+
+def _no_cron_reason(path: str, data: dict[str, Any]) -> str:
+    if not path.startswith(_CORE_PREFIX):
+        return f"it uses the custom timetable {path}, which a cron line cannot express"
+    if path in _CRON_KINDS:
+        return ""
+    short = path.rsplit(".", 1)[-1]
+    if "Delta" in short:
+        return f"its schedule is a time interval ({short}), which a cron line cannot express; use a cron expression"
+    if "Asset" in short or "Dataset" in short:
+        return f"it is triggered by assets/datasets ({short}), not by time"
+    if short in ("OnceTimetable", "ContinuousTimetable"):
+        return f"its schedule is {'@once' if short == 'OnceTimetable' else '@continuous'}, which a cron line cannot express"
+    return f"its timetable {short} is not a single cron line"
+
+
+def _replace(spec: ScheduleSpec, **changes: Any) -> ScheduleSpec:
+    from dataclasses import replace
+
+    return replace(spec, **changes)
+
+
+# --------------------------------------------------------------------------- submit / backfill side
+
+
+def rebuild(spec: ScheduleSpec) -> Any:
+    """The installed Airflow's timetable object for a recorded schedule (core timetables only)."""
+    if not spec.timetable.startswith(_CORE_PREFIX):
+        raise ValueError(f"timetable {spec.timetable} is not one of Airflow's own; bridge cannot rebuild it")
+    import importlib
+
+    from bridge.airflow.compat import quiet_airflow
+
+    quiet_airflow()
+    module, _, name = spec.timetable.rpartition(".")
+    return getattr(importlib.import_module(module), name).deserialize(json.loads(spec.data))
+
+
+def _parse(text: str) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _restriction(spec: ScheduleSpec, earliest: datetime | None, latest: datetime | None) -> Any:
+    from airflow.timetables.base import TimeRestriction
+
+    return TimeRestriction(_coerce(earliest), _coerce(latest), True)
+
+
+def _coerce(value: datetime | None) -> Any:
+    if value is None:
+        return None
+    import pendulum
+
+    return pendulum.instance(value.astimezone(UTC))
+
+
+def _next(timetable: Any, last: Any, restriction: Any) -> Any:
+    if hasattr(timetable, "next_dagrun_info_v2"):
+        return timetable.next_dagrun_info_v2(last_dagrun_info=last, restriction=restriction)
+    return timetable.next_dagrun_info(
+        last_automated_data_interval=None if last is None else last.data_interval, restriction=restriction
+    )
+
+
+def iter_runs(timetable: Any, restriction: Any) -> Iterator[Any]:
+    """Airflow's DagRunInfos under a restriction, in order (what DAG.iter_dagrun_infos_between does)."""
+    info = _next(timetable, None, restriction)
+    while info is not None:
+        yield info
+        info = _next(timetable, info, restriction)
+
+
+def runs_between(spec: ScheduleSpec, start: datetime, end: datetime) -> list[Any]:
+    """The runs Airflow's backfill creates for [start, end] (logical dates), in order."""
+    timetable = rebuild(spec)
+    return list(iter_runs(timetable, _restriction(spec, start, end)))
+
+
+def run_due_at(spec: ScheduleSpec, fire: datetime) -> Any | None:
+    """The latest run whose run_after is not after `fire` (the run a scheduler fired at `fire` starts)."""
+    timetable = rebuild(spec)
+    start = _parse(spec.start_date)
+    end = _parse(spec.end_date)
+    anchored = "Delta" in spec.timetable  # runs are laid from start_date: no look-back shortcut
+    lookbacks = () if anchored or start is None else _LOOKBACKS
+    for lookback in (*lookbacks, None):
+        earliest = start if lookback is None else max(start, fire - lookback) if start else fire - lookback
+        if earliest is None:
+            return None
+        found = None
+        for info in iter_runs(timetable, _restriction(spec, earliest, end)):
+            if info.run_after > fire:
+                break
+            found = info
+        if found is not None or lookback is None or (start is not None and earliest <= start):
+            return found
+    return None
+
+
+def latest_fire_time(spec: ScheduleSpec, now: datetime) -> datetime | None:
+    """When the latest run due at `now` became due (its run_after), for a CronJob without a timestamp."""
+    info = run_due_at(spec, now)
+    return None if info is None else info.run_after.astimezone(UTC)
+
+
+def backfill_needs_past_intervals() -> bool:
+    """Airflow 3's backfill skips runs whose data interval has not ended; Airflow 2's does not."""
+    return _major() >= 3

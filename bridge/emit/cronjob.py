@@ -1,0 +1,252 @@
+"""Plan -> the schedule manifests: a batch/v1 CronJob running `bridge submit`, or an Argo CronWorkflow.
+
+Pure: plain data in, text out. What the schedule means (Airflow's timetable) was recorded by the
+loader in `plan.dag.timetable`; `bridge submit` asks Airflow with it at fire time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bridge import names
+from bridge.emit.argo import AIRFLOW_UID, SCRATCH_VOLUME, build_workflow
+from bridge.emit.yaml import to_yaml, to_yaml_documents
+from bridge.model import Plan
+
+WORKFLOW_MOUNT = "/etc/bridge/workflow"
+WORKFLOW_KEY = "workflow.yaml"
+SCHEDULED_TIMESTAMP = "batch.kubernetes.io/cronjob-scheduled-timestamp"
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+STARTING_DEADLINE_SECONDS = 3600
+HISTORY_LIMIT = 3
+SUBMIT_BACKOFF_LIMIT = 3
+SUBMIT_DEADLINE_SECONDS = 600
+CONFIGMAP_MAX_BYTES = 1024 * 1024  # Kubernetes' limit for one ConfigMap
+
+
+def cron_name(plan: Plan) -> str:
+    """The CronJob / CronWorkflow name (52 characters at most: the controller appends a suffix)."""
+    return names.argo_name(plan.dag.dag_id, names.CRON_NAME_MAX)
+
+
+def schedule_problem(plan: Plan) -> str:
+    """Why this DAG gets no schedule manifest ('' when it gets one)."""
+    spec = plan.dag.timetable
+    if spec is None:
+        return "it has no schedule (schedule=None); submit runs with `argo submit` or `bridge submit --run-date`"
+    if not spec.cron:
+        return spec.reason or "its schedule is not a cron line"
+    return ""
+
+
+def _metadata(plan: Plan, name: str) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name}
+    if plan.namespace:
+        metadata["namespace"] = plan.namespace
+    metadata["labels"] = {"bridge.dev/dag": plan.workflow_name}
+    return metadata
+
+
+def _security_context() -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": AIRFLOW_UID,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def _rbac(plan: Plan, account: str) -> list[dict[str, Any]]:
+    """A ServiceAccount allowed only what submitting needs: create/get Workflows, read its own Job."""
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": _metadata(plan, account),
+        "rules": [
+            {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["create", "get"]},
+            {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get"]},
+        ],
+    }
+    subject: dict[str, Any] = {"kind": "ServiceAccount", "name": account}
+    if plan.namespace:
+        subject["namespace"] = plan.namespace
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": _metadata(plan, account),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
+        "subjects": [subject],
+    }
+    account_doc = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _metadata(plan, account)}
+    return [account_doc, role, binding]
+
+
+def _submit_container(plan: Plan) -> dict[str, Any]:
+    return {
+        "name": "submit",
+        "image": plan.image,
+        "command": ["bridge"],
+        "args": ["submit", f"{WORKFLOW_MOUNT}/{WORKFLOW_KEY}", "--from-cronjob"],
+        "env": [
+            {"name": "BRIDGE_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+            {"name": "BRIDGE_JOB_NAME", "valueFrom": {"fieldRef": {"fieldPath": f"metadata.labels['{JOB_NAME_LABEL}']"}}},
+        ],
+        "volumeMounts": [
+            {"name": "workflow", "mountPath": WORKFLOW_MOUNT, "readOnly": True},
+            {"name": SCRATCH_VOLUME, "mountPath": "/tmp"},
+        ],
+        "securityContext": _security_context(),
+    }
+
+
+def build_cronjob(plan: Plan, workflow_text: str) -> list[dict[str, Any]]:
+    """ConfigMap (the Workflow), ServiceAccount, Role, RoleBinding and CronJob, in apply order."""
+    spec = plan.dag.timetable
+    assert spec is not None and spec.cron, schedule_problem(plan)
+    name = cron_name(plan)
+    account = f"{name}-submit"
+    configmap_name = f"{name}-workflow"
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(plan, configmap_name),
+        "data": {WORKFLOW_KEY: workflow_text},
+    }
+    labels = {"bridge.dev/dag": plan.workflow_name}
+    pod_spec: dict[str, Any] = {
+        "serviceAccountName": account,
+        "restartPolicy": "Never",
+        "securityContext": {"runAsNonRoot": True, "runAsUser": AIRFLOW_UID, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [_submit_container(plan)],
+        "volumes": [
+            {"name": "workflow", "configMap": {"name": configmap_name}},
+            {"name": SCRATCH_VOLUME, "emptyDir": {}},
+        ],
+    }
+    cron_metadata = _metadata(plan, name)
+    cron_metadata["annotations"] = {"bridge.dev/dag-id": plan.dag.dag_id, "bridge.dev/timetable": spec.timetable}
+    cronjob = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": cron_metadata,
+        "spec": {
+            "schedule": spec.cron,
+            "timeZone": spec.timezone,
+            "concurrencyPolicy": "Forbid" if plan.dag.max_active_runs == 1 else "Allow",
+            "startingDeadlineSeconds": STARTING_DEADLINE_SECONDS,
+            "successfulJobsHistoryLimit": HISTORY_LIMIT,
+            "failedJobsHistoryLimit": HISTORY_LIMIT,
+            "jobTemplate": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "backoffLimit": SUBMIT_BACKOFF_LIMIT,
+                    "activeDeadlineSeconds": SUBMIT_DEADLINE_SECONDS,
+                    "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+                },
+            },
+        },
+    }
+    return [configmap, *_rbac(plan, account), cronjob]
+
+
+def emit_cronjob(plan: Plan, workflow_text: str) -> str:
+    """The multi-document manifest for one `kubectl apply -f`."""
+    spec = plan.dag.timetable
+    assert spec is not None
+    header = (
+        f"# Schedule of Airflow DAG {plan.dag.dag_id!r} ({spec.cron} in {spec.timezone}), generated by bridge split; do not edit.\n"
+        f"# kubectl apply -f cronjobs/{cron_name(plan)}.yaml   (each run: bridge submit, with Airflow's logical date)\n"
+    )
+    return header + to_yaml_documents(build_cronjob(plan, workflow_text))
+
+
+# ----------------------------------------------------------------------------- Argo CronWorkflow
+
+LOGICAL_DATE_TEMPLATE = "bridge-logical-date"
+SCHEDULED_ENTRYPOINT = "bridge-scheduled"
+
+
+def _replace_strings(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, list):
+        return [_replace_strings(item, old, new) for item in value]
+    if isinstance(value, dict):
+        return {key: _replace_strings(item, old, new) for key, item in value.items()}
+    return value
+
+
+def build_cronworkflow(plan: Plan) -> dict[str, Any]:
+    """An Argo CronWorkflow: a first step computes the logical date from workflow.scheduledTime.
+
+    The step publishes `run-date` and `run-id` as global outputs; the task containers read those
+    instead of the workflow parameters, so the parameter contract stays the Workflow's.
+    """
+    spec = plan.dag.timetable
+    assert spec is not None and spec.cron, schedule_problem(plan)
+    workflow = build_workflow(plan)
+    wf_spec = workflow["spec"]
+    for old in ("run-date", "run-id"):
+        wf_spec["templates"] = _replace_strings(
+            wf_spec["templates"], f"{{{{workflow.parameters.{old}}}}}", f"{{{{workflow.outputs.parameters.{old}}}}}"
+        )
+    wf_spec["arguments"]["parameters"] = [p for p in wf_spec["arguments"]["parameters"] if p["name"] not in ("run-date", "run-id")]
+    if not wf_spec["arguments"]["parameters"]:
+        del wf_spec["arguments"]
+    wf_spec["entrypoint"] = SCHEDULED_ENTRYPOINT
+    out = "/tmp/bridge/out"
+    logical = {
+        "name": LOGICAL_DATE_TEMPLATE,
+        "outputs": {
+            "parameters": [
+                {"name": "run-date", "globalName": "run-date", "valueFrom": {"path": f"{out}/run-date"}},
+                {"name": "run-id", "globalName": "run-id", "valueFrom": {"path": f"{out}/run-id"}},
+            ]
+        },
+        "container": {
+            "image": plan.image,
+            "command": ["bridge"],
+            "args": [
+                "logical-date",
+                "--timetable",
+                spec.to_json(),
+                "--scheduled-time",
+                "{{workflow.scheduledTime}}",
+                "--outputs",
+                out,
+            ],
+            "volumeMounts": [{"name": SCRATCH_VOLUME, "mountPath": "/tmp"}],
+            "securityContext": _security_context(),
+        },
+    }
+    steps = {
+        "name": SCHEDULED_ENTRYPOINT,
+        "steps": [[{"name": "logical-date", "template": LOGICAL_DATE_TEMPLATE}], [{"name": "run", "template": "main"}]],
+    }
+    wf_spec["templates"] = [steps, logical, *wf_spec["templates"]]
+    metadata = _metadata(plan, cron_name(plan))
+    metadata["annotations"] = dict(workflow["metadata"]["annotations"])
+    cron_spec: dict[str, Any] = {
+        "schedules": [spec.cron],
+        "timezone": spec.timezone,
+        "concurrencyPolicy": "Forbid" if plan.dag.max_active_runs == 1 else "Allow",
+        "startingDeadlineSeconds": STARTING_DEADLINE_SECONDS,
+        "successfulJobsHistoryLimit": HISTORY_LIMIT,
+        "failedJobsHistoryLimit": HISTORY_LIMIT,
+        "workflowMetadata": {"labels": {"bridge.dev/dag": plan.workflow_name}},
+        "workflowSpec": wf_spec,
+    }
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "metadata": metadata, "spec": cron_spec}
+
+
+def emit_cronworkflow(plan: Plan) -> str:
+    """The CronWorkflow as YAML text."""
+    spec = plan.dag.timetable
+    assert spec is not None
+    header = (
+        f"# Argo CronWorkflow for Airflow DAG {plan.dag.dag_id!r} ({spec.cron} in {spec.timezone}), generated by bridge split; do not edit.\n"
+        f"# argo cron create cronworkflows/{cron_name(plan)}.yaml   (the first step computes Airflow's logical date)\n"
+    )
+    return header + to_yaml(build_cronworkflow(plan))

@@ -1,0 +1,190 @@
+"""`bridge submit`: date a run with Airflow's timetable and create its Workflow through the Kubernetes API."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from bridge.errors import ScheduleError
+from bridge.model import ScheduleSpec
+from bridge.schedule.runs import Run, dag_id_of, read_workflow, run_id, schedule_of, workflow_for_run
+
+UTC = timezone.utc  # noqa: UP017  (Python 3.9)
+GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "workflows"
+SCHEDULED_TIMESTAMP = "batch.kubernetes.io/cronjob-scheduled-timestamp"
+_JOB_SUFFIX = re.compile(r"-(\d{8,})$")  # CronJob controller: <cronjob>-<scheduled time in minutes since epoch>
+_SA_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+
+def parse_time(value: str, what: str = "time") -> datetime:
+    """A date or date-time (YYYYMMDD, YYYY-MM-DD, ISO; naive = UTC) as an aware UTC datetime."""
+    from bridge.runtime.dates import parse_run_date
+
+    try:
+        return parse_run_date(value)
+    except ValueError as exc:
+        raise ScheduleError(str(exc).replace("run date", what)) from None
+
+
+def logical_run(spec: ScheduleSpec, fire: datetime, kind: str = "scheduled") -> Run:
+    """The run Airflow's scheduler starts at `fire`: its timetable's latest run due by then."""
+    from bridge.airflow import timetables
+
+    info = timetables.run_due_at(spec, fire)
+    if info is None or info.logical_date is None:
+        raise ScheduleError(
+            f"no run is due at {fire.isoformat()} by the DAG's timetable (before its start_date "
+            f"{spec.start_date or 'unset'}, or it has no time-based runs)"
+        )
+    logical = info.logical_date.astimezone(UTC)
+    return Run(logical_date=logical, run_id=run_id(kind, logical), scheduled_time=fire)
+
+
+def scheduled_time_from_job(api: Any, namespace: str, job_name: str) -> datetime | None:
+    """The Job's scheduled-timestamp annotation (Kubernetes >= 1.28), else the time in its name."""
+    if job_name:
+        try:
+            from kubernetes import client
+
+            job = client.BatchV1Api(api).read_namespaced_job(job_name, namespace)
+            stamp = (job.metadata.annotations or {}).get(SCHEDULED_TIMESTAMP)
+            if stamp:
+                return parse_time(stamp, "scheduled time")
+        except Exception as exc:  # no RBAC, no API: fall back, but say why
+            print(f"bridge: cannot read Job {job_name!r} ({type(exc).__name__}); using its name", file=sys.stderr)
+        match = _JOB_SUFFIX.search(job_name)
+        if match:
+            return datetime.fromtimestamp(int(match.group(1)) * 60, UTC)
+    return None
+
+
+def choose_run(
+    workflow: dict[str, Any],
+    path: str,
+    *,
+    run_date: str | None,
+    scheduled_time: str | None,
+    from_cronjob: bool,
+    api_factory: Callable[[], Any],
+    namespace: str,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Run:
+    """The run to start, from exactly one of --run-date, --scheduled-time, --from-cronjob."""
+    given = [flag for flag, value in (("--run-date", run_date), ("--scheduled-time", scheduled_time), ("--from-cronjob", from_cronjob)) if value]
+    if len(given) != 1:
+        raise ScheduleError("pass exactly one of --run-date, --scheduled-time and --from-cronjob")
+    if run_date:
+        logical = parse_time(run_date, "run date")
+        return Run(logical_date=logical, run_id=run_id("manual", logical))
+    spec = schedule_of(workflow, path)
+    if scheduled_time:
+        return logical_run(spec, parse_time(scheduled_time, "scheduled time"))
+    fire = scheduled_time_from_job(api_factory(), namespace, os.environ.get("BRIDGE_JOB_NAME", ""))
+    if fire is None:  # never "now": the latest time the schedule fired, so a late Job keeps its date
+        from bridge.airflow import timetables
+
+        fire = timetables.latest_fire_time(spec, now())
+        if fire is None:
+            raise ScheduleError(f"no run of DAG {dag_id_of(workflow)!r} is due yet (start_date {spec.start_date})")
+    return logical_run(spec, fire)
+
+
+def default_namespace(workflow: dict[str, Any], namespace: str | None) -> str:
+    """--namespace, else the Workflow's, else $BRIDGE_NAMESPACE, else the pod's, else 'default'."""
+    if namespace:
+        return namespace
+    found = workflow.get("metadata", {}).get("namespace") or os.environ.get("BRIDGE_NAMESPACE")
+    if found:
+        return str(found)
+    if os.path.exists(_SA_NAMESPACE):
+        with open(_SA_NAMESPACE, encoding="utf-8") as handle:
+            return handle.read().strip() or "default"
+    return "default"
+
+
+def kube_api() -> Any:
+    """An ApiClient from the pod's service account, else from the kubeconfig ($KUBECONFIG)."""
+    from kubernetes import client, config
+
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        try:
+            config.load_kube_config()
+        except Exception as exc:
+            raise ScheduleError(
+                f"no Kubernetes credentials: not in a pod and no usable kubeconfig ({exc}); "
+                "set KUBECONFIG, or use --dry-run"
+            ) from None
+    return client.ApiClient()
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What happened to one run."""
+
+    name: str
+    namespace: str
+    created: bool  # False: a Workflow of that name existed (the run was started before)
+
+
+def create_workflow(api: Any, body: dict[str, Any], namespace: str) -> Submitted:
+    """Create the Workflow; an existing one of the same name means the run already started."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    name = body["metadata"]["name"]
+    try:
+        client.CustomObjectsApi(api).create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+    except ApiException as exc:
+        if exc.status == 409:
+            return Submitted(name, namespace, created=False)
+        reason = exc.reason or ""
+        if exc.status == 403:
+            reason += "; grant the submitting account create on workflows.argoproj.io (README: RBAC)"
+        if exc.status == 404:
+            reason += "; is Argo Workflows installed (its CRDs) in this cluster?"
+        raise ScheduleError(f"creating Workflow {name!r} in namespace {namespace!r} failed: {exc.status} {reason}") from None
+    return Submitted(name, namespace, created=True)
+
+
+def count_active(api: Any, namespace: str, dag_label: str) -> int:
+    """Workflows of this DAG that Argo has not completed yet."""
+    from kubernetes import client
+
+    listed = client.CustomObjectsApi(api).list_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        PLURAL,
+        label_selector=f"bridge.dev/dag={dag_label},workflows.argoproj.io/completed!=true",
+    )
+    return len(listed.get("items", []))
+
+
+def prepare(
+    path: str,
+    *,
+    run_date: str | None,
+    scheduled_time: str | None,
+    from_cronjob: bool,
+    namespace: str | None,
+    api_factory: Callable[[], Any] = kube_api,
+) -> tuple[dict[str, Any], str]:
+    """The Workflow object to create and its namespace (no API call unless --from-cronjob)."""
+    workflow = read_workflow(path)
+    target = default_namespace(workflow, namespace)
+    run = choose_run(
+        workflow,
+        path,
+        run_date=run_date,
+        scheduled_time=scheduled_time,
+        from_cronjob=from_cronjob,
+        api_factory=api_factory,
+        namespace=target,
+    )
+    return workflow_for_run(workflow, run, namespace), target

@@ -1,0 +1,106 @@
+"""The schedule manifests `bridge split` writes: valid for Kubernetes and Argo, least privilege."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import ROOT, airflow_major, run_cli, split, validate_argo
+
+DAG_FILE = Path(__file__).parent / "data" / "schedules.py"
+KUBERNETES = "1.33.0"  # a current release; CronJob timeZone is GA since 1.27
+
+
+def documents(path: Path) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def validate_kubernetes(document: dict) -> None:
+    import kubernetes_validate
+
+    kubernetes_validate.validate(document, KUBERNETES, strict=True)
+
+
+def test_cronjob_manifest_is_valid(tmp_path: Path) -> None:
+    out = split(ROOT / "examples" / "etl" / "etl.py", tmp_path / "out")
+    docs = documents(out / "cronjobs" / "etl.yaml")
+    assert [d["kind"] for d in docs] == ["ConfigMap", "ServiceAccount", "Role", "RoleBinding", "CronJob"]
+    for doc in docs:
+        validate_kubernetes(doc)
+    workflow = yaml.safe_load(docs[0]["data"]["workflow.yaml"])
+    validate_argo(workflow)
+    assert docs[0]["data"]["workflow.yaml"] == (out / "workflows" / "etl.yaml").read_text()
+    cron = docs[-1]["spec"]
+    assert (cron["schedule"], cron["timeZone"]) == ("0 0 * * *", "UTC")
+    assert cron["startingDeadlineSeconds"] > 0
+    container = cron["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["bridge"] and container["args"][0] == "submit" and "--from-cronjob" in container["args"]
+
+
+def test_role_allows_only_submission(tmp_path: Path) -> None:
+    out = split(ROOT / "examples" / "etl" / "etl.py", tmp_path / "out")
+    role = next(d for d in documents(out / "cronjobs" / "etl.yaml") if d["kind"] == "Role")
+    granted = {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+    assert granted == {("argoproj.io", "workflows", "create"), ("argoproj.io", "workflows", "get"), ("batch", "jobs", "get")}
+
+
+@pytest.mark.parametrize("dag_id,policy", [("serial", "Forbid"), ("daily", "Allow")])
+def test_concurrency_policy_and_names(tmp_path: Path, dag_id: str, policy: str) -> None:
+    out = split(DAG_FILE, tmp_path / "out", "--dag-id", dag_id, "--namespace", "etl")
+    (path,) = (out / "cronjobs").glob("*.yaml")
+    docs = documents(path)
+    for doc in docs:
+        validate_kubernetes(doc)
+        assert doc["metadata"]["namespace"] == "etl"
+        assert len(doc["metadata"]["name"]) <= 63
+    assert docs[-1]["spec"]["concurrencyPolicy"] == policy
+    assert len(docs[-1]["metadata"]["name"]) <= 52
+
+
+def test_paris_schedule_keeps_its_timezone(tmp_path: Path) -> None:
+    out = split(DAG_FILE, tmp_path / "out", "--dag-id", "paris_weekdays")
+    cron = documents(out / "cronjobs" / "paris-weekdays.yaml")[-1]["spec"]
+    assert (cron["schedule"], cron["timeZone"]) == ("0 9 * * 1-5", "Europe/Paris")
+
+
+def test_interval_schedule_gets_a_message_and_no_cronjob(tmp_path: Path) -> None:
+    result = run_cli("split", str(DAG_FILE), "--dag-id", "every_six_hours", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "no cronjob for DAG 'every_six_hours'" in result.output and "time interval" in result.output
+    assert not (tmp_path / "out" / "cronjobs").exists()
+
+
+def test_long_dag_id_is_cut_to_52(tmp_path: Path) -> None:
+    from bridge.emit.cronjob import cron_name
+    from bridge.model import Plan, SourceDag
+
+    plan = Plan(dag=SourceDag(dag_id="x" * 80, source_path="/d.py", tasks=()), workflow_name="x", source_file="s", tasks=(), templates=(), image="i")
+    assert len(cron_name(plan)) == 52
+
+
+def test_cronworkflow_is_valid_argo(tmp_path: Path) -> None:
+    out = split(ROOT / "examples" / "etl" / "etl.py", tmp_path / "out", "--schedule", "cronworkflow")
+    assert not (out / "cronjobs").exists()
+    (doc,) = documents(out / "cronworkflows" / "etl.yaml")
+    validate_argo(doc)
+    spec = doc["spec"]
+    assert spec["schedules"] == ["0 0 * * *"] and spec["timezone"] == "UTC"
+    templates = {t["name"]: t for t in spec["workflowSpec"]["templates"]}
+    step = templates["bridge-logical-date"]["container"]["args"]
+    assert step[0] == "logical-date" and "{{workflow.scheduledTime}}" in step
+    text = yaml.safe_dump(spec["workflowSpec"]["templates"])
+    assert "workflow.parameters.run-date" not in text and "workflow.outputs.parameters.run-date" in text
+
+
+def test_logical_date_command_writes_outputs(tmp_path: Path) -> None:
+    out = split(ROOT / "examples" / "etl" / "etl.py", tmp_path / "out", "--schedule", "cronworkflow")
+    (doc,) = documents(out / "cronworkflows" / "etl.yaml")
+    spec_json = doc["metadata"]["annotations"]["bridge.dev/timetable"]
+    result = run_cli("logical-date", "--timetable", spec_json, "--scheduled-time", "2024-01-02T00:00:00Z", "--outputs", str(tmp_path / "o"))
+    assert result.exit_code == 0, result.output
+    expected = "2024-01-01T00:00:00+00:00" if airflow_major() == 2 else "2024-01-02T00:00:00+00:00"
+    assert result.output.strip() == expected
+    assert (tmp_path / "o" / "run-date").read_text() == expected
+    assert (tmp_path / "o" / "run-id").read_text() == f"scheduled__{expected}"

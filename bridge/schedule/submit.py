@@ -114,7 +114,7 @@ def kube_api() -> Any:
         config.load_incluster_config()
     except config.ConfigException:
         try:
-            config.load_kube_config()
+            config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))  # the client reads it once, at import
         except Exception as exc:
             raise ScheduleError(
                 f"no Kubernetes credentials: not in a pod and no usable kubeconfig ({exc}); "

@@ -1,0 +1,196 @@
+"""`bridge submit` and `bridge backfill`: goldens of --dry-run, and the Kubernetes API path against a
+small in-process fake of the API server (the official client, a kubeconfig, real HTTP; no cluster)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from tests.helpers import ROOT, airflow_major, run_cli, split, validate_argo
+
+REGENERATE = os.environ.get("BRIDGE_REGEN_GOLDEN") == "1"
+GOLDEN = ROOT / "tests" / "golden" / f"airflow-{airflow_major()}" / "schedule"
+ETL = ROOT / "examples" / "etl" / "etl.py"
+DAG_FILE = Path(__file__).parent / "data" / "schedules.py"
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if REGENERATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"no golden file {path}: run with BRIDGE_REGEN_GOLDEN=1"
+    assert text == path.read_text(), f"{name} differs from its golden file"
+
+
+@pytest.fixture(scope="module")
+def etl_workflow(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return split(ETL, tmp_path_factory.mktemp("etl") / "out") / "workflows" / "etl.yaml"
+
+
+def test_submit_dry_run_golden(etl_workflow: Path) -> None:
+    result = run_cli("submit", str(etl_workflow), "--scheduled-time", "2024-01-02T00:00:00Z", "--dry-run")
+    assert result.exit_code == 0, result.output
+    body = yaml.safe_load(result.output)
+    validate_argo(body)
+    expected = "2024-01-01" if airflow_major() == 2 else "2024-01-02"
+    assert body["metadata"]["name"] == f"etl-{expected.replace('-', '')}000000"
+    check_golden("submit-etl.yaml", result.output)
+
+
+def test_submit_run_date_is_manual(etl_workflow: Path) -> None:
+    result = run_cli("submit", str(etl_workflow), "--run-date", "20240105", "--dry-run", "--namespace", "team")
+    body = yaml.safe_load(result.output)
+    parameters = {p["name"]: p.get("value") for p in body["spec"]["arguments"]["parameters"]}
+    assert parameters["run-date"] == "2024-01-05T00:00:00+00:00"
+    assert parameters["run-id"] == "manual__2024-01-05T00:00:00+00:00"
+    assert body["metadata"]["namespace"] == "team" and "generateName" not in body["metadata"]
+
+
+def test_submit_needs_exactly_one_date(etl_workflow: Path) -> None:
+    result = run_cli("submit", str(etl_workflow), "--dry-run")
+    assert result.exit_code == 1 and "exactly one of" in result.output
+
+
+def test_backfill_dry_run_golden() -> None:
+    result = run_cli("backfill", str(DAG_FILE), "--dag-id", "paris_weekdays", "--start", "2024-03-27", "--end", "2024-04-03")
+    assert result.exit_code == 0, result.output
+    check_golden("backfill-paris-weekdays.txt", result.output)
+
+
+def test_backfill_workflow_fans_out(tmp_path: Path) -> None:
+    out = tmp_path / "backfill.yaml"
+    result = run_cli("backfill", str(ETL), "--start", "2024-01-01", "--end", "2024-01-05", "--max-active", "2", "--workflow-out", str(out))
+    assert result.exit_code == 0, result.output
+    workflow = yaml.safe_load(out.read_text())
+    validate_argo(workflow)
+    fan_out = workflow["spec"]["templates"][0]
+    assert fan_out["parallelism"] == 2 and len(fan_out["steps"][0][0]["withItems"]) == 5
+    assert "workflow.parameters.run-date" not in out.read_text()
+
+
+# ------------------------------------------------------------------------------ fake API server
+
+
+class FakeKube:
+    """Just enough of the Kubernetes API: Workflows (create, list) and Jobs (get)."""
+
+    def __init__(self) -> None:
+        self.workflows: dict[str, dict[str, Any]] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.requests: list[tuple[str, str]] = []
+
+
+def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _send(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:  # noqa: N802
+            kube.requests.append(("POST", self.path))
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            name = body["metadata"]["name"]
+            if name in kube.workflows:
+                self._send(409, {"kind": "Status", "reason": "AlreadyExists", "code": 409})
+                return
+            kube.workflows[name] = body
+            self._send(201, body)
+
+        def do_GET(self) -> None:  # noqa: N802
+            kube.requests.append(("GET", self.path))
+            if "/workflows" in self.path:
+                self._send(200, {"items": []})
+            elif "/jobs/" in self.path:
+                name = self.path.rsplit("/", 1)[-1]
+                if name in kube.jobs:
+                    self._send(200, kube.jobs[name])
+                else:
+                    self._send(404, {"kind": "Status", "code": 404})
+            else:
+                self._send(404, {"kind": "Status", "code": 404})
+
+    return Handler
+
+
+@pytest.fixture
+def kube(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKube]:
+    fake = FakeKube()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{server.server_address[1]}"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u", "namespace": "team"}}],
+        "current-context": "x",
+    }
+    (tmp_path / "kubeconfig").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    yield fake
+    server.shutdown()
+
+
+def test_submit_creates_once(kube: FakeKube, etl_workflow: Path) -> None:
+    args = ("submit", str(etl_workflow), "--scheduled-time", "2024-01-02T00:00:00Z", "--namespace", "team")
+    first = run_cli(*args)
+    assert first.exit_code == 0, first.output
+    assert "created" in first.output
+    again = run_cli(*args)  # a retried CronJob: same name, nothing started twice
+    assert again.exit_code == 0 and "exists already" in again.output
+    assert len(kube.workflows) == 1
+    assert kube.requests[0] == ("POST", "/apis/argoproj.io/v1alpha1/namespaces/team/workflows")
+
+
+def test_submit_from_cronjob_reads_the_job_annotation(kube: FakeKube, etl_workflow: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kube.jobs["etl-28403000"] = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "etl-28403000", "annotations": {"batch.kubernetes.io/cronjob-scheduled-timestamp": "2024-01-03T00:00:00Z"}},
+    }
+    monkeypatch.setenv("BRIDGE_JOB_NAME", "etl-28403000")
+    monkeypatch.setenv("BRIDGE_NAMESPACE", "team")
+    result = run_cli("submit", str(etl_workflow), "--from-cronjob")
+    assert result.exit_code == 0, result.output
+    (body,) = kube.workflows.values()
+    assert body["metadata"]["annotations"]["bridge.dev/scheduled-time"] == "2024-01-03T00:00:00+00:00"
+    expected = "2024-01-02" if airflow_major() == 2 else "2024-01-03"
+    assert body["metadata"]["annotations"]["bridge.dev/logical-date"].startswith(expected)
+
+
+def test_submit_from_cronjob_falls_back_to_the_job_name(kube: FakeKube, etl_workflow: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    minutes = 1704240000 // 60  # 2024-01-03T00:00:00Z, as the CronJob controller names its Jobs
+    monkeypatch.setenv("BRIDGE_JOB_NAME", f"etl-{minutes}")
+    monkeypatch.setenv("BRIDGE_NAMESPACE", "team")
+    result = run_cli("submit", str(etl_workflow), "--from-cronjob")
+    assert result.exit_code == 0, result.output
+    (body,) = kube.workflows.values()
+    assert body["metadata"]["annotations"]["bridge.dev/scheduled-time"] == "2024-01-03T00:00:00+00:00"
+
+
+def test_backfill_submit_uses_deterministic_names(kube: FakeKube) -> None:
+    args = ("backfill", str(ETL), "--start", "2024-01-01", "--end", "2024-01-03", "--submit", "--max-active", "2")
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.output
+    assert sorted(kube.workflows) == ["etl-20240101000000", "etl-20240102000000", "etl-20240103000000"]
+    assert run_cli(*args).exit_code == 0  # repeated: nothing new
+    assert len(kube.workflows) == 3
+    listed = [path for method, path in kube.requests if method == "GET"]
+    assert listed and "labelSelector=bridge.dev" in listed[0]

@@ -108,6 +108,28 @@ def run(
 
 
 @main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--strict", is_flag=True, help="Fail on warnings too (e.g. an object near Kubernetes' 1 MiB limit).")
+def lint(paths: tuple[str, ...], strict: bool) -> None:
+    """Check emitted manifests (files or folders) against Argo's and Kubernetes' schemas and rules."""
+    from bridge.lint import lint_paths
+
+    report = lint_paths(paths)
+    for finding in report.findings:
+        click.echo(str(finding))
+    failing = len(report.errors(strict))
+    warnings = sum(1 for f in report.findings if f.severity != "error")
+    errors = len(report.findings) - warnings
+    click.echo(
+        f"bridge: lint: {len(report.files)} file{'s' if len(report.files) != 1 else ''}, "
+        f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+        + (" (strict)" if strict else ""),
+        err=True,
+    )
+    sys.exit(1 if failing else 0)
+
+
+@main.command()
 @click.argument("workflow_yaml", type=click.Path(exists=True, dir_okay=False))
 @click.option("--run-date", help="Airflow logical date to run (a manual run).")
 @click.option("--scheduled-time", help="When the schedule fired; the logical date comes from the DAG's timetable.")

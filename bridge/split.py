@@ -60,10 +60,37 @@ def split_dag(
     dag = load_dag(dag_file, dag_id)
     plan = replace(build_plan(dag, image=image, namespace=namespace), schedule_kind=schedule)
     files = render_files(plan)
-    warnings = schedule_notes(plan)
+    warnings = check_rendered(plan, files) + schedule_notes(plan)
     changed = write_output(output, files, force=force)
     workflow = os.path.join(os.path.normpath(output), "workflows", f"{plan.workflow_name}.yaml")
     return SplitResult(dag.dag_id, len(plan.tasks), workflow, tuple(changed), warnings)
+
+
+def check_rendered(plan: Plan, files: dict[str, bytes]) -> tuple[str, ...]:
+    """Run `bridge lint` on the manifests before writing; refuse what Argo or Kubernetes would reject.
+
+    A DAG too large for one object is the user's to split; any other finding is a bug in bridge.
+    """
+    from bridge.lint import LintError, lint_files
+
+    report = lint_files(files)
+    errors = report.errors()
+    location = plan.dag.source_path
+    for finding in errors:
+        if finding.rule == "object-size":
+            raise UnsupportedError(
+                f"DAG {plan.dag.dag_id!r} ({len(plan.tasks)} tasks) gives {finding.file}: {finding.message}; "
+                "split it into several DAGs (e.g. one per task group) or remove tasks",
+                location=location,
+            )
+    if errors:
+        more = f" (and {len(errors) - 1} more; run bridge lint on a copy of the output)" if len(errors) > 1 else ""
+        raise LintError(
+            f"bridge produced a manifest that Argo or Kubernetes would reject, so nothing was written: "
+            f"{errors[0]}{more}; this is a bug in bridge, please report it with the DAG file",
+            location=location,
+        )
+    return tuple(str(finding) for finding in report.findings)
 
 
 def schedule_notes(plan: Plan) -> tuple[str, ...]:

@@ -1,0 +1,127 @@
+"""`bridge lint`: never emit what Argo or Kubernetes would reject.
+
+Every document is checked against its schema (Argo kinds: the official `argo-workflows` client
+models, with explicit unknown-field detection; Kubernetes kinds: the Kubernetes OpenAPI schemas
+shipped by `kubernetes-validate`, offline) and against Argo's own rules that schemas do not
+express (bridge.lint.rules). `bridge split` runs the same checks before it writes anything.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from bridge.errors import BridgeError
+from bridge.lint.findings import ERROR, WARNING, Finding, Problem
+
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+
+
+class LintError(BridgeError):
+    """bridge's own output failed the lint (a bug in bridge; nothing is written)."""
+
+
+@dataclass
+class LintReport:
+    """Findings over a set of files."""
+
+    files: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def errors(self, strict: bool = False) -> list[Finding]:
+        """Findings that fail the lint (warnings too when strict)."""
+        return [f for f in self.findings if f.severity == ERROR or strict]
+
+    def ok(self, strict: bool = False) -> bool:
+        """True when nothing fails the lint."""
+        return not self.errors(strict)
+
+
+def check_document(document: Any) -> list[Problem]:
+    """Every problem of one parsed document, whatever its kind."""
+    from bridge.lint.argo_model import ARGO_API_VERSION, ARGO_KINDS, check_argo_model
+    from bridge.lint.kube import check_kubernetes
+    from bridge.lint.rules import check_argo_rules, check_metadata
+
+    if not isinstance(document, dict):
+        return [Problem("", "is not a mapping, so not a Kubernetes object", "remove it or make it a manifest",
+                        rule="manifest")]
+    api_version, kind = document.get("apiVersion"), document.get("kind")
+    if not isinstance(api_version, str) or not isinstance(kind, str):
+        return [Problem("", "has no apiVersion and kind, so it is not a Kubernetes manifest; not checked",
+                        "lint only manifests", severity=WARNING, rule="manifest")]
+    if api_version.split("/")[0] == "argoproj.io":
+        if kind not in ARGO_KINDS:
+            return [Problem("kind", f"{kind!r} is not an Argo Workflows kind bridge lint knows ({', '.join(ARGO_KINDS)})",
+                            "check the kind", rule="manifest")]
+        problems = []
+        if api_version != ARGO_API_VERSION:
+            problems.append(Problem("apiVersion", f"{api_version!r} is not {ARGO_API_VERSION!r}",
+                                    f"use {ARGO_API_VERSION}", rule="manifest"))
+        return problems + check_argo_model(document) + check_argo_rules(document)
+    problems = check_kubernetes(document)
+    if problems is None:
+        return [Problem("kind", f"no Kubernetes schema knows kind {kind!r} in {api_version!r}; not checked",
+                        "check apiVersion and kind (custom resources are not checked)", severity=WARNING,
+                        rule="manifest")]
+    return problems + list(check_metadata(document))
+
+
+def lint_text(file: str, text: str | bytes) -> list[Finding]:
+    """Findings for one manifest file's text (one or more YAML or JSON documents)."""
+    import yaml
+
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        return [Finding(file, where, f"is not valid YAML: {problem}", "fix the syntax", rule="yaml")]
+    findings: list[Finding] = []
+    for number, document in enumerate(documents, start=1):
+        prefix = f"document {number}: " if len(documents) > 1 else ""
+        findings += [p.located(file, prefix) for p in check_document(document)]
+    return findings
+
+
+def manifest_files(paths: Iterable[str]) -> list[str]:
+    """Files to lint: files as given, folders searched for *.yaml/*.yml (hidden folders skipped)."""
+    found: list[str] = []
+    for path in paths:
+        if not os.path.isdir(path):
+            found.append(path)
+            continue
+        for folder, subfolders, files in os.walk(path):
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            found += [os.path.join(folder, f) for f in sorted(files) if f.endswith(MANIFEST_SUFFIXES)]
+    return found
+
+
+def lint_paths(paths: Iterable[str]) -> LintReport:
+    """Lint files and folders of emitted manifests."""
+    report = LintReport()
+    for path in manifest_files(paths):
+        report.files.append(path)
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as error:
+            report.findings.append(Finding(path, "", f"cannot be read: {error.strerror}", "check the path", rule="io"))
+            continue
+        report.findings += lint_text(path, data)
+    return report
+
+
+def lint_files(files: dict[str, bytes]) -> LintReport:
+    """Lint rendered output files (relative path -> bytes) before they are written: the manifests only."""
+    report = LintReport()
+    for rel, data in sorted(files.items()):
+        if rel.endswith(MANIFEST_SUFFIXES) and not rel.startswith("sources/"):
+            report.files.append(rel)
+            report.findings += lint_text(rel, data)
+    return report
+
+
+__all__ = ["Finding", "LintError", "LintReport", "check_document", "lint_files", "lint_paths", "lint_text", "ERROR", "WARNING"]

@@ -1,0 +1,464 @@
+"""Argo's own rules that its schema does not express (workflow/validate/validate.go, Kubernetes names).
+
+Names and lengths, unique names, `depends`/`dependencies` targets, cycles, `{{…}}` references,
+parameter names, `when` syntax, the object size. Pure functions over a parsed document.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterator, Mapping
+
+from bridge.lint.findings import ERROR, WARNING, Problem, index, join
+
+OBJECT_MAX_BYTES = 1024 * 1024  # etcd's request limit for one object, as Argo stores it
+OBJECT_WARN_BYTES = 768 * 1024  # above this, the node statuses Argo adds as it runs may not fit
+WORKFLOW_NAME_MAX = 63  # Argo: the name is also a label value
+CRON_NAME_MAX = 52  # Argo: CronWorkflow names get a 10-digit timestamp suffix
+GENERATE_NAME_MAX = 58  # Kubernetes cuts a longer generateName to 58 before adding 5 characters
+OBJECT_NAME_MAX = 253
+FIELD_NAME_MAX = 128  # template and task names
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_FIELD_NAME = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")  # isValidWorkflowFieldName
+_PARAM_NAME = re.compile(r"^[-a-zA-Z0-9_]+$")  # isValidParamOrArtifactName
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_REFERENCE = re.compile(r"\{\{(.*?)\}\}", re.S)
+_TASK_REF = re.compile(r"^tasks\.([^.]+)\.(.+)$")
+_STEP_REF = re.compile(r"^steps\.([^.]+)\.(.+)$")
+
+_WORKFLOW_GLOBALS = frozenset({
+    "workflow.name", "workflow.namespace", "workflow.uid", "workflow.serviceAccountName",
+    "workflow.mainEntrypoint", "workflow.priority", "workflow.duration", "workflow.creationTimestamp",
+    "workflow.parameters", "workflow.annotations", "workflow.labels", "workflow.status", "workflow.failures",
+    "workflow.annotations.json", "workflow.labels.json", "workflow.parameters.json",
+})
+_TEMPLATE_LOCALS = frozenset({"pod.name", "node.name", "inputs.parameters", "inputs.parameters.json"})
+_TASK_FIELDS = frozenset({"status", "id", "startedAt", "finishedAt", "hostNodeName", "exitCode", "outputs.result", "ip"})
+_RETRY_POLICIES = ("Always", "OnFailure", "OnError", "OnTransientError")
+_ARGO_WORKFLOW_KINDS = frozenset({"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow"})
+
+
+def check_argo_rules(document: dict[str, Any], text_bytes: int | None = None) -> list[Problem]:
+    """Every violation of Argo's validation rules in one Argo document."""
+    kind = document.get("kind")
+    problems = list(check_metadata(document))
+    if kind not in _ARGO_WORKFLOW_KINDS:
+        return problems
+    spec = document.get("spec")
+    spec_path = "spec"
+    if kind == "CronWorkflow":
+        spec = spec.get("workflowSpec") if isinstance(spec, dict) else None
+        spec_path = "spec.workflowSpec"
+    if isinstance(spec, dict):
+        problems += list(_check_spec(document, spec, spec_path))
+    problems += list(check_size(document))
+    return problems
+
+
+def check_size(document: dict[str, Any]) -> Iterator[Problem]:
+    """The object as Argo stores it (compact JSON) must fit etcd's 1 MiB, with room for status."""
+    size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8"))
+    if size > OBJECT_MAX_BYTES:
+        yield Problem(
+            "", f"the object is {size} bytes as Argo stores it (compact JSON), over Kubernetes' 1 MiB limit",
+            "split the DAG (several Workflows, or WorkflowTemplates referenced with templateRef) or shorten it",
+            rule="object-size",
+        )
+    elif size > OBJECT_WARN_BYTES:
+        yield Problem(
+            "", f"the object is {size} bytes as Argo stores it; the status Argo adds for every node may push it "
+            "over Kubernetes' 1 MiB limit",
+            "enable Argo's node status offloading, or split the DAG", severity=WARNING, rule="object-size",
+        )
+
+
+def check_metadata(document: dict[str, Any]) -> Iterator[Problem]:
+    """Kubernetes name, namespace, label and annotation rules (Argo adds its own name lengths)."""
+    kind = document.get("kind")
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict):
+        yield Problem("metadata", "is missing", "add metadata with a name", rule="k8s-name")
+        return
+    name, generate = metadata.get("name"), metadata.get("generateName")
+    if name is None and generate is None:
+        yield Problem("metadata.name", "is missing (and no generateName)", "add a name", rule="k8s-name")
+    limit = {"Workflow": WORKFLOW_NAME_MAX, "CronWorkflow": CRON_NAME_MAX}.get(str(kind), OBJECT_NAME_MAX)
+    if isinstance(name, str):
+        yield from _name_format("metadata.name", name, limit, _DNS_SUBDOMAIN)
+    if isinstance(generate, str):
+        yield from _name_format("metadata.generateName", generate + "a", GENERATE_NAME_MAX + 1, _DNS_SUBDOMAIN,
+                                shown=generate)
+    namespace = metadata.get("namespace")
+    if isinstance(namespace, str):
+        yield from _name_format("metadata.namespace", namespace, 63, _DNS_LABEL)
+    for field in ("labels", "annotations"):
+        entries = metadata.get(field) or {}
+        if not isinstance(entries, dict):
+            continue
+        for key, value in entries.items():
+            yield from _qualified_key(join(f"metadata.{field}", str(key)), str(key))
+            if field == "labels" and value is not None:
+                text = str(value)
+                if len(text) > 63 or (text and not _QUALIFIED_NAME.match(text)):
+                    yield Problem(
+                        join("metadata.labels", str(key)), f"label value {text!r} is not a valid label value",
+                        "use at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric",
+                        rule="k8s-label",
+                    )
+    annotations = metadata.get("annotations") or {}
+    if isinstance(annotations, dict):
+        total = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in annotations.items())
+        if total > ANNOTATIONS_MAX_BYTES:
+            yield Problem("metadata.annotations", f"total {total} bytes, over Kubernetes' 256 KiB",
+                          "shorten the annotations", rule="k8s-annotations")
+
+
+def _name_format(path: str, name: str, limit: int, pattern: re.Pattern[str], shown: str | None = None) -> Iterator[Problem]:
+    shown = name if shown is None else shown
+    if len(name) > limit:
+        yield Problem(path, f"{shown!r} is {len(shown)} characters, over the limit of {limit - (shown != name)}",
+                      "shorten it (bridge maps ids to names with a hash suffix, see DESIGN.md Names)", rule="k8s-name")
+    if not pattern.match(name):
+        yield Problem(path, f"{shown!r} is not a valid Kubernetes name",
+                      "use lower-case letters, digits and '-', starting and ending with a letter or digit",
+                      rule="k8s-name")
+
+
+def _qualified_key(path: str, key: str) -> Iterator[Problem]:
+    prefix, _, name = key.rpartition("/")
+    if (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix))) or len(name) > 63 or not _QUALIFIED_NAME.match(name):
+        yield Problem(path, f"key {key!r} is not a valid Kubernetes label or annotation key",
+                      "use an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.'",
+                      rule="k8s-key")
+
+
+def _names_in(items: Any, path: str, what: str, pattern: re.Pattern[str], fix: str) -> Iterator[Problem]:
+    """validateWorkflowFieldNames: present, valid and unique names in a list."""
+    if not isinstance(items, list):
+        return
+    seen: dict[str, int] = {}
+    for position, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        where = index(path, position)
+        name = item.get("name")
+        if not isinstance(name, str) or not name:
+            yield Problem(join(where, "name"), f"{what} has no name", "add a name", rule="argo-name")
+            continue
+        if not pattern.match(name) or (pattern is _FIELD_NAME and len(name) > FIELD_NAME_MAX):
+            yield Problem(join(where, "name"), f"{what} name {name!r} is invalid", fix, rule="argo-name")
+        if name in seen:
+            yield Problem(join(where, "name"), f"{what} name {name!r} is not unique (also at [{seen[name]}])",
+                          "give each one its own name", rule="argo-unique-name")
+        seen.setdefault(name, position)
+
+
+_FIELD_FIX = "use letters, digits and '-', starting with a letter or digit, at most 128 characters"
+_PARAM_FIX = "use letters, digits, '-' and '_' only"
+
+
+def _parameters(holder: Any, path: str, what: str) -> Iterator[Problem]:
+    if not isinstance(holder, dict):
+        return
+    for field in ("parameters", "artifacts"):
+        yield from _names_in(holder.get(field), join(path, field), f"{what} {field[:-1]}", _PARAM_NAME, _PARAM_FIX)
+
+
+def _check_spec(document: dict[str, Any], spec: dict[str, Any], path: str) -> Iterator[Problem]:
+    templates = spec.get("templates") or []
+    if not isinstance(templates, list):
+        return
+    tpath = join(path, "templates")
+    yield from _names_in(templates, tpath, "template", _FIELD_NAME, _FIELD_FIX)
+    by_name = {t.get("name"): t for t in templates if isinstance(t, dict)}
+    entrypoint = spec.get("entrypoint")
+    if entrypoint is None and document.get("kind") in ("Workflow", "CronWorkflow") and not spec.get("workflowTemplateRef"):
+        yield Problem(join(path, "entrypoint"), "is missing", "name the template to start with", rule="argo-entrypoint")
+    for field in ("entrypoint", "onExit"):
+        target = spec.get(field)
+        if isinstance(target, str) and "{{" not in target and target not in by_name:
+            yield Problem(join(path, field), f"template {target!r} does not exist",
+                          "name one of spec.templates", rule="argo-template-ref")
+    yield from _parameters(spec.get("arguments"), join(path, "arguments"), "workflow argument")
+    globals_ = _global_scope(document, spec)
+    for position, template in enumerate(templates):
+        if isinstance(template, dict):
+            yield from _check_template(template, index(tpath, position), by_name, globals_)
+
+
+def _global_scope(document: dict[str, Any], spec: dict[str, Any]) -> set[str]:
+    scope = set(_WORKFLOW_GLOBALS)
+    arguments = spec.get("arguments") or {}
+    for parameter in (arguments.get("parameters") or []) if isinstance(arguments, dict) else []:
+        if isinstance(parameter, dict) and parameter.get("name"):
+            scope.add(f"workflow.parameters.{parameter['name']}")
+    metadata = document.get("metadata") or {}
+    for field in ("annotations", "labels"):
+        for key in (metadata.get(field) or {}) if isinstance(metadata, dict) else {}:
+            scope.add(f"workflow.{field}.{key}")
+    if document.get("kind") == "CronWorkflow":
+        scope.add("workflow.scheduledTime")
+    for template in spec.get("templates") or []:
+        outputs = template.get("outputs") if isinstance(template, dict) else None
+        for field in ("parameters", "artifacts"):
+            for item in ((outputs or {}).get(field) or []) if isinstance(outputs, dict) else []:
+                if isinstance(item, dict) and item.get("globalName"):
+                    scope.add(f"workflow.outputs.{field}.{item['globalName']}")
+    return scope
+
+
+def _template_scope(template: dict[str, Any], globals_: set[str]) -> set[str]:
+    scope = set(globals_) | _TEMPLATE_LOCALS
+    inputs = template.get("inputs") or {}
+    for parameter in (inputs.get("parameters") or []) if isinstance(inputs, dict) else []:
+        if isinstance(parameter, dict) and parameter.get("name"):
+            scope.add(f"inputs.parameters.{parameter['name']}")
+    for artifact in (inputs.get("artifacts") or []) if isinstance(inputs, dict) else []:
+        if isinstance(artifact, dict) and artifact.get("name"):
+            scope |= {f"inputs.artifacts.{artifact['name']}", f"inputs.artifacts.{artifact['name']}.path"}
+    outputs = template.get("outputs") or {}
+    for field in ("parameters", "artifacts"):
+        for item in (outputs.get(field) or []) if isinstance(outputs, dict) else []:
+            if isinstance(item, dict) and item.get("name"):
+                scope.add(f"outputs.{field}.{item['name']}.path")
+    if template.get("retryStrategy"):
+        scope.add("retries")
+    return scope
+
+
+def _check_template(template: dict[str, Any], path: str, by_name: Mapping[Any, Any], globals_: set[str]) -> Iterator[Problem]:
+    yield from _parameters(template.get("inputs"), join(path, "inputs"), "input")
+    yield from _parameters(template.get("outputs"), join(path, "outputs"), "output")
+    retry = template.get("retryStrategy")
+    policy = retry.get("retryPolicy") if isinstance(retry, dict) else None
+    if policy is not None and policy not in _RETRY_POLICIES:
+        yield Problem(join(join(path, "retryStrategy"), "retryPolicy"), f"{policy!r} is not one of {', '.join(_RETRY_POLICIES)}",
+                      "use one of Argo's retry policies", rule="argo-enum")
+    scope = _template_scope(template, globals_)
+    for key, value in template.items():
+        if key in ("dag", "steps"):
+            continue
+        for field_path, name in _references(value, join(path, key), scope):
+            yield _unresolved(name, field_path, {})
+    dag = template.get("dag")
+    if isinstance(dag, dict):
+        yield from _check_dag(dag, join(path, "dag"), by_name, scope)
+
+
+def _outputs_of(template: Any) -> set[str]:
+    """What `tasks.X.<…>` may name for a task running `template`."""
+    fields = set(_TASK_FIELDS)
+    if not isinstance(template, dict):
+        return fields
+    outputs = template.get("outputs") or {}
+    for field in ("parameters", "artifacts"):
+        for item in (outputs.get(field) or []) if isinstance(outputs, dict) else []:
+            if isinstance(item, dict) and item.get("name"):
+                fields.add(f"outputs.{field}.{item['name']}")
+    fields.add("outputs.parameters")
+    return fields
+
+
+def _dependencies(task: dict[str, Any]) -> tuple[list[str], str | None]:
+    """Names a task depends on, and a syntax error in its `depends`, if any."""
+    from bridge.local.expr import ExpressionError, evaluate_depends, task_depends
+
+    depends = task.get("depends")
+    names = [str(d) for d in task.get("dependencies") or [] if isinstance(d, (str, int))]
+    if not isinstance(depends, str) or not depends.strip():
+        return names, None
+    stub = {}
+    from bridge.local.expr import _TASK_NAME  # the same tokeniser Argo's ancestry.go uses
+
+    for match in _TASK_NAME.finditer(depends):
+        name = match.group(1).split(".", 1)[0] if match.group(1) else match.group(2)
+        if name not in ("true", "false"):
+            names.append(name)
+            stub[name] = {}
+    try:
+        _, logic = task_depends({"name": task.get("name"), "depends": depends}, stub)
+        evaluate_depends(logic, {name: {} for name in stub})
+    except ExpressionError as error:
+        return names, str(error)
+    return names, None
+
+
+def _check_dag(dag: dict[str, Any], path: str, by_name: Mapping[Any, Any], scope: set[str]) -> Iterator[Problem]:
+    tasks = dag.get("tasks")
+    tpath = join(path, "tasks")
+    if not isinstance(tasks, list) or not tasks:
+        yield Problem(tpath, "a DAG template needs at least one task", "add a task", rule="argo-dag")
+        return
+    yield from _names_in(tasks, tpath, "DAG task", _FIELD_NAME, _FIELD_FIX)
+    entries = [(position, task) for position, task in enumerate(tasks) if isinstance(task, dict)]
+    names = {task.get("name"): position for position, task in entries}
+    uses_depends = any(task.get("depends") for _, task in entries)
+    uses_any = uses_depends or any(task.get("dependencies") for _, task in entries)
+    graph: dict[str, list[str]] = {}
+    for position, task in entries:
+        where = index(tpath, position)
+        name = str(task.get("name"))
+        deps, syntax = _dependencies(task)
+        graph[name] = deps
+        if uses_any and name[:1].isdigit():
+            yield Problem(join(where, "name"), f"DAG task name {name!r} begins with a digit, which Argo refuses "
+                          "when the DAG uses depends or dependencies", "start the name with a letter", rule="argo-name")
+        if uses_depends and task.get("dependencies"):
+            yield Problem(join(where, "dependencies"), "the DAG mixes 'depends' and 'dependencies'",
+                          "use 'depends' everywhere", rule="argo-depends")
+        if syntax:
+            yield Problem(join(where, "depends"), f"cannot be evaluated: {syntax}", "fix the expression", rule="argo-depends")
+        for dep in dict.fromkeys(deps):
+            if dep not in names:
+                field = "depends" if task.get("depends") else "dependencies"
+                yield Problem(join(where, field), f"names task {dep!r}, which is not a task of this DAG",
+                              "depend on an existing task or remove the reference", rule="argo-depends")
+        target = task.get("template")
+        if isinstance(target, str) and not task.get("templateRef") and target not in by_name:
+            yield Problem(join(where, "template"), f"template {target!r} does not exist",
+                          "name one of spec.templates", rule="argo-template-ref")
+        if task.get("when") is not None:
+            yield from _check_when(str(task["when"]), join(where, "when"))
+    cycle = _find_cycle(graph)
+    if cycle:
+        position = names.get(cycle[0], 0)
+        yield Problem(index(tpath, position), "dependency cycle: " + " -> ".join(cycle),
+                      "remove one of these dependencies", rule="argo-cycle")
+        return
+    outputs: dict[Any, set[str]] = {}
+    for position, task in entries:
+        where = index(tpath, position)
+        name = str(task.get("name"))
+        for key, value in task.items():
+            if key in ("name", "depends", "dependencies", "template"):
+                continue
+            for field_path, ref in _references(value, join(where, key), scope):
+                match = _TASK_REF.match(ref)
+                if not match or match.group(1) not in names:
+                    yield _unresolved(ref, field_path, names)
+                    continue
+                other, field = match.groups()
+                template = _template_of(tasks, names, other)
+                if template not in outputs:
+                    outputs[template] = _outputs_of(by_name.get(template))
+                if field not in outputs[template] or not _is_ancestor(other, name, graph):
+                    yield _unresolved(ref, field_path, names)
+        yield from _arguments_match(task, where, by_name)
+
+
+def _is_ancestor(other: str, name: str, graph: Mapping[str, list[str]]) -> bool:
+    """Whether `other` is upstream of `name` (direct upstreams first: that is the common case)."""
+    direct = graph.get(name, [])
+    if other in direct:
+        return True
+    seen: set[str] = set()
+    pending = list(direct)
+    while pending:
+        current = pending.pop()
+        if current == other:
+            return True
+        if current not in seen:
+            seen.add(current)
+            pending.extend(graph.get(current, []))
+    return False
+
+
+def _template_of(tasks: list[Any], names: Mapping[Any, int], name: str) -> Any:
+    task = tasks[names[name]] if name in names else None
+    return task.get("template") if isinstance(task, dict) else None
+
+
+def _arguments_match(task: dict[str, Any], where: str, by_name: Mapping[Any, Any]) -> Iterator[Problem]:
+    """Every input parameter without a default must be given by the task's arguments."""
+    template = by_name.get(task.get("template"))
+    if not isinstance(template, dict) or task.get("templateRef"):
+        return
+    inputs = template.get("inputs") or {}
+    arguments = task.get("arguments") or {}
+    given = {p.get("name") for p in (arguments.get("parameters") or []) if isinstance(p, dict)} if isinstance(arguments, dict) else set()
+    for parameter in (inputs.get("parameters") or []) if isinstance(inputs, dict) else []:
+        if not isinstance(parameter, dict):
+            continue
+        if parameter.get("name") not in given and parameter.get("default") is None and parameter.get("value") is None:
+            yield Problem(join(where, "arguments"), f"input parameter {parameter.get('name')!r} of template "
+                          f"{template.get('name')!r} is not supplied", "pass it in arguments.parameters or give it a default",
+                          rule="argo-arguments")
+
+
+def _check_when(when: str, path: str) -> Iterator[Problem]:
+    """govaluate syntax of `when`, with every {{…}} replaced by a plain word (as after substitution)."""
+    from bridge.local.expr import ExpressionError, evaluate_when
+
+    text = _REFERENCE.sub("x", when)
+    try:
+        evaluate_when(text)
+    except ExpressionError as error:
+        message = str(error)
+        if message.startswith("Invalid"):
+            yield Problem(path, f"is not a valid expression: {message}", "fix the expression", rule="argo-when")
+
+
+def _find_cycle(graph: Mapping[str, list[str]]) -> list[str]:
+    """One dependency cycle (first task repeated at the end), or [] (iterative: DAGs have thousands of tasks)."""
+    state: dict[str, int] = {}
+    for start in graph:
+        if state.get(start):
+            continue
+        stack: list[tuple[str, Iterator[str]]] = [(start, iter(graph.get(start, [])))]
+        state[start] = 1
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                path = [n for n, _ in stack]
+                return path[path.index(child):] + [child]
+            elif not state.get(child) and child in graph:
+                state[child] = 1
+                stack.append((child, iter(graph.get(child, []))))
+    return []
+
+
+def _references(value: Any, path: str, scope: set[str]) -> Iterator[tuple[str, str]]:
+    """(path, variable) of every {{…}} under `value` that is not in `scope`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _references(item, join(path, str(key)), scope)
+    elif isinstance(value, list):
+        for position, item in enumerate(value):
+            yield from _references(item, index(path, position), scope)
+    elif isinstance(value, str) and "{{" in value:
+        for match in _REFERENCE.finditer(value):
+            name = match.group(1).strip()
+            if not (name.startswith("=") or name in scope or _dynamic(name)):
+                yield path, name
+
+
+def _dynamic(name: str) -> bool:
+    """Variables Argo resolves by pattern: timestamp formats, items, step outputs."""
+    if name.startswith("workflow.creationTimestamp.") or name == "item" or name.startswith("item."):
+        return True
+    return bool(_STEP_REF.match(name))
+
+
+def _unresolved(name: str, path: str, tasks: Mapping[Any, int]) -> Problem:
+    """The finding for a variable that does not resolve."""
+    match = _TASK_REF.match(name)
+    if match and match.group(1) in tasks:
+        return Problem(path, f"{{{{{name}}}}} cannot be resolved: task {match.group(1)!r} is not an ancestor of this "
+                       "task, or its template has no such output", "depend on that task, or name an output its template "
+                       "declares", rule="argo-reference")
+    if match:
+        return Problem(path, f"{{{{{name}}}}} names task {match.group(1)!r}, which is not a task of this DAG",
+                       "name an existing task", rule="argo-reference")
+    return Problem(path, f"{{{{{name}}}}} cannot be resolved here", "declare the parameter (spec.arguments or the "
+                   "template's inputs) or fix the name", rule="argo-reference")
+
+
+__all__ = ["check_argo_rules", "check_metadata", "check_size", "ERROR", "WARNING"]

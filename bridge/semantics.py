@@ -191,10 +191,14 @@ def task_conditions(
     for setup in task.indirect_setups:
         depends = _and(depends, not_failed(names[setup]))
         when = _and(when, succeeded(names[setup]))
-    # Branch and short-circuit decisions skip downstream tasks whatever their trigger rule.
+    # Branch and short-circuit decisions skip downstream tasks whatever their trigger rule;
+    # a short-circuit never skips teardowns (ShortCircuitOperator.execute).
     for up in task.upstream:
-        if tasks[up].skip_kind in ("branch", "short_circuit", "short_circuit_all"):
+        kind = tasks[up].skip_kind
+        if kind == "branch" or (kind in ("short_circuit", "short_circuit_all") and not task.is_teardown):
             when = _and(when, _follows(names[up], task.task_id))
+    if task.is_teardown:
+        return Conditions(depends, when)
     # A short-circuit that ignores downstream trigger rules skips every descendant.
     direct = set(task.upstream)
     for short_circuit, descendants in sorted(short_circuits.items()):

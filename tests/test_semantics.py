@@ -252,3 +252,15 @@ def test_verdict_follows_the_dagrun_state_tasks(leaves: dict[str, str], expected
     _, logic = task_depends({"name": "v", "depends": depends}, {"a": {"name": "a"}, "t": {"name": "t"}})
     results = {name: task_results(NODE[state][0]) for name, state in leaves.items()}
     assert evaluate_depends(logic, results) is expected
+
+
+def test_short_circuit_never_skips_a_teardown() -> None:
+    tasks = {
+        "sc": _task("all_success", (), "sc", skip_kind="short_circuit_all"),
+        "a": _task("all_success", ("sc",), "a"),
+        "td": _task("all_done_setup_success", ("sc", "a"), "td", is_teardown=True),
+    }
+    names = {t: t for t in tasks}
+    short_circuits = {"sc": semantics.descendants("sc", {"sc": {"a", "td"}, "a": {"td"}, "td": set()})}
+    conditions = semantics.task_conditions(tasks["td"], names, tasks, short_circuits)
+    assert "branch" not in conditions.when

@@ -108,7 +108,8 @@ def _container_args(plan: Plan) -> list[str]:
     return args
 
 
-def _security_context() -> dict[str, Any]:
+def security_context() -> dict[str, Any]:
+    """The restricted container securityContext every bridge pod runs with."""
     return {
         "runAsNonRoot": True,
         "runAsUser": AIRFLOW_UID,
@@ -136,7 +137,7 @@ def _container_template(plan: Plan, spec: TemplateSpec) -> dict[str, Any]:
         container["env"] = env
     container["envFrom"] = [{"secretRef": {"name": VARIABLES_SECRET, "optional": True}}]
     container["volumeMounts"] = [{"name": SCRATCH_VOLUME, "mountPath": "/tmp"}]
-    container["securityContext"] = _security_context()
+    container["securityContext"] = security_context()
     template: dict[str, Any] = {
         "name": spec.name,
         "inputs": {

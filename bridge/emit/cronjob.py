@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge import names
-from bridge.emit.argo import AIRFLOW_UID, SCRATCH_VOLUME, build_workflow
+from bridge.emit.argo import AIRFLOW_UID, SCRATCH_VOLUME, build_workflow, security_context
 from bridge.emit.yaml import to_yaml, to_yaml_documents
 from bridge.model import Plan
 
@@ -45,17 +45,6 @@ def _metadata(plan: Plan, name: str) -> dict[str, Any]:
         metadata["namespace"] = plan.namespace
     metadata["labels"] = {"bridge.dev/dag": plan.workflow_name}
     return metadata
-
-
-def _security_context() -> dict[str, Any]:
-    return {
-        "runAsNonRoot": True,
-        "runAsUser": AIRFLOW_UID,
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
 
 
 def _rbac(plan: Plan, account: str) -> list[dict[str, Any]]:
@@ -97,7 +86,7 @@ def _submit_container(plan: Plan) -> dict[str, Any]:
             {"name": "workflow", "mountPath": WORKFLOW_MOUNT, "readOnly": True},
             {"name": SCRATCH_VOLUME, "mountPath": "/tmp"},
         ],
-        "securityContext": _security_context(),
+        "securityContext": security_context(),
     }
 
 
@@ -218,7 +207,7 @@ def build_cronworkflow(plan: Plan) -> dict[str, Any]:
                 out,
             ],
             "volumeMounts": [{"name": SCRATCH_VOLUME, "mountPath": "/tmp"}],
-            "securityContext": _security_context(),
+            "securityContext": security_context(),
         },
     }
     steps = {

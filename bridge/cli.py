@@ -11,6 +11,18 @@ from bridge import __version__
 from bridge.errors import BridgeError
 
 
+def _namespace(value: str | None) -> str | None:
+    """A Kubernetes namespace name (DNS label), or a usage error."""
+    import re
+
+    if value is not None and not re.match(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", value):
+        raise click.BadParameter(
+            f"{value!r} is not a Kubernetes namespace (at most 63 lower-case letters, digits and '-')",
+            param_hint="--namespace",
+        )
+    return value
+
+
 def _fail(error: BridgeError) -> None:
     click.echo(f"bridge: error: {error}", err=True)
     sys.exit(1)
@@ -27,7 +39,7 @@ def main() -> None:
 @click.option("--dag-id", help="The DAG to split when the file defines several.")
 @click.option("-o", "--output", "output", default="build", show_default=True, help="Output folder.")
 @click.option("--image", help="Image the Workflow's pods run.  [default: bridge/<dag name>:latest]")
-@click.option("--namespace", help="Kubernetes namespace written into the manifests.")
+@click.option("--namespace", callback=lambda ctx, param, value: _namespace(value), help="Kubernetes namespace written into the manifests.")
 @click.option("--force", is_flag=True, help="Overwrite files edited since bridge wrote them.")
 @click.option("--schedule", type=click.Choice(["cronjob", "cronworkflow", "none"]), default="cronjob", show_default=True, help="What runs the DAG's schedule: a CronJob running bridge submit, an Argo CronWorkflow, or nothing.")
 def split(dag_file: str, dag_id: str | None, output: str, image: str | None, namespace: str | None, force: bool, schedule: str) -> None:

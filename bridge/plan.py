@@ -14,6 +14,8 @@ from bridge.model import Plan, PlannedTask, RetryPolicy, SourceDag, SourceTask, 
 VERDICT = "airflow-dagrun"
 RESERVED_PARAMETERS = frozenset({"run-date", "run-id"})
 _PARAMETER_NAME = re.compile(r"^[-a-zA-Z0-9_]+$")
+_CONN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")  # Airflow's own rule for connection ids
+_URI_PASSWORD = re.compile(r"(://[^/\s:@]*):[^@\s/]*@")
 _DEFAULT_POOL = "default_pool"
 _DEFAULT_QUEUES = frozenset({"", "default"})
 BASE_TEMPLATE = "task"
@@ -87,6 +89,15 @@ def check_supported(dag: SourceDag) -> None:
                 "expand the tasks statically or wait for mapping support",
                 location=location,
             )
+        for conn_id in task.conn_ids:
+            if not _CONN_ID.match(conn_id):
+                shown = _URI_PASSWORD.sub(r"\1***@", conn_id)
+                raise UnsupportedError(
+                    f"task {task.task_id!r} passes {shown!r} where a connection id belongs (a *conn_id argument); "
+                    "bridge would write it into the Workflow. Put the URI in the bridge-connections Secret under a "
+                    "connection id (letters, digits, '_', '.', '-') and pass that id",
+                    location=location,
+                )
     for name, _ in dag.params:
         if not _PARAMETER_NAME.match(name) or name in RESERVED_PARAMETERS:
             raise UnsupportedError(

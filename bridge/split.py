@@ -72,10 +72,19 @@ def check_rendered(plan: Plan, files: dict[str, bytes]) -> tuple[str, ...]:
     A DAG too large for one object is the user's to split; any other finding is a bug in bridge.
     """
     from bridge.lint import LintError, lint_files
+    from bridge.lint.secrets import find_secrets
 
+    location = plan.dag.source_path
+    secrets = find_secrets(files)
+    for finding in secrets:
+        if not finding.file.startswith("sources/"):
+            raise UnsupportedError(
+                f"DAG {plan.dag.dag_id!r}: {finding.file} ({finding.path}) would hold a secret: {finding.message} "
+                f"(value not shown); {finding.fix}. Nothing was written",
+                location=location,
+            )
     report = lint_files(files)
     errors = report.errors()
-    location = plan.dag.source_path
     for finding in errors:
         if finding.rule == "object-size":
             raise UnsupportedError(
@@ -90,7 +99,8 @@ def check_rendered(plan: Plan, files: dict[str, bytes]) -> tuple[str, ...]:
             f"{errors[0]}{more}; this is a bug in bridge, please report it with the DAG file",
             location=location,
         )
-    return tuple(str(finding) for finding in report.findings)
+    copied = [f"{f} (your DAG file, copied into the image as is)" for f in secrets]
+    return tuple(str(finding) for finding in report.findings) + tuple(copied)
 
 
 def schedule_notes(plan: Plan) -> tuple[str, ...]:

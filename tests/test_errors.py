@@ -20,7 +20,8 @@ def _expected(path: Path) -> str:
 
 
 @pytest.mark.parametrize("dag_file", INVALID, ids=lambda p: p.stem)
-def test_invalid_dag_file(dag_file: Path, tmp_path: Path) -> None:
+def test_invalid_dag_file(dag_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "5")  # bounds loops_forever.py
     out = tmp_path / "out"
     result = run_cli("split", str(dag_file), "-o", str(out))
     assert result.exit_code == 1, result.output
@@ -111,3 +112,62 @@ def test_bad_flag_exits_2(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(main, ["split", str(ETL), "--no-such-flag"])
     assert result.exit_code == 2
+
+
+def test_invalid_corpus_is_large_enough() -> None:
+    """The issue asks for at least 25 bad inputs: fixture files plus the option and folder cases in this module."""
+    option_cases = 10  # unknown dag id, missing, folder, unreadable, edited, foreign, output file, bad flag, namespace, unwritable
+    assert len(INVALID) + option_cases >= 25
+
+
+def test_non_utf8_dag_file(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.py"
+    path.write_bytes(b"# caf\xe9\nfrom airflow import DAG\n")
+    result = run_cli("split", str(path), "-o", str(tmp_path / "o"))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"bridge: error: {path}: cannot read the DAG file: 'utf-8' codec can't decode")
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_namespace_option(tmp_path: Path) -> None:
+    result = run_cli("split", str(ETL), "-o", str(tmp_path / "o"), "--namespace", "Data Team")
+    assert result.exit_code == 2
+    assert "'Data Team' is not a Kubernetes namespace" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_unwritable_output_parent(tmp_path: Path) -> None:
+    import os
+
+    parent = tmp_path / "locked"
+    parent.mkdir()
+    parent.chmod(0o500)
+    try:
+        if os.access(parent, os.W_OK):
+            pytest.skip("running as root: permissions are not enforced")
+        result = run_cli("split", str(ETL), "-o", str(parent / "out"))
+        assert result.exit_code == 1
+        assert result.output.strip() == (
+            f"bridge: error: {parent / 'out'}: cannot write into {parent}: permission denied; choose another -o"
+        )
+    finally:
+        parent.chmod(0o700)
+
+
+def test_nothing_partial_when_writing_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure while staging leaves neither the output folder nor a staging folder behind."""
+    import bridge.write as write
+
+    calls = {"n": 0}
+    original = write._write_file
+
+    def failing(path: str, data: bytes) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(28, "No space left on device")
+        original(path, data)
+
+    monkeypatch.setattr(write, "_write_file", failing)
+    with pytest.raises(OSError):
+        run_cli("split", str(ETL), "-o", str(tmp_path / "out"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -16,6 +16,7 @@ from bridge.errors import DagLoadError
 from bridge.model import SourceDag, SourceTask
 
 _TRACE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+_IMPORT_TIMEOUT = re.compile(r"DagBag import timeout for .* after ([0-9.]+)s")
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b.*")
 
 
@@ -51,6 +52,19 @@ def _import_error_message(path: str, trace: str) -> DagLoadError:
     for match in _TRACE_LINE.finditer(trace):
         if os.path.realpath(match.group("file")) == real:
             location = f"{path}:{match.group('line')}"
+    if last.startswith("SystemExit"):
+        code = last.partition(":")[2].strip() or "None"
+        return DagLoadError(
+            f"import error: the file called sys.exit({code}) while it was imported; a DAG file must not exit",
+            location=location,
+        )
+    timeout = _IMPORT_TIMEOUT.search(trace)
+    if timeout:
+        return DagLoadError(
+            f"import error: the file did not finish importing within {timeout.group(1)} s (Airflow's "
+            "dagbag_import_timeout); make the DAG file fast to import (no loops, network or sleeps at top level)",
+            location=location,
+        )
     if "Timeout" in last or "timed out" in last.lower():
         hint = "the file took too long to import; make the DAG file fast to import"
     elif "ModuleNotFoundError" in last or "No module named" in last:
@@ -73,7 +87,7 @@ def load_dag(path: str, dag_id: str | None = None) -> SourceDag:
     folder = os.path.dirname(path)
     if folder not in sys.path:  # as if the file's folder were Airflow's dags folder (on sys.path)
         sys.path.insert(0, folder)
-    bag = compat.make_dagbag(path)
+    bag = _import_quietly(path)
     if bag.import_errors:
         trace = next(iter(bag.import_errors.values()))
         raise _import_error_message(path, trace)
@@ -89,6 +103,22 @@ def load_dag(path: str, dag_id: str | None = None) -> SourceDag:
         listed = ", ".join(sorted(dags))
         raise DagLoadError(f"no DAG with id {dag_id!r}; the file defines: {listed}", location=path)
     return replace(describe_dag(dags[dag_id], path), support_files=support_files(path))
+
+
+def _import_quietly(path: str) -> Any:
+    """DagBag over the file; what the file prints is not echoed (it may print secrets), and exiting is an error."""
+    import contextlib
+    import io
+
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            return compat.make_dagbag(path)
+    except SystemExit as exc:  # Airflow 2's DagBag lets it through
+        raise DagLoadError(
+            f"import error: the file called sys.exit({exc.code}) while it was imported; a DAG file must not exit",
+            location=path,
+        ) from None
 
 
 def support_files(path: str) -> tuple[str, ...]:

@@ -1,0 +1,2 @@
+# expect: comments_only.py: no DAG found; the file must create an Airflow DAG at import time
+# An empty DAG file: only comments.

@@ -212,7 +212,7 @@ def plain_id(value: Any) -> str:
     return str.__str__(value) if isinstance(value, str) else str(value)
 
 
-def describe_task(task: Any) -> SourceTask:
+def describe_task(task: Any, dag_has_setups: bool = True) -> SourceTask:
     """The parts of one task bridge needs, as plain values."""
     cls = compat.operator_class(task)
     return SourceTask(
@@ -234,7 +234,7 @@ def describe_task(task: Any) -> SourceTask:
         is_setup=bool(getattr(task, "is_setup", False)),
         is_teardown=bool(getattr(task, "is_teardown", False)),
         on_failure_fail_dagrun=bool(getattr(task, "on_failure_fail_dagrun", False)),
-        indirect_setups=_indirect_setups(task),
+        indirect_setups=_indirect_setups(task) if dag_has_setups else (),  # Airflow's walk is O(tasks) per task
         skip_kind=compat.skip_kind(task),
         is_mapped=compat.is_mapped(task),
     )
@@ -307,7 +307,8 @@ def detect_requirements(tasks: list[Any]) -> tuple[tuple[str, str], ...]:
 
 def describe_dag(dag: Any, path: str) -> SourceDag:
     """The parts of one DAG bridge needs, as plain values."""
-    by_id = {plain_id(task.task_id): describe_task(task) for task in dag.tasks}
+    has_setups = any(getattr(task, "is_setup", False) for task in dag.tasks)
+    by_id = {plain_id(task.task_id): describe_task(task, has_setups) for task in dag.tasks}
     order = topological_order({task_id: t.upstream for task_id, t in by_id.items()})
     params = tuple((name, _param_text(value)) for name, value in dag.params.dump().items())
     timezone = getattr(dag, "timezone", None)

@@ -73,7 +73,8 @@ def lint_text(file: str, text: str | bytes) -> list[Finding]:
     import yaml
 
     try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser: 10x faster on big Workflows
+        documents = [d for d in yaml.load_all(text, Loader=loader) if d is not None]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""

@@ -11,15 +11,35 @@ from typing import Any
 DAGBAG_LOG_LEVELS = "airflow.dag_processing.dagbag=critical airflow.models.dagbag=critical"
 
 
-def quiet_airflow() -> None:
-    """Keep Airflow's import-time chatter out of bridge's output (before importing it)."""
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+_QUIET = {
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
     # Airflow 3 logs import errors through structlog, which logging.disable does not reach.
-    os.environ.setdefault("AIRFLOW__LOGGING__NAMESPACE_LEVELS", DAGBAG_LOG_LEVELS)
+    "AIRFLOW__LOGGING__NAMESPACE_LEVELS": DAGBAG_LOG_LEVELS,
     # Airflow 2 warns at import that timer metrics will change unit; opting in silences it.
-    os.environ.setdefault("AIRFLOW__METRICS__TIMER_UNIT_CONSISTENCY", "True")
+    "AIRFLOW__METRICS__TIMER_UNIT_CONSISTENCY": "True",
+}
+
+
+def quiet_airflow() -> None:
+    """Import Airflow with its import-time chatter turned down, leaving os.environ as it was.
+
+    Airflow reads these settings when it is imported; restoring the environment afterwards
+    keeps them out of processes bridge starts later (pods of `bridge run` log at INFO).
+    """
     warnings.filterwarnings("ignore", module=r"airflow(\..*)?$")
+    added = {key: value for key, value in _QUIET.items() if key not in os.environ}
+    os.environ.update(added)
+    try:
+        import airflow  # noqa: F401  (configures logging from the environment)
+
+        if major_version() >= 3:
+            import airflow.dag_processing.dagbag  # noqa: F401
+        else:
+            import airflow.models.dagbag  # noqa: F401
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
 def airflow_version() -> str:

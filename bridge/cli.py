@@ -41,7 +41,13 @@ def main() -> None:
 @click.option("--image", help="Image the Workflow's pods run.  [default: bridge/<dag name>:latest]")
 @click.option("--namespace", callback=lambda ctx, param, value: _namespace(value), help="Kubernetes namespace written into the manifests.")
 @click.option("--force", is_flag=True, help="Overwrite files edited since bridge wrote them.")
-@click.option("--schedule", type=click.Choice(["cronjob", "cronworkflow", "none"]), default="cronjob", show_default=True, help="What runs the DAG's schedule: a CronJob running bridge submit, an Argo CronWorkflow, or nothing.")
+@click.option(
+    "--schedule",
+    type=click.Choice(["cronjob", "cronworkflow", "none"]),
+    default="cronjob",
+    show_default=True,
+    help="What runs the DAG's schedule: a CronJob running bridge submit, an Argo CronWorkflow, or nothing.",
+)
 def split(dag_file: str, dag_id: str | None, output: str, image: str | None, namespace: str | None, force: bool, schedule: str) -> None:
     """Split DAG_FILE into single-task DAG files, an Argo Workflow, its schedule and an image recipe."""
     from bridge.split import split_dag

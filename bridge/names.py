@@ -19,8 +19,9 @@ def _digest(original: str) -> str:
 
 
 def _clean(original: str) -> str:
-    name = _INVALID.sub("-", original.lower()).strip("-")
-    return re.sub("-{2,}", "-", name) or "x"
+    name = re.sub("-{2,}", "-", _INVALID.sub("-", original.lower()).strip("-")) or "x"
+    # Argo reads a DAG task name that begins with a digit as a number in `depends` (validate.go).
+    return "t" + name if name[0].isdigit() else name
 
 
 def _with_suffix(base: str, original: str, max_len: int) -> str:

@@ -16,6 +16,7 @@ def test_plain_ids_are_lower_cased_and_cleaned() -> None:
     assert argo_name("group.task") == "group-task"
     assert argo_name("__x__") == "x"
     assert argo_name("café_été") == "caf-t"
+    assert argo_name("1_extract") == "t1-extract"  # Argo's depends reads a leading digit as a number
 
 
 def test_collisions_get_a_stable_suffix_on_every_member() -> None:

@@ -7,7 +7,6 @@ import os
 import warnings
 from typing import Any
 
-
 DAGBAG_LOG_LEVELS = "airflow.dag_processing.dagbag=critical airflow.models.dagbag=critical"
 
 

@@ -337,7 +337,7 @@ class _Run:
         for thread in self.threads:
             thread.join()
         self._drain(block=False)
-        for name, job in list(self.jobs.items()):
+        for name in list(self.jobs):
             self._finish(name, "Failed", "Stopped: the run was interrupted")
 
     def _assess(self, interrupted: bool) -> tuple[str, str]:

@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pendulum
-
 from airflow import DAG
 
 try:

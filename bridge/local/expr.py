@@ -396,6 +396,28 @@ def _regex(pattern: Any) -> re.Pattern[str]:
         raise ExpressionError(f"Unable to compile regexp pattern '{pattern}': {error}") from None
 
 
+def _evaluate_logical(node: Any, expression: str) -> bool:
+    """A left-nested chain of one logical operator, iteratively (a join over 1,000 upstreams is
+    1,000 levels deep); same short-circuit and type checks as evaluating it level by level."""
+    symbol = node[1]
+    rights = []
+    while node[0] == "binary" and node[1] == symbol:
+        rights.append(node[3])
+        node = node[2]
+    result = _evaluate(node, expression)
+    for right_node in reversed(rights):
+        if (symbol == "&&" and result is False) or (symbol == "||" and result is True):
+            return result
+        right = _evaluate(right_node, expression)
+        for value in (result, right):
+            if not isinstance(value, bool):
+                raise ExpressionError(
+                    f"Value '{_go_value(value)}' cannot be used with the logical operator '{symbol}', it is not a bool"
+                )
+        result = result and right if symbol == "&&" else result or right
+    return result
+
+
 def _evaluate(node: Any, expression: str) -> Any:
     kind = node[0]
     if kind == "literal":
@@ -414,6 +436,8 @@ def _evaluate(node: Any, expression: str) -> Any:
             raise ExpressionError(f"Value '{_go_value(value)}' cannot be used with the prefix '{node[1]}'")
         return -value if node[1] == "-" else float(~int(value))
     _, symbol, left_node, right_node = node
+    if symbol in ("&&", "||"):
+        return _evaluate_logical(node, expression)
     left = _evaluate(left_node, expression)
     # evaluateStage short-circuits before evaluating (and type-checking) the right side.
     if symbol == "&&" and left is False:

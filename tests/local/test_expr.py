@@ -139,3 +139,10 @@ def test_assess_dag_phase_failed_first_parent_wins_for_omitted_join():
     phases = {"a": "Succeeded", "b": "Failed", "join": "Omitted"}
     assert assess_dag_phase(deps, phases, ["join"]) == "Failed"
     assert assess_dag_phase(deps, phases, ["join"], continue_on={"join": {"failed": True}}) == "Succeeded"
+
+
+def test_when_over_thousands_of_upstreams_does_not_hit_the_recursion_limit() -> None:
+    terms = ["'success' == 'success'"] * 5000
+    assert evaluate_when(" && ".join(terms)) is True
+    assert evaluate_when(" && ".join(terms + ["'a' == 'b'"])) is False
+    assert evaluate_when(" || ".join(["'a' == 'b'"] * 5000 + ["'x' == 'x'"])) is True

@@ -89,3 +89,9 @@ def test_identical_settings_share_one_template(tmp_path: Path) -> None:
     workflow = load_workflow(split(ROOT / "examples" / "bigquery_trends" / "github_hn_trends.py", tmp_path / "o"))
     containers = [t for t in workflow["spec"]["templates"] if "container" in t]
     assert len(dag_tasks(workflow)) == 7 and len(containers) == 1
+    # max_active_runs=1: runs of this DAG queue behind one Argo mutex.
+    assert workflow["spec"]["synchronization"] == {"mutexes": [{"name": "bridge-dag-github-hn-trends"}]}
+
+
+def test_no_mutex_when_several_runs_may_overlap(workflow: dict[str, Any]) -> None:
+    assert "synchronization" not in workflow["spec"]

@@ -172,6 +172,9 @@ def build_workflow(plan: Plan) -> dict[str, Any]:
         spec["parallelism"] = plan.dag.max_active_tasks
     if plan.dag.dagrun_timeout_seconds:
         spec["activeDeadlineSeconds"] = int(plan.dag.dagrun_timeout_seconds)
+    if plan.dag.max_active_runs == 1:
+        # One run at a time, queued like Airflow's: an Argo mutex needs no ConfigMap.
+        spec["synchronization"] = {"mutexes": [{"name": f"bridge-dag-{plan.workflow_name}"}]}
     spec["securityContext"] = {"runAsNonRoot": True, "runAsUser": AIRFLOW_UID, "fsGroup": 0}
     spec["volumes"] = [{"name": SCRATCH_VOLUME, "emptyDir": {}}]
     tasks = [_dag_task(task) for task in plan.tasks]

@@ -16,6 +16,11 @@ from typing import Any
 
 _SOURCE_MODULE_PREFIX = "bridge_source_"
 
+# Task file (absolute path) -> the task it runs. A mapped task's file also keeps its direct
+# upstream tasks as stand-ins (Airflow expands the task from their XComs; the runner marks
+# them success and never runs them), so the runner cannot assume the DAG's only task.
+TARGETS: dict[str, str] = {}
+
 
 def _dag_context() -> Any:
     """Airflow's DagContext (auto-registration of DAGs built in `with` blocks)."""
@@ -73,9 +78,30 @@ def _find_dag(module: ModuleType, dag_id: str, path: str) -> Any:
     raise ImportError(f"bridge: {path} defines no DAG with dag_id {dag_id!r}")
 
 
-def _trim_to(dag: Any, task_id: str) -> None:
-    """Drop the setup/teardown neighbours that partial_subset keeps, leaving one task."""
-    extra = [tid for tid in dag.task_dict if tid != task_id]
+def _is_mapped(task: Any) -> bool:
+    """Whether the task is a MappedOperator (`.expand()`; also its TaskFlow subclass), by class name."""
+    return any(cls.__name__ == "MappedOperator" for cls in type(task).__mro__)
+
+
+def _stand_ins(dag: Any, task: Any) -> set[str]:
+    """The upstream tasks a mapped task's file keeps: its direct upstreams, and theirs while mapped.
+
+    A mapped upstream (second-order mapping) is only readable (serialized DAG) with its own upstreams.
+    """
+    keep: set[str] = set()
+    frontier = [task] if _is_mapped(task) else []
+    while frontier:
+        for up in frontier.pop().upstream_task_ids:
+            if up not in keep:
+                keep.add(up)
+                if _is_mapped(dag.task_dict[up]):
+                    frontier.append(dag.task_dict[up])
+    return keep
+
+
+def _trim_to(dag: Any, keep: set[str]) -> None:
+    """Drop the neighbours that partial_subset keeps, leaving the tasks in `keep`."""
+    extra = [tid for tid in dag.task_dict if tid not in keep]
     if not extra:
         return
     for tid in extra:
@@ -96,9 +122,16 @@ def single_task_dag(task_file: str, *, source: str, dag_id: str, task_id: str) -
     dag = _find_dag(module, dag_id, path)
     if task_id not in dag.task_dict:
         raise ImportError(f"bridge: DAG {dag_id!r} in {path} has no task {task_id!r}; re-run bridge split")
-    sub = dag.partial_subset([task_id], include_downstream=False, include_upstream=False)
-    _trim_to(sub, task_id)
+    original = dag.task_dict[task_id]
+    mapped = _is_mapped(original)
+    # A mapped task keeps its direct upstreams: Airflow resolves the expand input through them.
+    sub = dag.partial_subset([task_id], include_downstream=False, include_upstream=mapped)
+    _trim_to(sub, _stand_ins(dag, original) | {task_id})
     task = sub.task_dict[task_id]
+    if mapped and not getattr(original.expand_input, "value", True):
+        # TaskFlow mapped tasks keep Airflow's shared empty expand input, which Airflow checks by
+        # identity; partial_subset's deep copy made a new one.
+        task.expand_input = original.expand_input
     task.retries = 0  # Argo's retryStrategy retries the pod
     searchpath = list(sub.template_searchpath or [])
     if isinstance(sub.template_searchpath, str):
@@ -108,4 +141,5 @@ def single_task_dag(task_file: str, *, source: str, dag_id: str, task_id: str) -
         searchpath.append(source_folder)
     sub.template_searchpath = searchpath
     sub.fileloc = os.path.abspath(task_file)
+    TARGETS[sub.fileloc] = task_id
     return sub

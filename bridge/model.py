@@ -31,6 +31,7 @@ class SourceTask:
     indirect_setups: tuple[str, ...] = ()  # relevant setups that are not direct upstreams (Airflow's rule)
     skip_kind: str = ""  # "", "branch", "short_circuit", "short_circuit_all", or "other" (unsupported)
     is_mapped: bool = False
+    in_mapped_group: bool = False  # inside an expanded task group (unsupported)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class TemplateSpec:
     retry: RetryPolicy | None = None
     deadline_seconds: int | None = None
     conn_ids: tuple[str, ...] = ()
+    mapped: bool = False  # runs a mapped task: one more output, `states` (per map index)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ _URI_PASSWORD = re.compile(r"(://[^/\s:@]*):[^@\s/]*@")
 _DEFAULT_POOL = "default_pool"
 _DEFAULT_QUEUES = frozenset({"", "default"})
 BASE_TEMPLATE = "task"
+MAPPED_TEMPLATE = "task-mapped"
 
 
 def default_image(workflow_name: str) -> str:
@@ -53,12 +54,14 @@ def _template_key(spec: TemplateSpec) -> str:
         "deadline": spec.deadline_seconds,
         "conns": list(spec.conn_ids),
     }
+    if spec.mapped:
+        data["mapped"] = True
     return json.dumps(data, sort_keys=True)
 
 
 def _template_name(spec: TemplateSpec) -> str:
     if spec.retry is None and spec.deadline_seconds is None and not spec.conn_ids:
-        return BASE_TEMPLATE
+        return MAPPED_TEMPLATE if spec.mapped else BASE_TEMPLATE
     digest = hashlib.sha256(_template_key(spec).encode()).hexdigest()[:8]
     return f"{BASE_TEMPLATE}-{digest}"
 
@@ -83,10 +86,16 @@ def check_supported(dag: SourceDag) -> None:
                 "cannot carry across pods; use a branch operator (@task.branch) or a short-circuit instead",
                 location=location,
             )
-        if task.is_mapped:
+        if task.in_mapped_group:
             raise UnsupportedError(
-                f"task {task.task_id!r} is dynamically mapped (.expand()), which bridge cannot yet run on Argo; "
-                "expand the tasks statically or wait for mapping support",
+                f"task {task.task_id!r} is in a dynamically mapped task group (.expand() on a task group), which "
+                "bridge cannot yet run on Argo; map the tasks one by one (task.expand()) instead",
+                location=location,
+            )
+        if task.is_mapped and task.skip_kind:
+            raise UnsupportedError(
+                f"task {task.task_id!r} is a dynamically mapped branch or short-circuit (.expand()), whose "
+                "per-index decisions bridge cannot carry across pods; map the work and branch in a separate task",
                 location=location,
             )
         for conn_id in task.conn_ids:
@@ -136,8 +145,9 @@ def plan_workflow(
             retry=retry_policy(task),
             deadline_seconds=deadline_seconds(task, deadline_grace_seconds),
             conn_ids=task.conn_ids,
+            mapped=task.is_mapped,
         )
-        spec = TemplateSpec(_template_name(spec), spec.retry, spec.deadline_seconds, spec.conn_ids)
+        spec = TemplateSpec(_template_name(spec), spec.retry, spec.deadline_seconds, spec.conn_ids, spec.mapped)
         specs.setdefault(spec.name, spec)
         upstream_names = tuple(sorted(task_names[up] for up in task.upstream))
         conditions = semantics.task_conditions(task, task_names, by_id, short_circuits)

@@ -88,6 +88,26 @@ def not_skipped(name: str) -> str:
     return f"({_status(name)} != 'Skipped' && {_state(name)} != 'skipped')"
 
 
+# A mapped task's `state` is the aggregate of its map indexes (bridge.runtime.runner.aggregate_state);
+# `mixed` = some success and some skipped, none failed. Airflow counts each index as one upstream,
+# so `mixed` counts as a success for the min-one-success rules and as a skip for the no-skip rules.
+MIXED = "mixed"
+
+
+def some_succeeded(name: str, mapped: bool) -> str:
+    """At least one success (for a mapped task: at least one map index succeeded)."""
+    if not mapped:
+        return succeeded(name)
+    return f"({_state(name)} == 'success' || {_state(name)} == '{MIXED}')"
+
+
+def none_skipped(name: str, mapped: bool) -> str:
+    """No skip (for a mapped task: no map index skipped)."""
+    if not mapped:
+        return not_skipped(name)
+    return f"({_status(name)} != 'Skipped' && {_state(name)} != 'skipped' && {_state(name)} != '{MIXED}')"
+
+
 def failed(name: str) -> str:
     """Airflow state failed (not upstream_failed)."""
     return f"({_status(name)} == 'Failed' || {_status(name)} == 'Error')"
@@ -122,8 +142,15 @@ def _and(*parts: str) -> str:
 # ---- the trigger rules ---------------------------------------------------------------------
 
 
-def _rule(rule: str, ups: list[str], setups: list[str]) -> Conditions:
-    """depends/when for one trigger rule over the direct upstreams (Argo names)."""
+def _rule(rule: str, ups: list[str], setups: list[str], mapped: frozenset[str] = frozenset()) -> Conditions:
+    """depends/when for one trigger rule over the direct upstreams (Argo names; `mapped`: mapped ones)."""
+
+    def some(u: str) -> str:
+        return some_succeeded(u, u in mapped)
+
+    def unskipped(u: str) -> str:
+        return none_skipped(u, u in mapped)
+
     wait_all = _all(done(u) for u in ups)
     if rule == "all_success":
         return Conditions(_all(not_failed(u) for u in ups), _all(succeeded(u) for u in ups))
@@ -136,26 +163,26 @@ def _rule(rule: str, ups: list[str], setups: list[str]) -> Conditions:
             return Conditions(wait_all, "")
         others = _all(done(u) for u in ups if u not in setups)
         gate = "(" + " || ".join([*(f"{s}.Succeeded" for s in setups), _group(f"{s}.Skipped" for s in setups)]) + ")"
-        return Conditions(_and(others, gate), _any(succeeded(s) for s in setups))
+        return Conditions(_and(others, gate), _any(some(s) for s in setups))
     if rule == "all_done_min_one_success":
-        return Conditions(_any(not_failed(u) for u in ups), _all(not_skipped(u) for u in ups))
+        return Conditions(_any(not_failed(u) for u in ups), _all(unskipped(u) for u in ups))
     if rule == "all_skipped":
         return Conditions(wait_all, _all(skipped(u) for u in ups))
     if rule == "one_success":
         any_ran = [f"{u}.Succeeded" for u in ups]
         all_skipped = _group(f"{u}.Skipped" for u in ups)
         depends = "(" + " || ".join([*any_ran, all_skipped]) + ")" if ups else ""
-        return Conditions(depends, _any(succeeded(u) for u in ups))
+        return Conditions(depends, _any(some(u) for u in ups))
     if rule == "one_failed":
         return Conditions(wait_all, _any(failed_or_upstream_failed(u) for u in ups))
     if rule == "one_done":
-        return Conditions(wait_all, _any(term for u in ups for term in (succeeded(u), failed(u))))
+        return Conditions(wait_all, _any(term for u in ups for term in (some(u), failed(u))))
     if rule == "none_failed":
         return Conditions(_all(not_failed(u) for u in ups), "")
     if rule == "none_failed_min_one_success":
-        return Conditions(_all(not_failed(u) for u in ups), _any(succeeded(u) for u in ups))
+        return Conditions(_all(not_failed(u) for u in ups), _any(some(u) for u in ups))
     if rule == "none_skipped":
-        return Conditions(wait_all, _all(not_skipped(u) for u in ups))
+        return Conditions(wait_all, _all(unskipped(u) for u in ups))
     raise ValueError(f"unknown trigger rule {rule!r}")
 
 
@@ -185,7 +212,8 @@ def task_conditions(
     setups = sorted(names[u] for u in task.upstream if tasks[u].is_setup)
     if not ups:
         return Conditions("", "")
-    rule = _rule(task.trigger_rule, ups, setups)
+    mapped = frozenset(names[u] for u in task.upstream if tasks[u].is_mapped)
+    rule = _rule(task.trigger_rule, ups, setups, mapped)
     depends, when = rule.depends, rule.when
     # Setups upstream of upstreams: Airflow checks them first (failed -> upstream_failed, skipped -> skipped).
     for setup in task.indirect_setups:

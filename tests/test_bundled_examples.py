@@ -11,11 +11,7 @@ from tests.helpers import argo_schema, load_workflow, validate_argo
 
 # Why bridge refuses some bundled examples today; each refusal message must contain the reason.
 REFUSED = {
-    "example_dynamic_task_mapping": "dynamically mapped",
-    "example_dynamic_task_mapping_with_no_taskflow_operators": "dynamically mapped",
-    "example_task_mapping_second_order": "dynamically mapped",
-    "example_params_trigger_ui": "dynamically mapped",
-    "example_task_state_store_mapped": "dynamically mapped",
+    "example_task_group_mapping": "mapped task group",  # Airflow 3 only
 }
 # Files that yield no loadable DAG here: Kubernetes examples need the kubernetes package; the
 # Airflow 2 dataset-alias and subdag examples query the metadata database while being parsed.

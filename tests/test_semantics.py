@@ -264,3 +264,51 @@ def test_short_circuit_never_skips_a_teardown() -> None:
     short_circuits = {"sc": semantics.descendants("sc", {"sc": {"a", "td"}, "a": {"td"}, "td": set()})}
     conditions = semantics.task_conditions(tasks["td"], names, tasks, short_circuits)
     assert "branch" not in conditions.when
+
+
+# A mapped upstream: Airflow counts every map index as one upstream; bridge's node carries the aggregate.
+INDEX_STATES = ("success", "skipped_inside", "failed")
+
+
+def _mapped_node(indexes: tuple[str, ...]) -> tuple[str, str]:
+    """(phase, state output) of a mapped task's pod whose map indexes ended in `indexes`."""
+    from bridge.runtime.runner import aggregate_state
+
+    state = aggregate_state([AIRFLOW_STATE[s] for s in indexes])
+    return ("Failed" if state == "failed" else "Succeeded", state)
+
+
+@pytest.mark.parametrize("rule", [r for r in semantics.TRIGGER_RULES if r != "all_done_setup_success"])
+def test_mapped_upstream_counts_each_map_index(rule: str) -> None:
+    upstream_tasks = {"m": _task("all_success", (), task_id="m", is_mapped=True), "u": _task("all_success", ())}
+    names = {"m": "m", "u": "u"}
+    conditions = semantics.task_conditions(_task(rule, names), names, upstream_tasks, {})
+    checked = 0
+    for n in (1, 2, 3):
+        for indexes in itertools.product(INDEX_STATES, repeat=n):
+            failed_some = "failed" in indexes and len(set(indexes)) > 1
+            if failed_some:
+                continue  # documented difference: a partly failed mapped task counts as failed
+            for other in NODE:
+                NODE["mapped"] = _mapped_node(indexes)
+                try:
+                    got = argo_outcome(conditions.depends, conditions.when, {"m": "mapped", "u": other})
+                finally:
+                    del NODE["mapped"]
+                want = airflow_outcome(rule, [AIRFLOW_STATE[s] for s in (*indexes, other)], [])
+                if _known_difference(rule, [*indexes, other], []):
+                    continue
+                assert got == want, f"{rule}: map indexes {indexes}, other upstream {other}: Argo {got}, Airflow {want}"
+                checked += 1
+    assert checked > 50
+
+
+def test_aggregate_state_of_map_indexes() -> None:
+    from bridge.runtime.runner import aggregate_state
+
+    assert aggregate_state([]) == "skipped"  # zero-length expansion
+    assert aggregate_state(["success", "success"]) == "success"
+    assert aggregate_state(["skipped", "skipped"]) == "skipped"
+    assert aggregate_state(["success", "skipped"]) == "mixed"
+    assert aggregate_state(["success", "failed", "skipped"]) == "failed"
+    assert aggregate_state(["success", "upstream_failed"]) == "failed"

@@ -175,3 +175,42 @@ def test_schema_check_catches_unknown_fields() -> None:
     }
     with pytest.raises(AssertionError, match=r"templates\[0\]\.contianer"):
         validate_argo(document)
+
+
+PARITY_MAPPING = ROOT / "tests" / "data" / "parity" / "parity_mapping.py"
+
+
+def test_mapped_tasks_get_a_states_output_and_keep_their_upstreams(tmp_path: Path) -> None:
+    workflow = load_workflow(split(PARITY_MAPPING, tmp_path / "out"))
+    tasks = dag_tasks(workflow)
+    by_name = {t["name"]: t for t in workflow["spec"]["templates"]}
+    outputs = {name: [p["name"] for p in by_name[t["template"]]["outputs"]["parameters"]] for name, t in tasks.items()}
+    assert outputs["double"] == ["xcom", "state", "branch", "states"]
+    assert outputs["echo"] == ["xcom", "state", "branch", "states"]
+    assert outputs["total"] == ["xcom", "state", "branch"]
+    # none_failed_min_one_success over a mapped task: a `mixed` aggregate counts as one success
+    assert "'mixed'" in tasks["needs-one"]["when"] and "'mixed'" not in tasks["needs-all"]["when"]
+    # The mapped task's file holds the task plus its direct upstream (a stand-in the runner never runs).
+    from bridge.dagfile import TARGETS, single_task_dag
+
+    task_file = tmp_path / "out" / "dags" / "parity_mapping" / "double.py"
+    sub = single_task_dag(str(task_file), source="../../sources/parity_mapping/parity_mapping.py",
+                          dag_id="parity_mapping", task_id="double")
+    assert sorted(sub.task_dict) == ["double", "numbers"]
+    assert TARGETS[str(task_file)] == "double"
+
+
+def test_mapped_task_groups_are_refused(tmp_path: Path) -> None:
+    dag_file = tmp_path / "grouped.py"
+    dag_file.write_text(
+        "import pendulum\n"
+        "try:\n    from airflow.sdk import DAG, task, task_group\n"
+        "except ImportError:\n    from airflow import DAG\n    from airflow.decorators import task, task_group\n"
+        "with DAG('grouped', start_date=pendulum.datetime(2024, 1, 1, tz='UTC'), schedule=None):\n"
+        "    @task\n    def one(x):\n        return x\n"
+        "    @task_group\n    def group(x):\n        one(x)\n"
+        "    group.expand(x=[1, 2])\n"
+    )
+    result = run_cli("split", str(dag_file), "-o", str(tmp_path / "out"))
+    assert result.exit_code != 0
+    assert "mapped task group" in result.output

@@ -80,6 +80,12 @@ def is_mapped(task: Any) -> bool:
     return isinstance(task, MappedOperator)
 
 
+def in_mapped_group(task: Any) -> bool:
+    """Whether the task sits in a dynamically mapped task group (`@task_group ... .expand()`)."""
+    closest = getattr(task, "get_closest_mapped_task_group", None)
+    return callable(closest) and closest() is not None
+
+
 def operator_class(task: Any) -> type:
     """The operator class behind a task, also for mapped tasks."""
     if is_mapped(task):

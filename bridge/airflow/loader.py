@@ -237,6 +237,7 @@ def describe_task(task: Any, dag_has_setups: bool = True) -> SourceTask:
         indirect_setups=_indirect_setups(task) if dag_has_setups else (),  # Airflow's walk is O(tasks) per task
         skip_kind=compat.skip_kind(task),
         is_mapped=compat.is_mapped(task),
+        in_mapped_group=compat.in_mapped_group(task),
     )
 
 

@@ -152,6 +152,10 @@ def _container_template(plan: Plan, spec: TemplateSpec) -> dict[str, Any]:
             ]
         },
     }
+    if spec.mapped:
+        # Per map index states (JSON list, map-index order): `bridge run` reports them; no condition reads them.
+        states = {"name": "states", "valueFrom": {"path": f"{OUTPUTS_DIR}/states", "default": "null"}}
+        template["outputs"]["parameters"].append(states)
     if spec.retry is not None:
         template["retryStrategy"] = _retry_strategy(spec.retry)
     if spec.deadline_seconds is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Optional, Union
 
 from bridge.local.engine import NodeResult, RunResult
@@ -33,7 +34,15 @@ def airflow_state(node: NodeResult) -> str:
 
 
 def _task_states(node: NodeResult) -> Union[str, list[str]]:
-    """One state per node; the hook for mapped tasks, whose task group will give a list (map_index order)."""
+    """One state per node; a mapped task that expanded gives a list of its map indexes' states, in order."""
+    if node.phase in ("Succeeded", "Failed", "Error"):
+        try:
+            states = json.loads((node.outputs or {}).get("states") or "null")
+        except ValueError:
+            states = None
+        # Not expanded (zero-length input, or no pod): Airflow keeps the one map index -1 instance.
+        if isinstance(states, list) and states:
+            return [str(state) for state in states]
     return airflow_state(node)
 
 

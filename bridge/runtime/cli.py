@@ -72,7 +72,7 @@ def main() -> None:
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="dag_run.conf entry (JSON, else string).")
 @click.option("--xcom-in", type=click.Path(dir_okay=False), help="Upstream xcom.json documents, newline-separated.")
 @click.option("--outputs", type=click.Path(file_okay=False), help="Directory for xcom.json, state and branch.")
-@click.option("--map-index", type=int, default=-1, show_default=True, help="Reserved for dynamic task mapping.")
+@click.option("--map-index", type=int, default=-1, show_default=True, help="Reserved (-1): a mapped task runs all its map indexes in one run.")
 @click.option("--mode", type=click.Choice(runner.MODES), default="inprocess", show_default=True,
               help="backfill: Airflow 2 SequentialExecutor reference run.")
 def run_command(
@@ -94,7 +94,7 @@ def run_command(
         raise click.UsageError("--mode backfill needs Airflow 2 (no SequentialExecutor/backfill on Airflow 3); "
                                "use the default --mode inprocess")
     if map_index != -1:
-        raise click.UsageError("--map-index is reserved for dynamic task mapping, which bridge-task does not run yet")
+        raise click.UsageError("--map-index is reserved: bridge-task runs every map index of a mapped task at once")
     request = runner.RunRequest(
         task_file=os.path.abspath(task_file),
         logical_date=logical_date,

@@ -103,9 +103,12 @@ def load_dag(task_file: str) -> Any:
             f"({', '.join(sorted(bag.dags)) or 'none'}); re-run bridge split"
         )
     dag = next(iter(bag.dags.values()))
-    if len(dag.task_dict) != 1:
+    task_id = target_task_id(dag, task_file)
+    stand_ins = set(dag.task_dict) - {task_id}
+    if stand_ins and not (is_mapped(dag.task_dict[task_id]) and stand_ins <= _ancestors(dag, task_id)):
         raise TaskLoadError(
-            f"{task_file}: DAG {dag.dag_id!r} has {len(dag.task_dict)} tasks; a task file holds exactly one"
+            f"{task_file}: DAG {dag.dag_id!r} has {len(dag.task_dict)} tasks; a task file holds exactly one "
+            "(a mapped task: plus upstream stand-ins)"
         )
     if AIRFLOW_3:
         from airflow.dag_processing.dagbag import sync_bag_to_db
@@ -113,6 +116,43 @@ def load_dag(task_file: str) -> Any:
         # The execution API looks the DAG up by version, as the DAG processor would have stored it.
         sync_bag_to_db(bag, BUNDLE_NAME, None)
     return dag
+
+
+def target_task_id(dag: Any, task_file: str) -> str:
+    """The task the file runs: recorded by bridge.dagfile, else the DAG's only task."""
+    import os
+
+    from bridge.dagfile import TARGETS
+
+    for path in (os.path.abspath(task_file), os.path.realpath(task_file)):
+        if path in TARGETS and TARGETS[path] in dag.task_dict:
+            return TARGETS[path]
+    if len(dag.task_dict) != 1:
+        raise TaskLoadError(
+            f"{task_file}: DAG {dag.dag_id!r} has {len(dag.task_dict)} tasks; a task file holds exactly one"
+        )
+    return next(iter(dag.task_dict))
+
+
+def _ancestors(dag: Any, task_id: str) -> set[str]:
+    """Every task upstream of `task_id` in the DAG."""
+    seen: set[str] = set()
+    stack = list(dag.task_dict[task_id].upstream_task_ids)
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(dag.task_dict[current].upstream_task_ids)
+    return seen
+
+
+def is_mapped(task: Any) -> bool:
+    """Whether the task is dynamically mapped (a MappedOperator: `.expand()`)."""
+    if AIRFLOW_3:
+        from airflow.sdk.definitions.mappedoperator import MappedOperator
+    else:
+        from airflow.models.mappedoperator import MappedOperator  # type: ignore[no-redef]
+    return isinstance(task, MappedOperator)
 
 
 def data_interval(dag: Any, logical_date: datetime) -> tuple[datetime, datetime]:
@@ -225,6 +265,47 @@ def seed_xcom(db_path: str, dag_run: Any, rows: list[XComRow]) -> None:
     connection.close()
 
 
+def settle_stand_ins(dag_run: Any, stand_ins: set[str], rows: list[XComRow], session: Any) -> None:
+    """A mapped task's upstream stand-ins: mark them success and record their TaskMap rows.
+
+    In Airflow the upstream writes a TaskMap row (length, keys of its XCom) when it finishes;
+    that ran in another pod, so the row is derived here from the XCom it passed on. Airflow
+    expands the mapped task from these rows.
+    """
+    import json
+
+    from airflow.models.taskmap import TaskMap
+    from airflow.utils.state import TaskInstanceState
+
+    if not stand_ins:
+        return
+    now = utcnow()
+    for ti in dag_run.get_task_instances(session=session):
+        if ti.task_id in stand_ins:
+            ti.state, ti.start_date, ti.end_date = TaskInstanceState.SUCCESS, now, now
+    for row in rows:
+        if row.task_id not in stand_ins or row.key != "return_value":
+            continue
+        try:
+            value = json.loads(row.value)
+        except ValueError:
+            continue  # a custom XCom backend's reference: Airflow resolves it when it maps
+        if isinstance(value, (list, dict)):
+            keys = list(value) if isinstance(value, dict) else None
+            session.add(TaskMap(dag_run.dag_id, row.task_id, dag_run.run_id, row.map_index, len(value), keys))
+    session.commit()
+
+
+def task_states(dag_id: str, run_id: str, task_id: str, session: Any) -> list[tuple[int, str | None]]:
+    """(map_index, state) of every task instance of the task, in map-index order."""
+    from airflow.models.taskinstance import TaskInstance
+
+    tis = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=run_id, task_id=task_id).all()
+    return sorted(
+        (ti.map_index, None if ti.state is None else str(getattr(ti.state, "value", ti.state))) for ti in tis
+    )
+
+
 def read_pushed_xcom(dag_id: str, run_id: str, task_id: str, session: Any) -> list[XComRow]:
     """Rows this task stored, with `value` exactly as stored (decoded to text)."""
     from sqlalchemy import text
@@ -248,20 +329,6 @@ def read_pushed_xcom(dag_id: str, run_id: str, task_id: str, session: Any) -> li
                 ) from None
         rows.append(XComRow(task, int(map_index), key, "null" if value is None else str(value)))
     return rows
-
-
-def task_state(dag_id: str, run_id: str, task_id: str, map_index: int, session: Any) -> str | None:
-    """The task instance's state in the database (None when it never got one)."""
-    from airflow.models.taskinstance import TaskInstance
-
-    ti = (
-        session.query(TaskInstance)
-        .filter_by(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index)
-        .one_or_none()
-    )
-    if ti is None or ti.state is None:
-        return None
-    return str(getattr(ti.state, "value", ti.state))
 
 
 # ---------------------------------------------------------------------------- running

@@ -21,6 +21,7 @@ EXIT_XCOM_TOO_LARGE = 3
 
 MODES = ("inprocess", "backfill")
 _OK_STATES = ("success", "skipped")
+MIXED = "mixed"  # a mapped task whose indexes ended success and skipped (no failure)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class RunOutcome:
     state: str = "failed"
     rows: list[XComRow] = field(default_factory=list)
     branch: list[str] | None = None
+    states: list[str] | None = None  # a mapped task: per map index, in map-index order
     exit_code: int = EXIT_FAILED
     message: str = ""
 
@@ -71,14 +73,35 @@ def render_branch(followed: list[str] | None) -> str:
     return "," + "".join(f"{task_id}," for task_id in sorted(followed))
 
 
+def aggregate_state(states: list[str]) -> str:
+    """One state for all map indexes of a mapped task, as the Argo conditions read it.
+
+    Airflow counts each map index as one upstream. Any index not success/skipped -> failed
+    (the pod fails); all skipped (or none: a zero-length expansion) -> skipped; all success ->
+    success; success and skipped together -> `mixed`, which bridge.semantics reads as "some
+    success" in the min-one-success rules and as "some skipped" in the no-skip rules.
+    """
+    if any(state not in _OK_STATES for state in states):
+        return "failed"
+    if all(state == "skipped" for state in states):
+        return "skipped"
+    if all(state == "success" for state in states):
+        return "success"
+    return MIXED
+
+
 def write_outputs(directory: str, outcome: RunOutcome) -> None:
-    """Write xcom.json, state and branch (the Argo output parameters)."""
+    """Write xcom.json, state and branch (the Argo output parameters), and states for a mapped task."""
+    import json
+
     os.makedirs(directory, exist_ok=True)
     files = {
         "xcom.json": render_document(outcome.rows) + "\n",
         "state": outcome.state + "\n",
         "branch": render_branch(outcome.branch) + "\n",
     }
+    if outcome.states is not None:
+        files["states"] = json.dumps(outcome.states) + "\n"
     for name, text in files.items():
         with open(os.path.join(directory, name), "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -138,7 +161,9 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
     # Logs need no set-up: in-process, Airflow 2's `airflow.task` logger propagates to the root
     # console handler (stdout) and Airflow 3's supervisor logs through structlog to stdout.
     dag = compat.load_dag(request.task_file)
-    task_id, task = next(iter(dag.task_dict.items()))
+    task_id = compat.target_task_id(dag, request.task_file)
+    task = dag.task_dict[task_id]
+    mapped = compat.is_mapped(task)
     hooks.instrument(task)
     outcome.task_id = task_id
     logical_date = pendulum.instance(request.logical_date)
@@ -157,15 +182,23 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
             session=session,
         )
         compat.seed_xcom(db_path, dag_run, received)
+        compat.settle_stand_ins(dag_run, set(dag.task_dict) - {task_id}, received, session)
         if request.mode == "backfill":
             compat.run_backfill(dag, logical_date, request.conf)
             _print_backfill_logs(os.environ["AIRFLOW_HOME"])
         else:
             compat.run_task_inprocess(dag, dag_run, session)
         session.expire_all()
-        state = compat.task_state(dag.dag_id, request.run_id, task_id, request.map_index, session)
+        instances = compat.task_states(dag.dag_id, request.run_id, task_id, session)
         pushed = compat.read_pushed_xcom(dag.dag_id, request.run_id, task_id, session)
-    outcome.state = state if state in ("success", "skipped", "failed", "upstream_failed") else "failed"
+    state = dict(instances).get(-1)
+    if mapped:
+        # Airflow expands the task (map index -1 becomes 0..n-1) and runs each index; with a
+        # zero-length input only index -1 remains, skipped.
+        outcome.states = [s or "failed" for index, s in instances if index >= 0]
+        if outcome.states:
+            state = aggregate_state(outcome.states)
+    outcome.state = state if state in ("success", "skipped", "failed", "upstream_failed", MIXED) else "failed"
     if state is None:
         notice(f"task {task_id!r} did not run for this date (no task instance, or it never started: "
                "check the task's start_date/end_date); reporting it as failed")
@@ -173,7 +206,7 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
         notice(f"task {task_id!r} ended in state {state!r}; reporting it as failed")
     outcome.rows = merge_rows(received, pushed)
     outcome.branch = hooks.read_decision(os.environ["BRIDGE_BRANCH_RECORD"])
-    outcome.exit_code = EXIT_SUCCESS if outcome.state in _OK_STATES else EXIT_FAILED
+    outcome.exit_code = EXIT_SUCCESS if outcome.state in (*_OK_STATES, MIXED) else EXIT_FAILED
 
 
 def run(request: RunRequest) -> int:

@@ -78,14 +78,10 @@ def task_template(workflow: dict[str, Any], task_id: str) -> dict[str, Any]:
 
 
 def load_dagbag(path: Path) -> Any:
-    """A real Airflow DagBag over a file or folder, without examples."""
-    if airflow_major() >= 3:
-        from airflow.dag_processing.dagbag import DagBag
+    """A real Airflow DagBag over a file or folder, without examples (bridge's own loader settings)."""
+    from bridge.airflow.compat import make_dagbag
 
-        return DagBag(dag_folder=str(path), safe_mode=False)
-    from airflow.models.dagbag import DagBag as DagBag2
-
-    return DagBag2(dag_folder=str(path), include_examples=False, safe_mode=False)
+    return make_dagbag(str(path))
 
 
 @functools.lru_cache(maxsize=1)

@@ -95,6 +95,15 @@ def normalise_run_date(value: str) -> str:
 @click.option("-p", "--parameter", "parameters", multiple=True, metavar="NAME=VALUE", help="Workflow parameter (a DAG param), as with argo submit -p.")
 @click.option("--retry-delay-scale", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Multiply retry delays (0: retry at once).")
 @click.option("--keep", is_flag=True, help="Keep the split folder and task logs (always kept when the run fails).")
+@click.option(
+    "--engine",
+    type=click.Choice(["host", "podman", "docker"]),
+    default="host",
+    show_default=True,
+    help="Where pods run: local processes, or containers of the built image.",
+)
+@click.option("--image", help="With --engine podman|docker: the image to run.  [default: the Workflow's, bridge/<dag name>:latest]")
+@click.option("--env", "pass_env", multiple=True, metavar="NAME", help="With --engine podman|docker: pass this variable of your environment to the containers.")
 def run(
     dag_file: str,
     run_date: str,
@@ -104,6 +113,9 @@ def run(
     parameters: tuple[str, ...],
     retry_delay_scale: float,
     keep: bool,
+    engine: str,
+    image: str | None,
+    pass_env: tuple[str, ...],
 ) -> None:
     """Run DAG_FILE for one date on this machine, the way Argo runs the emitted Workflow."""
     from bridge.local.run import run_dag
@@ -118,6 +130,9 @@ def run(
             retry_delay_scale=retry_delay_scale,
             report_file=report_file,
             keep=keep,
+            engine=engine,
+            image=image,
+            pass_env=pass_env,
         )
     except BridgeError as error:
         _fail(error)

@@ -670,6 +670,7 @@ class _Run:
             files=files,
             outputs=outputs,
             workdir=container.get("workingDir"),
+            image=container.get("image"),
         )
 
     def _container_env(self, name: str, container: Mapping[str, Any]) -> dict[str, str]:

@@ -3,8 +3,8 @@
 The engine describes a pod in container terms (`PodSpec`: command, args, env, files to place,
 files to read back, all at container paths). A launcher makes that happen somewhere and
 returns the exit code and the files. `HostLauncher` runs the command as a local process and
-maps container paths onto host folders with `map_path`; a container launcher (podman) would
-mount the same folders instead and keep the paths as they are.
+maps container paths onto host folders with `map_path`; `ContainerLauncher`
+(bridge/local/container.py) mounts the scratch folder instead and keeps the paths as they are.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class PodSpec:
     files: Mapping[str, str] = field(default_factory=dict)  # container path -> text (raw input artifacts)
     outputs: tuple[str, ...] = ()  # container paths to read back after the run
     workdir: Optional[str] = None
+    image: Optional[str] = None  # the template's container image (the host launcher ignores it)
 
 
 @dataclass(frozen=True)
@@ -102,21 +103,9 @@ class HostLauncher:
         """Container prefix -> host folder for one pod."""
         return {BRIDGE_HOME: self.split_dir, POD_SCRATCH: scratch}
 
-    def _scratch(self, name: str) -> str:
-        safe = re.sub(r"[^A-Za-z0-9_.()-]+", "-", name) or "pod"
-        os.makedirs(self.scratch_root, exist_ok=True)
-        for n in range(1, 10000):
-            path = os.path.join(self.scratch_root, safe if n == 1 else f"{safe}.{n}")
-            try:
-                os.makedirs(path)
-                return path
-            except FileExistsError:
-                continue
-        raise RuntimeError(f"cannot create a scratch folder for {name!r} under {self.scratch_root}")
-
     def run(self, pod: PodSpec, *, log_path: str, deadline: Optional[float], cancel: threading.Event) -> PodOutcome:
         """Run the pod as a process in its own session, killing it at the deadline or on cancel."""
-        scratch = self._scratch(pod.name)
+        scratch = make_scratch(self.scratch_root, pod.name)
         mounts = self.mounts(scratch)
         for path, text in pod.files.items():
             host = map_path(path, mounts)
@@ -194,6 +183,20 @@ class HostLauncher:
         except (ProcessLookupError, PermissionError):
             pass
         process.wait()
+
+
+def make_scratch(root: str, name: str) -> str:
+    """A new, empty folder under `root` for one pod attempt (the pod's emptyDir)."""
+    safe = re.sub(r"[^A-Za-z0-9_.()-]+", "-", name) or "pod"
+    os.makedirs(root, exist_ok=True)
+    for n in range(1, 10000):
+        path = os.path.join(root, safe if n == 1 else f"{safe}.{n}")
+        try:
+            os.makedirs(path)
+            return path
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"cannot create a scratch folder for {name!r} under {root}")
 
 
 def _read(path: str) -> Optional[bytes]:

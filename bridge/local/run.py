@@ -46,25 +46,47 @@ def run_dag(
     retry_delay_scale: float = 1.0,
     report_file: Optional[str] = None,
     keep: bool = False,
+    engine: str = "host",
+    image: Optional[str] = None,
+    pass_env: tuple[str, ...] = (),
 ) -> LocalRun:
-    """Split `dag_file`, run the Workflow for `run_date` with live progress, print a summary."""
+    """Split `dag_file`, run the Workflow for `run_date` with live progress, print a summary.
+
+    `engine` "host" runs each pod's command as a local process; "podman" or "docker" runs it in
+    the Workflow's image (`image` overrides it, as `bridge split --image` would), see
+    bridge/local/container.py. `pass_env` names more variables of this environment the
+    containers get (the host engine passes everything).
+    """
     from bridge.local import ProgressPrinter, format_summary, load_workflow, report, run_workflow
     from bridge.local.spec import WorkflowError
     from bridge.split import split_dag
 
-    ensure_db_template()
+    if engine == "host":
+        ensure_db_template()
     # Loading the DAG in this process sets AIRFLOW__* quieting variables; pods get the user's environment.
     pod_env = dict(os.environ)
     work = tempfile.mkdtemp(prefix="bridge-run-")
     split_dir = os.path.join(work, "split")
     try:
-        result = split_dag(dag_file, dag_id=dag_id, output=split_dir)
+        result = split_dag(dag_file, dag_id=dag_id, output=split_dir, image=image)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     workflow = load_workflow(result.workflow_path)
     log_dir = os.path.join(work, "logs")
     os.makedirs(log_dir)
+    launcher = None
+    if engine != "host":
+        from bridge.local.container import ContainerLauncher
+
+        launcher = ContainerLauncher(engine, os.path.join(log_dir, "pods"), pass_env=pass_env, base_env=pod_env)
+        try:
+            for template in workflow["spec"]["templates"]:
+                if "container" in template:
+                    launcher.check_image(template["container"]["image"])
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
     print(f"bridge: running DAG {result.dag_id!r} for {run_date}: {result.task_count} tasks", file=sys.stderr, flush=True)
     try:
         outcome = run_workflow(
@@ -76,6 +98,7 @@ def run_dag(
             log_dir=log_dir,
             on_event=ProgressPrinter(sys.stderr),
             env=pod_env,
+            launcher=launcher,
         )
     except WorkflowError as error:
         shutil.rmtree(work, ignore_errors=True)

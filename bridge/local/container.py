@@ -1,0 +1,187 @@
+"""The container launcher: `bridge run --engine podman|docker` runs each pod in the built image.
+
+The pod runs as the emitted template says it runs on Kubernetes (docs/IMAGE.md): the template's
+image, command and args, uid 50000, a read-only root filesystem with only the scratch volume
+writable at /tmp, no capabilities, no privilege escalation. The image's own /opt/bridge (the DAG
+files baked in at build time) is used, so what runs is what the cluster would run.
+
+Environment: the template's `env` values, plus what the Secrets stand for on this machine
+(`AIRFLOW_CONN_*`, `AIRFLOW_VAR_*` of the local environment, as the host launcher inherits them)
+and the names given with `--env`. Values travel in the engine's environment and only names on
+its command line (`-e NAME`), so no secret shows in a process listing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import threading
+import time
+import uuid
+from typing import Iterable, Mapping, Optional
+
+from bridge.errors import BridgeError
+from bridge.local.launcher import POD_SCRATCH, PodOutcome, PodSpec, _read, make_scratch, map_path
+
+AIRFLOW_UID = 50000
+# Environment names a pod gets from this machine without being asked: the Secrets' stand-ins.
+SECRET_PREFIXES = ("AIRFLOW_CONN_", "AIRFLOW_VAR_")
+# Exit codes of `podman run`/`docker run` itself (not of the container's process).
+ENGINE_ERRORS = {125: "the container engine failed", 126: "the command cannot be invoked", 127: "the command was not found"}
+
+
+def engine_flags() -> list[str]:
+    """Global engine options from BRIDGE_ENGINE_FLAGS (e.g. podman's --storage-driver on a daemonless host)."""
+    return shlex.split(os.environ.get("BRIDGE_ENGINE_FLAGS", ""))
+
+
+class ContainerLauncher:
+    """Runs each pod with `<engine> run` in the template's image (or `image`, when given)."""
+
+    def __init__(
+        self,
+        engine: str,
+        scratch_root: str,
+        *,
+        image: Optional[str] = None,
+        pass_env: Iterable[str] = (),
+        grace_seconds: float = 30.0,
+        poll_seconds: float = 0.1,
+        base_env: Optional[Mapping[str, str]] = None,
+        flags: Optional[list[str]] = None,
+    ):
+        self.engine = engine
+        self.flags = engine_flags() if flags is None else list(flags)
+        self.scratch_root = os.path.abspath(scratch_root)
+        self.image = image
+        self.pass_env = tuple(pass_env)
+        self.grace_seconds = grace_seconds
+        self.poll_seconds = poll_seconds
+        self.base_env = dict(base_env) if base_env is not None else dict(os.environ)
+        self._checked: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _engine(self, *args: str) -> list[str]:
+        return [self.engine, *self.flags, *args]
+
+    def check_image(self, image: str) -> None:
+        """Fail early, with the command that builds it, when the image is not in the engine's store."""
+        with self._lock:
+            if image in self._checked:
+                return
+            try:
+                found = subprocess.run(
+                    self._engine("image", "inspect", "--format", "{{.Id}}", image), capture_output=True, text=True, check=False
+                )
+            except OSError as error:
+                raise BridgeError(f"cannot run the container engine {self.engine!r}: {error}") from None
+            if found.returncode != 0:
+                raise BridgeError(
+                    f"image {image!r} is not in {self.engine}'s local store; build it from the split folder with "
+                    f"`{self.engine} build -f images/Dockerfile -t {image} .` (see docs/IMAGE.md)"
+                )
+            self._checked.add(image)
+
+    def command(self, pod: PodSpec, scratch: str, name: str) -> tuple[list[str], dict[str, str]]:
+        """The engine command line for `pod` and the environment it runs with (values for `-e NAME`)."""
+        image = self.image or pod.image
+        if not image:
+            raise BridgeError(f"pod {pod.name!r}: the template has no container image")
+        env = {key: value for key, value in self.base_env.items() if key.startswith(SECRET_PREFIXES)}
+        env.update({key: self.base_env[key] for key in self.pass_env if key in self.base_env})
+        env.update(pod.env)
+        line = self._engine(
+            "run",
+            "--rm",
+            "--name",
+            name,
+            "--user",
+            f"{AIRFLOW_UID}:0",
+            "--read-only",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "--network",
+            "host",
+            "--volume",
+            f"{scratch}:{POD_SCRATCH}",
+            "--workdir",
+            pod.workdir or POD_SCRATCH,
+        )
+        if self.engine.endswith("podman"):
+            line.append("--read-only-tmpfs=false")  # as on Kubernetes: only the mounted volumes are writable
+        for key in sorted(env):
+            line += ["--env", key]
+        if pod.command:
+            line += ["--entrypoint", json.dumps(list(pod.command))]
+        line += [image, *pod.args]
+        return line, env
+
+    def run(self, pod: PodSpec, *, log_path: str, deadline: Optional[float], cancel: threading.Event) -> PodOutcome:
+        """Run the pod's container to completion; stop it (SIGTERM, grace, SIGKILL) at the deadline or on cancel."""
+        image = self.image or pod.image or ""
+        self.check_image(image)
+        scratch = make_scratch(self.scratch_root, pod.name)
+        os.chmod(scratch, 0o777)  # the emptyDir: writable by uid 50000
+        mounts = {POD_SCRATCH: scratch}
+        for path, text in pod.files.items():
+            host = map_path(path, mounts)
+            os.makedirs(os.path.dirname(host) or ".", exist_ok=True)
+            with open(host, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        _open_up(scratch)
+        name = f"bridge-{uuid.uuid4().hex[:12]}"
+        line, env = self.command(pod, scratch, name)
+        process_env = {**os.environ, **env}
+        os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
+        with open(log_path, "ab") as log:
+            try:
+                process = subprocess.Popen(line, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=process_env)
+            except OSError as error:
+                log.write(f"bridge run: cannot start {self.engine}: {error}\n".encode())
+                return PodOutcome(None, "StartError", f"failed to start container: {error}", {})
+            reason, message = self._wait(process, name, deadline, cancel)
+        files = {path: _read(map_path(path, mounts)) for path in pod.outputs}
+        code = process.returncode
+        if reason == "Completed" and code in ENGINE_ERRORS:
+            return PodOutcome(None, "StartError", f"{ENGINE_ERRORS[code]} (exit code {code}, see the task log)", files)
+        if reason == "Completed" and code != 0:
+            reason, message = "Error", f"Error (exit code {code})"
+        return PodOutcome(code, reason, message, files)
+
+    def _wait(self, process: subprocess.Popen, name: str, deadline: Optional[float], cancel: threading.Event) -> tuple[str, str]:
+        while True:
+            try:
+                process.wait(timeout=self.poll_seconds)
+                return "Completed", ""
+            except subprocess.TimeoutExpired:
+                pass
+            if cancel.is_set():
+                self._stop(process, name)
+                return "Cancelled", "Stopped: the run was interrupted"
+            if deadline is not None and time.monotonic() >= deadline:
+                self._stop(process, name)
+                return "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
+
+    def _stop(self, process: subprocess.Popen, name: str) -> None:
+        """As the kubelet does: SIGTERM to the container's main process, SIGKILL after the grace period."""
+        seconds = str(max(1, int(round(self.grace_seconds))))
+        subprocess.run(self._engine("stop", "--time", seconds, name), capture_output=True, check=False)
+        try:
+            process.wait(timeout=self.grace_seconds + 30)
+        except subprocess.TimeoutExpired:
+            subprocess.run(self._engine("kill", name), capture_output=True, check=False)
+            process.kill()
+            process.wait()
+
+
+def _open_up(folder: str) -> None:
+    """Make what the launcher placed in the scratch volume readable and writable by the pod's user."""
+    for root, dirs, files in os.walk(folder):
+        for entry in dirs:
+            os.chmod(os.path.join(root, entry), 0o777)
+        for entry in files:
+            os.chmod(os.path.join(root, entry), 0o666)

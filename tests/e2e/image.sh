@@ -72,6 +72,10 @@ set -e
 [ "$usage" = 2 ] || fail "bridge-task without --run-date exited $usage, expected 2"
 [ "$missing" != 0 ] || fail "bridge-task on a missing task file exited 0"
 
+step "the container launcher against the image (tests/e2e/test_container.py)"
+BRIDGE_E2E_IMAGE="$image" "$py" -m pytest -q -p no:cacheprovider tests/e2e/test_container.py \
+  || fail "tests/e2e/test_container.py"
+
 run_date="${RUN_DATE:-2024-01-01}"
 step "bridge run on the host (reference)"
 "$bridge" run examples/etl/etl.py --run-date "$run_date" --report "$work/host.json" --parallelism 2 >"$work/host.log" 2>&1 \

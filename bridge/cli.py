@@ -23,6 +23,18 @@ def _namespace(value: str | None) -> str | None:
     return value
 
 
+def _secret_name(value: str | None) -> str | None:
+    """A Kubernetes Secret name (DNS subdomain), or a usage error."""
+    import re
+
+    if value is not None and (len(value) > 253 or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", value)):
+        raise click.BadParameter(
+            f"{value!r} is not a Kubernetes Secret name (lower-case letters, digits, '-' and '.', at most 253)",
+            param_hint="--gcp-key-secret",
+        )
+    return value
+
+
 def _fail(error: BridgeError) -> None:
     click.echo(f"bridge: error: {error}", err=True)
     sys.exit(1)
@@ -48,12 +60,36 @@ def main() -> None:
     show_default=True,
     help="What runs the DAG's schedule: a CronJob running bridge submit, an Argo CronWorkflow, or nothing.",
 )
-def split(dag_file: str, dag_id: str | None, output: str, image: str | None, namespace: str | None, force: bool, schedule: str) -> None:
+@click.option(
+    "--gcp-key-secret",
+    metavar="SECRET",
+    callback=lambda ctx, param, value: _secret_name(value),
+    help="Mount this Secret's key.json read-only in every task pod and point GOOGLE_APPLICATION_CREDENTIALS at it.",
+)
+def split(
+    dag_file: str,
+    dag_id: str | None,
+    output: str,
+    image: str | None,
+    namespace: str | None,
+    force: bool,
+    schedule: str,
+    gcp_key_secret: str | None,
+) -> None:
     """Split DAG_FILE into single-task DAG files, an Argo Workflow, its schedule and an image recipe."""
     from bridge.split import split_dag
 
     try:
-        result = split_dag(dag_file, dag_id=dag_id, output=output, image=image, namespace=namespace, force=force, schedule=schedule)
+        result = split_dag(
+            dag_file,
+            dag_id=dag_id,
+            output=output,
+            image=image,
+            namespace=namespace,
+            force=force,
+            schedule=schedule,
+            gcp_key_secret=gcp_key_secret,
+        )
     except BridgeError as error:
         _fail(error)
         return

@@ -130,4 +130,5 @@ class Plan:
     task_settings: tuple[tuple[str, str], ...] = field(default=())  # (task_id, JSON)
     verdict_name: str = "airflow-dagrun"  # the no-op node whose phase is the DagRun state
     verdict_depends: str = ""
+    gcp_key_secret: str | None = None  # Secret holding key.json: mounted read-only, GOOGLE_APPLICATION_CREDENTIALS set
     schedule_kind: str = "cronjob"  # "cronjob", "cronworkflow" or "none": what bridge split emits for the schedule

@@ -53,12 +53,13 @@ def split_dag(
     namespace: str | None = None,
     force: bool = False,
     schedule: str = "cronjob",
+    gcp_key_secret: str | None = None,
 ) -> SplitResult:
     """Load, plan, emit and write; nothing is written unless everything succeeded."""
     from bridge.airflow.loader import load_dag
 
     dag = load_dag(dag_file, dag_id)
-    plan = replace(build_plan(dag, image=image, namespace=namespace), schedule_kind=schedule)
+    plan = replace(build_plan(dag, image=image, namespace=namespace), schedule_kind=schedule, gcp_key_secret=gcp_key_secret)
     files = render_files(plan)
     warnings = check_rendered(plan, files) + schedule_notes(plan)
     changed = write_output(output, files, force=force)

@@ -214,3 +214,43 @@ def test_mapped_task_groups_are_refused(tmp_path: Path) -> None:
     result = run_cli("split", str(dag_file), "-o", str(tmp_path / "out"))
     assert result.exit_code != 0
     assert "mapped task group" in result.output
+
+
+def test_pods_run_restricted_with_only_the_scratch_volume_writable(etl_out: Path) -> None:
+    workflow = load_workflow(etl_out)
+    spec = workflow["spec"]
+    assert spec["securityContext"] == {"runAsNonRoot": True, "runAsUser": 50000, "fsGroup": 0}
+    assert spec["volumes"] == [{"name": "bridge-tmp", "emptyDir": {}}]
+    (template,) = [t for t in spec["templates"] if "container" in t]
+    container = template["container"]
+    assert container["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 50000,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert container["volumeMounts"] == [{"name": "bridge-tmp", "mountPath": "/tmp"}]
+    assert not any(item["name"] == "GOOGLE_APPLICATION_CREDENTIALS" for item in container.get("env", []))
+
+
+def test_gcp_key_secret_is_mounted_read_only_and_named_by_the_credentials_variable(tmp_path: Path) -> None:
+    out = split(BIGQUERY, tmp_path / "out", "--gcp-key-secret", "gcp-sa-key")
+    workflow = load_workflow(out)
+    validate_argo(workflow)
+    spec = workflow["spec"]
+    assert {"name": "gcp-key", "secret": {"secretName": "gcp-sa-key"}} in spec["volumes"]
+    for template in (t for t in spec["templates"] if "container" in t):
+        container = template["container"]
+        assert {"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": "/var/secrets/google/key.json"} in container["env"]
+        assert {"name": "gcp-key", "mountPath": "/var/secrets/google", "readOnly": True} in container["volumeMounts"]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert run_cli("lint", str(out)).exit_code == 0
+
+
+def test_gcp_key_secret_must_be_a_secret_name(tmp_path: Path) -> None:
+    result = run_cli("split", str(ETL), "-o", str(tmp_path / "out"), "--gcp-key-secret", "My_Key")
+    assert result.exit_code == 2
+    assert "'My_Key' is not a Kubernetes Secret name" in result.output
+    assert not (tmp_path / "out").exists()

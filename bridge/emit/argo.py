@@ -17,6 +17,10 @@ EMPTY_XCOM = '{"rows": []}'
 CONNECTIONS_SECRET = "bridge-connections"
 VARIABLES_SECRET = "bridge-variables"
 SCRATCH_VOLUME = "bridge-tmp"
+# bridge split --gcp-key-secret NAME: the Secret's key.json, as the original Argo example mounted it.
+GCP_KEY_VOLUME = "gcp-key"
+GCP_KEY_DIR = "/var/secrets/google"
+GCP_KEY_FILE = "key.json"
 AIRFLOW_UID = 50000
 DESCRIPTION_MAX = 1024
 VERDICT_TEMPLATE = "airflow-dagrun"
@@ -133,10 +137,14 @@ def _container_template(plan: Plan, spec: TemplateSpec) -> dict[str, Any]:
         "command": ["bridge-task"],
         "args": _container_args(plan),
     }
+    mounts: list[dict[str, Any]] = [{"name": SCRATCH_VOLUME, "mountPath": "/tmp"}]
+    if plan.gcp_key_secret:
+        env.append({"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": f"{GCP_KEY_DIR}/{GCP_KEY_FILE}"})
+        mounts.append({"name": GCP_KEY_VOLUME, "mountPath": GCP_KEY_DIR, "readOnly": True})
     if env:
         container["env"] = env
     container["envFrom"] = [{"secretRef": {"name": VARIABLES_SECRET, "optional": True}}]
-    container["volumeMounts"] = [{"name": SCRATCH_VOLUME, "mountPath": "/tmp"}]
+    container["volumeMounts"] = mounts
     container["securityContext"] = security_context()
     template: dict[str, Any] = {
         "name": spec.name,
@@ -181,6 +189,8 @@ def build_workflow(plan: Plan) -> dict[str, Any]:
         spec["synchronization"] = {"mutexes": [{"name": f"bridge-dag-{plan.workflow_name}"}]}
     spec["securityContext"] = {"runAsNonRoot": True, "runAsUser": AIRFLOW_UID, "fsGroup": 0}
     spec["volumes"] = [{"name": SCRATCH_VOLUME, "emptyDir": {}}]
+    if plan.gcp_key_secret:
+        spec["volumes"].append({"name": GCP_KEY_VOLUME, "secret": {"secretName": plan.gcp_key_secret}})
     tasks = [_dag_task(task) for task in plan.tasks]
     tasks.append({"name": plan.verdict_name, "template": VERDICT_TEMPLATE, "depends": plan.verdict_depends})
     templates: list[dict[str, Any]] = [{"name": ENTRYPOINT, "dag": {"tasks": tasks}}]

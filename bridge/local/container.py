@@ -23,7 +23,7 @@ import uuid
 from typing import Iterable, Mapping, Optional
 
 from bridge.errors import BridgeError
-from bridge.local.launcher import POD_SCRATCH, PodOutcome, PodSpec, _read, make_scratch, map_path
+from bridge.local.launcher import LOCAL_FILE_VARIABLES, POD_SCRATCH, PodOutcome, PodSpec, _read, make_scratch, map_path
 
 AIRFLOW_UID = 50000
 # Environment names a pod gets from this machine without being asked: the Secrets' stand-ins.
@@ -115,6 +115,10 @@ class ContainerLauncher:
             line.append("--read-only-tmpfs=false")  # as on Kubernetes: only the mounted volumes are writable
         for key in sorted(env):
             line += ["--env", key]
+        for key in sorted(LOCAL_FILE_VARIABLES & set(pod.env)):
+            path = pod.env[key]
+            if os.path.isabs(path) and os.path.isfile(path):  # this machine's key file, at the same path
+                line += ["--volume", f"{path}:{path}:ro"]
         if pod.command:
             line += ["--entrypoint", json.dumps(list(pod.command))]
         line += [image, *pod.args]

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Optional
 
 from bridge.local import expr
-from bridge.local.launcher import HostLauncher, Launcher, PodOutcome, PodSpec
+from bridge.local.launcher import LOCAL_FILE_VARIABLES, HostLauncher, Launcher, PodOutcome, PodSpec
 from bridge.local.phase import FULFILLED, assess_dag_phase, target_tasks
 from bridge.local.spec import WorkflowError, argument_values, as_string, int_or_string, parse_duration, template_kind, templates_by_name
 from bridge.local.template import ABSENT, SubstitutionError, is_pure_reference, substitute, substitute_all
@@ -684,6 +684,8 @@ class _Run:
             key = item["name"]
             if "value" in item and item.get("valueFrom") is None:
                 env[key] = as_string(item.get("value")) or ""
+                if key in LOCAL_FILE_VARIABLES and key in self.local_env:
+                    env[key] = self.local_env[key]  # the file a mounted Secret holds, on this machine
                 continue
             source = item.get("valueFrom") or {}
             ref = source.get("secretKeyRef") or source.get("configMapKeyRef")

@@ -24,6 +24,9 @@ from typing import Mapping, Optional, Protocol
 BRIDGE_HOME = "/opt/bridge"
 # bridge's pods mount an emptyDir at /tmp: every pod (attempt) starts with an empty /tmp.
 POD_SCRATCH = "/tmp"
+# Variables whose emitted value is a path into a mounted Secret (bridge split --gcp-key-secret):
+# bridge run uses this machine's value instead, the file a developer already has, as it is.
+LOCAL_FILE_VARIABLES = frozenset({"GOOGLE_APPLICATION_CREDENTIALS"})
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ class HostLauncher:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        env.update({key: map_path(value, mounts) for key, value in pod.env.items()})
+        env.update({key: value if key in LOCAL_FILE_VARIABLES else map_path(value, mounts) for key, value in pod.env.items()})
         workdir = map_path(pod.workdir, mounts) if pod.workdir else scratch
         os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
         with open(log_path, "ab") as log:

@@ -60,6 +60,17 @@ def test_docker_gets_no_podman_only_flag_and_an_image_override_wins(tmp_path) ->
     assert "mine:2" in line and "example/image:1" not in line
 
 
+def test_the_developers_key_file_is_mounted_read_only_where_the_variable_points(tmp_path) -> None:
+    key = tmp_path / "key.json"
+    key.write_text("{}")
+    launcher = ContainerLauncher("podman", str(tmp_path), base_env={}, flags=[])
+    line, env = launcher.command(pod("true", env={"GOOGLE_APPLICATION_CREDENTIALS": str(key)}), "/s", "n")
+    assert line[line.index(f"{key}:{key}:ro") - 1] == "--volume"
+    assert env["GOOGLE_APPLICATION_CREDENTIALS"] == str(key)
+    line, _ = launcher.command(pod("true", env={"GOOGLE_APPLICATION_CREDENTIALS": "/var/secrets/google/key.json"}), "/s", "n")
+    assert not any(part.endswith(":ro") for part in line)  # no such file here: nothing to mount
+
+
 def test_an_engine_that_is_not_installed_is_a_clear_error(tmp_path) -> None:
     launcher = ContainerLauncher("no-such-engine-here", str(tmp_path), base_env={}, flags=[])
     with pytest.raises(BridgeError, match="cannot run the container engine 'no-such-engine-here'"):

@@ -302,6 +302,18 @@ def test_secret_env_from_local_environment(run, monkeypatch):
     assert "set BRIDGE_TEST_OPTIONAL in this environment" in result.nodes["a"].message
 
 
+def test_a_key_file_variable_points_at_this_machines_file(run, monkeypatch, tmp_path):
+    template = py_template()
+    template["container"]["env"] = [{"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": "/var/secrets/google/key.json"}]
+    code = "put('value', os.environ['GOOGLE_APPLICATION_CREDENTIALS'])"
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    result, _ = run(workflow([task("a", code)], [template]))
+    assert result.nodes["a"].outputs["value"] == "/var/secrets/google/key.json"
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "key.json"))
+    result, _ = run(workflow([task("a", code)], [template]))
+    assert result.nodes["a"].outputs["value"] == str(tmp_path / "key.json")
+
+
 def test_missing_output_without_default_is_an_error(run):
     wf = workflow([task("a")], [py_template(outputs={"value": None})])
     result, _ = run(wf)

@@ -52,6 +52,7 @@ engine build --network host "${build_extra[@]}" --build-arg "BASE_IMAGE=$base" \
   --build-arg "PIP_CONSTRAINTS=/opt/bridge/images/constraints.txt" \
   -f "$work/split/images/Dockerfile" -t "$image" "$work/split" >"$work/build.log" 2>&1 \
   || { tail -40 "$work/build.log" >&2; fail "image build (log: $work/build.log)"; }
+engine image prune -f >/dev/null 2>&1 || true  # the previous build of this tag, now dangling
 size=$(engine image inspect --format '{{.Size}}' "$image")
 echo "image $image: $((size / 1000000)) MB, built in $(( $(date +%s) - start )) s"
 

@@ -18,12 +18,11 @@ import os
 import shlex
 import subprocess
 import threading
-import time
 import uuid
 from typing import Iterable, Mapping, Optional
 
 from bridge.errors import BridgeError
-from bridge.local.launcher import LOCAL_FILE_VARIABLES, POD_SCRATCH, PodOutcome, PodSpec, _read, make_scratch, map_path
+from bridge.local.launcher import LOCAL_FILE_VARIABLES, POD_SCRATCH, PodOutcome, PodSpec, _read, make_scratch, map_path, wait_pod
 
 AIRFLOW_UID = 50000
 # Environment names a pod gets from this machine without being asked: the Secrets' stand-ins.
@@ -147,7 +146,7 @@ class ContainerLauncher:
             except OSError as error:
                 log.write(f"bridge run: cannot start {self.engine}: {error}\n".encode())
                 return PodOutcome(None, "StartError", f"failed to start container: {error}", {})
-            reason, message = self._wait(process, name, deadline, cancel)
+            reason, message = wait_pod(process, deadline, cancel, self.poll_seconds, lambda: self._stop(process, name))
         files = {path: _read(map_path(path, mounts)) for path in pod.outputs}
         code = process.returncode
         if reason == "Completed" and code in ENGINE_ERRORS:
@@ -155,20 +154,6 @@ class ContainerLauncher:
         if reason == "Completed" and code != 0:
             reason, message = "Error", f"Error (exit code {code})"
         return PodOutcome(code, reason, message, files)
-
-    def _wait(self, process: subprocess.Popen, name: str, deadline: Optional[float], cancel: threading.Event) -> tuple[str, str]:
-        while True:
-            try:
-                process.wait(timeout=self.poll_seconds)
-                return "Completed", ""
-            except subprocess.TimeoutExpired:
-                pass
-            if cancel.is_set():
-                self._stop(process, name)
-                return "Cancelled", "Stopped: the run was interrupted"
-            if deadline is not None and time.monotonic() >= deadline:
-                self._stop(process, name)
-                return "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
 
     def _stop(self, process: subprocess.Popen, name: str) -> None:
         """As the kubelet does: SIGTERM to the container's main process, SIGKILL after the grace period."""

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Protocol
+from typing import Callable, Mapping, Optional, Protocol
 
 # Where the image keeps the split output folder (docs/DESIGN.md, images/Dockerfile).
 BRIDGE_HOME = "/opt/bridge"
@@ -145,7 +145,7 @@ class HostLauncher:
             except OSError as error:
                 log.write(f"bridge run: cannot start {command[:1]}: {error}\n".encode())
                 return PodOutcome(None, "StartError", f"failed to start container: {error}", {})
-            reason, message = self._wait(process, deadline, cancel)
+            reason, message = wait_pod(process, deadline, cancel, self.poll_seconds, lambda: self._kill(process))
         # A container's processes all end with it; do not leave the task's children running.
         try:
             os.killpg(process.pid, signal.SIGKILL)
@@ -156,20 +156,6 @@ class HostLauncher:
         if reason == "Completed" and code != 0:
             reason, message = "Error", f"Error (exit code {code})"
         return PodOutcome(code, reason, message, files)
-
-    def _wait(self, process: subprocess.Popen, deadline: Optional[float], cancel: threading.Event) -> tuple[str, str]:
-        while True:
-            try:
-                process.wait(timeout=self.poll_seconds)
-                return "Completed", ""
-            except subprocess.TimeoutExpired:
-                pass
-            if cancel.is_set():
-                self._kill(process)
-                return "Cancelled", "Stopped: the run was interrupted"
-            if deadline is not None and time.monotonic() >= deadline:
-                self._kill(process)
-                return "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
 
     def _kill(self, process: subprocess.Popen) -> None:
         """As the kubelet does: SIGTERM to the main process, SIGKILL to everything after the grace period."""
@@ -186,6 +172,24 @@ class HostLauncher:
         except (ProcessLookupError, PermissionError):
             pass
         process.wait()
+
+
+def wait_pod(
+    process: subprocess.Popen, deadline: Optional[float], cancel: threading.Event, poll_seconds: float, stop: Callable[[], None]
+) -> tuple[str, str]:
+    """Wait for the pod's process; at the deadline or on cancel call `stop` (SIGTERM, grace, SIGKILL). (reason, message)."""
+    while True:
+        try:
+            process.wait(timeout=poll_seconds)
+            return "Completed", ""
+        except subprocess.TimeoutExpired:
+            pass
+        if cancel.is_set():
+            stop()
+            return "Cancelled", "Stopped: the run was interrupted"
+        if deadline is not None and time.monotonic() >= deadline:
+            stop()
+            return "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
 
 
 def make_scratch(root: str, name: str) -> str:

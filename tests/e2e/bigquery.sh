@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end: the BigQuery example through `bridge run`, against a local BigQuery emulator.
-#   bash tests/e2e/bigquery.sh [AIRFLOW3_VENV]     (or BRIDGE_VENV=...; default .venv-airflow3)
+#   bash tests/e2e/bigquery.sh [AIRFLOW_VENV]     (or BRIDGE_VENV=...; default .venv-airflow3)
 # Installs the pinned emulator (requirements/bigquery-emulator.txt) into .venv-crucible, starts
 # it on a free loopback port, seeds it (tests/e2e/bigquery_seed.py), runs
 # examples/bigquery_trends/github_hn_trends.py for 2024-01-01 and 2024-01-02 on the host-process
@@ -8,10 +8,9 @@
 # Exit 0 only when everything matched. Decisions and limits: docs/E2E.md.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$root"
-
-venv="${1:-${BRIDGE_VENV:-.venv-airflow3}}"
+venv="${1:-${BRIDGE_VENV:-$root/.venv-airflow3}}"
 [ -d "$(dirname "$venv")" ] && venv="$(cd "$(dirname "$venv")" && pwd)/$(basename "$venv")"
+cd "$root"
 project=bridge-e2e
 dataset=github_trends
 dag=examples/bigquery_trends/github_hn_trends.py
@@ -23,13 +22,15 @@ fail() {
 }
 say() { echo "== bigquery e2e: $*"; }
 
-# The Airflow 3 venv: the default one is created by tests/install.sh when absent.
-if [ ! -x "$venv/bin/python" ] && [ "$venv" = "$root/.venv-airflow3" ]; then
-  bash "$root/tests/install.sh" 3
-fi
+# The Airflow venv (Airflow 3; Airflow 2 passes too): .venv-airflow2/3 are made by tests/install.sh.
+case "$venv" in
+  "$root/.venv-airflow2" | "$root/.venv-airflow3")
+    [ -x "$venv/bin/python" ] || bash "$root/tests/install.sh" "${venv: -1}"
+    ;;
+esac
 [ -x "$venv/bin/python" ] || fail "no Python at $venv/bin/python: pass an Airflow 3 venv as \$1 or \$BRIDGE_VENV"
-"$venv/bin/python" -c "import airflow, google.cloud.bigquery, airflow.providers.google; assert airflow.__version__.startswith('3.')" ||
-  fail "$venv must have Airflow 3 and apache-airflow-providers-google (bash tests/install.sh 3 makes .venv-airflow3)"
+"$venv/bin/python" -c "import airflow, google.cloud.bigquery, airflow.providers.google.cloud.operators.bigquery" ||
+  fail "$venv must have Airflow and apache-airflow-providers-google (bash tests/install.sh 3 makes .venv-airflow3)"
 [ -x "$venv/bin/bridge" ] || fail "$venv has no bridge command (pip install -e . into it)"
 
 # The emulator's own venv, reused while its pinned requirements are unchanged.
@@ -89,6 +90,10 @@ export AIRFLOW_HOME="$work/airflow-home"
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" # this checkout's bridge, whatever the venv has
 export PATH="$venv/bin:$PATH"
 unset GOOGLE_APPLICATION_CREDENTIALS GOOGLE_CLOUD_UNIVERSE_DOMAIN
+
+# The pre-migrated database every task copies, made once as an image build does (docs/DESIGN.md).
+export BRIDGE_DB_TEMPLATE="$work/airflow.db"
+"$venv/bin/bridge-task" prepare >"$work/prepare.log" 2>&1 || { cat "$work/prepare.log" >&2; fail "bridge-task prepare"; }
 
 say "seeding"
 "$venv/bin/python" tests/e2e/bigquery_seed.py "$project" "$dataset" || fail "seeding the emulator (see $work/emulator.log)"

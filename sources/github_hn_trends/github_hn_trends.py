@@ -7,7 +7,11 @@ aggregate Hacker News stories that link to GitHub, join both, and check the resu
 
 Each run processes one day: the data interval [logical date, logical date + 1 day). The
 schedule is a CronDataIntervalTimetable so `ds` is the processed day on Airflow 2 and 3.
-Parameters: `project` (where the result tables live) and `dataset`.
+Parameters: `project` (where the result tables live) and `dataset` (must exist).
+
+A write task replaces the day's rows of its table with one MERGE (created on first use,
+partitioned by `date`), so a retried or re-run day is rewritten, never doubled.
+README.md beside this file says how to run it on BigQuery or on a local emulator.
 """
 
 from __future__ import annotations
@@ -25,17 +29,29 @@ DATASET = "{{ params.dataset }}"
 DAY = "{{ ds_nodash }}"
 
 
-def write_query(task_id: str, table: str, sql: str) -> BigQueryInsertJobOperator:
-    """A query whose result replaces the run date's partition of `table`."""
+def write_query(task_id: str, table: str, columns: str, select: str) -> BigQueryInsertJobOperator:
+    """A query whose result replaces the run date's rows of `table` (`date` column = ds).
+
+    One MERGE deletes the day's old rows and inserts the new ones atomically; the table is
+    created (partitioned by day) on first use. A `$YYYYMMDD` partition decorator as
+    destinationTable with WRITE_TRUNCATE does the same on BigQuery, but needs job-level
+    destination tables, which the local emulator (README.md) does not have.
+    """
+    names = ", ".join(column.split()[0] for column in columns.split(","))
+    target = f"`{PROJECT}.{DATASET}.{table}`"
     return BigQueryInsertJobOperator(
         task_id=task_id,
         configuration={
             "query": {
-                "query": sql,
+                "query": f"""
+        CREATE TABLE IF NOT EXISTS {target} ({columns}) PARTITION BY date;
+        MERGE {target} AS t
+        USING ({select}) AS s
+        ON FALSE
+        WHEN NOT MATCHED BY SOURCE AND t.date = DATE('{{{{ ds }}}}') THEN DELETE
+        WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({names})
+        """,
                 "useLegacySql": False,
-                "destinationTable": {"projectId": PROJECT, "datasetId": DATASET, "tableId": f"{table}${DAY}"},
-                "writeDisposition": "WRITE_TRUNCATE",
-                "timePartitioning": {"type": "DAY"},
             }
         },
         location="US",
@@ -76,6 +92,7 @@ with DAG(
     github_daily = write_query(
         "bq_write_to_github_daily_metrics",
         "github_daily_metrics",
+        "date DATE, repo STRING, stars INT64, forks INT64",
         f"""
         SELECT
           DATE('{{{{ ds }}}}') AS date,
@@ -90,6 +107,8 @@ with DAG(
     github_agg = write_query(
         "bq_write_to_github_agg",
         "github_agg",
+        "date DATE, repo STRING, stars_last_28_days INT64, stars_last_7_days INT64, stars_last_1_day INT64, "
+        "forks_last_28_days INT64, forks_last_7_days INT64, forks_last_1_day INT64",
         f"""
         SELECT
           DATE('{{{{ ds }}}}') AS date,
@@ -108,6 +127,7 @@ with DAG(
     hackernews_agg = write_query(
         "bq_write_to_hackernews_agg",
         "hackernews_agg",
+        "date DATE, repo STRING, score INT64, stories INT64",
         """
         SELECT
           DATE('{{ ds }}') AS date,
@@ -122,6 +142,8 @@ with DAG(
     joined = write_query(
         "bq_write_to_hackernews_github_agg",
         "hackernews_github_agg",
+        "date DATE, repo STRING, score INT64, stories INT64, stars_last_1_day INT64, stars_last_7_days INT64, "
+        "stars_last_28_days INT64, forks_last_1_day INT64, forks_last_7_days INT64, forks_last_28_days INT64",
         f"""
         SELECT
           hn.date, hn.repo, hn.score, hn.stories,

@@ -23,6 +23,23 @@ def _namespace(value: str | None) -> str | None:
     return value
 
 
+def _pool_slots(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, int]:
+    """`--pool-slots NAME=N` (repeatable) as {pool: slots}, or a usage error."""
+    slots: dict[str, int] = {}
+    for value in values:
+        name, sep, text = value.rpartition("=")
+        if not sep or not name or not text.strip().isdigit() or int(text) < 1:
+            raise click.BadParameter(f"{value!r} is not POOL=N with N a positive integer", param_hint="--pool-slots")
+        slots[name] = int(text)
+    return slots
+
+
+POOL_SLOTS_HELP = (
+    "Slots of an Airflow pool (repeatable): the limit of its Argo semaphore. Pools without a value get 1; "
+    "default_pool gets a semaphore only when named here."
+)
+
+
 def _fail(error: BridgeError) -> None:
     click.echo(f"bridge: error: {error}", err=True)
     sys.exit(1)
@@ -48,12 +65,31 @@ def main() -> None:
     show_default=True,
     help="What runs the DAG's schedule: a CronJob running bridge submit, an Argo CronWorkflow, or nothing.",
 )
-def split(dag_file: str, dag_id: str | None, output: str, image: str | None, namespace: str | None, force: bool, schedule: str) -> None:
+@click.option("--pool-slots", "pool_slots", multiple=True, metavar="POOL=N", callback=_pool_slots, help=POOL_SLOTS_HELP)
+def split(
+    dag_file: str,
+    dag_id: str | None,
+    output: str,
+    image: str | None,
+    namespace: str | None,
+    force: bool,
+    schedule: str,
+    pool_slots: dict[str, int],
+) -> None:
     """Split DAG_FILE into single-task DAG files, an Argo Workflow, its schedule and an image recipe."""
     from bridge.split import split_dag
 
     try:
-        result = split_dag(dag_file, dag_id=dag_id, output=output, image=image, namespace=namespace, force=force, schedule=schedule)
+        result = split_dag(
+            dag_file,
+            dag_id=dag_id,
+            output=output,
+            image=image,
+            namespace=namespace,
+            force=force,
+            schedule=schedule,
+            pool_slots=pool_slots,
+        )
     except BridgeError as error:
         _fail(error)
         return
@@ -63,6 +99,8 @@ def split(dag_file: str, dag_id: str | None, output: str, image: str | None, nam
         f"({changed} file{'s' if changed != 1 else ''} changed)"
     )
     click.echo(f"  workflow: {result.workflow_path}")
+    if result.sync_path:
+        click.echo(f"  first:    kubectl apply -f {result.sync_path}   (semaphore limits; Argo fails runs without them)")
     click.echo(f"  submit:   argo submit {result.workflow_path} -p run-date=YYYYMMDD")
     for warning in result.warnings:
         click.echo(f"bridge: warning: {warning}", err=True)
@@ -95,6 +133,7 @@ def normalise_run_date(value: str) -> str:
 @click.option("-p", "--parameter", "parameters", multiple=True, metavar="NAME=VALUE", help="Workflow parameter (a DAG param), as with argo submit -p.")
 @click.option("--retry-delay-scale", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Multiply retry delays (0: retry at once).")
 @click.option("--keep", is_flag=True, help="Keep the split folder and task logs (always kept when the run fails).")
+@click.option("--pool-slots", "pool_slots", multiple=True, metavar="POOL=N", callback=_pool_slots, help=POOL_SLOTS_HELP)
 def run(
     dag_file: str,
     run_date: str,
@@ -104,6 +143,7 @@ def run(
     parameters: tuple[str, ...],
     retry_delay_scale: float,
     keep: bool,
+    pool_slots: dict[str, int],
 ) -> None:
     """Run DAG_FILE for one date on this machine, the way Argo runs the emitted Workflow."""
     from bridge.local.run import run_dag
@@ -118,6 +158,7 @@ def run(
             retry_delay_scale=retry_delay_scale,
             report_file=report_file,
             keep=keep,
+            pool_slots=pool_slots,
         )
     except BridgeError as error:
         _fail(error)

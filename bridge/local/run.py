@@ -46,10 +46,14 @@ def run_dag(
     retry_delay_scale: float = 1.0,
     report_file: Optional[str] = None,
     keep: bool = False,
+    pool_slots: Optional[Mapping[str, int]] = None,
 ) -> LocalRun:
-    """Split `dag_file`, run the Workflow for `run_date` with live progress, print a summary."""
+    """Split `dag_file`, run the Workflow for `run_date` with live progress, print a summary.
+
+    Semaphore limits come from the split's `sync/` ConfigMaps, as if they had been applied.
+    """
     from bridge.local import ProgressPrinter, format_summary, load_workflow, report, run_workflow
-    from bridge.local.spec import WorkflowError
+    from bridge.local.spec import WorkflowError, load_config_maps
     from bridge.split import split_dag
 
     ensure_db_template()
@@ -58,11 +62,12 @@ def run_dag(
     work = tempfile.mkdtemp(prefix="bridge-run-")
     split_dir = os.path.join(work, "split")
     try:
-        result = split_dag(dag_file, dag_id=dag_id, output=split_dir)
+        result = split_dag(dag_file, dag_id=dag_id, output=split_dir, pool_slots=pool_slots)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     workflow = load_workflow(result.workflow_path)
+    config_maps = load_config_maps([result.sync_path] if result.sync_path else [])
     log_dir = os.path.join(work, "logs")
     os.makedirs(log_dir)
     print(f"bridge: running DAG {result.dag_id!r} for {run_date}: {result.task_count} tasks", file=sys.stderr, flush=True)
@@ -76,6 +81,8 @@ def run_dag(
             log_dir=log_dir,
             on_event=ProgressPrinter(sys.stderr),
             env=pod_env,
+            config_maps=config_maps,
+            config_maps_source=f"bridge run applies only {os.path.relpath(result.sync_path, split_dir)}" if result.sync_path else "",
         )
     except WorkflowError as error:
         shutil.rmtree(work, ignore_errors=True)

@@ -153,11 +153,18 @@ def check_pool_slots(pool_slots: Mapping[str, int], location: str) -> None:
 class _Locks:
     """Collects the semaphores the Workflow uses and the limits their ConfigMap keys get."""
 
-    def __init__(self) -> None:
+    def __init__(self, location: str) -> None:
+        self.location = location
         self.limits: dict[tuple[str, str], SemaphoreLimit] = {}
 
     def semaphore(self, config_map: str, key: str, limit: int, reason: str, pool: str = "") -> tuple[str, str]:
-        self.limits.setdefault((config_map, key), SemaphoreLimit(config_map, key, limit, reason, pool))
+        known = self.limits.setdefault((config_map, key), SemaphoreLimit(config_map, key, limit, reason, pool))
+        if known.pool != pool:
+            raise UnsupportedError(
+                f"pools {known.pool!r} and {pool!r} would share the semaphore ConfigMap {config_map} (Kubernetes names "
+                "are lower-case letters, digits and '-'); rename one of the pools",
+                location=self.location,
+            )
         return (config_map, key)
 
     def sorted_limits(self) -> tuple[SemaphoreLimit, ...]:
@@ -189,6 +196,10 @@ def task_sync(task: SourceTask, task_name: str, workflow_name: str, pool_slots: 
     return SyncSpec(semaphores=tuple(refs))
 
 
+def _some(task_ids: list[str]) -> str:
+    return ", ".join(repr(t) for t in task_ids[:3]) + (" …" if len(task_ids) > 3 else "")
+
+
 def concurrency_notes(dag: SourceDag, pool_slots: Mapping[str, int], locks: _Locks) -> tuple[str, ...]:
     """What the emitted locks cannot honour exactly, for bridge split to print (docs/SCHEDULES.md)."""
     notes = []
@@ -198,9 +209,8 @@ def concurrency_notes(dag: SourceDag, pool_slots: Mapping[str, int], locks: _Loc
     for pool, task_ids in sorted(pools.items()):
         if pool == DEFAULT_POOL or pool in pool_slots:
             continue
-        shown = ", ".join(repr(t) for t in task_ids[:3]) + (" …" if len(task_ids) > 3 else "")
         notes.append(
-            f"pool {pool!r} (tasks {shown}): its slots live in Airflow's database, so the semaphore "
+            f"pool {pool!r} (tasks {_some(task_ids)}): its slots live in Airflow's database, so the semaphore "
             f"{pool_config_map(pool)} gets {DEFAULT_POOL_SLOTS}; pass --pool-slots {shlex.quote(pool + '=N')} "
             "(or edit that ConfigMap)"
         )
@@ -214,7 +224,7 @@ def concurrency_notes(dag: SourceDag, pool_slots: Mapping[str, int], locks: _Loc
     past = [task.task_id for task in dag.tasks if task.depends_on_past]
     if past:
         notes.append(
-            f"depends_on_past (tasks {', '.join(repr(t) for t in past[:3])}{' …' if len(past) > 3 else ''}): runs of "
+            f"depends_on_past (tasks {_some(past)}): runs of "
             "the DAG are serialised by an Argo mutex, but a task that failed in the previous run does not hold the "
             "next run back (no shared database); see docs/SCHEDULES.md"
         )
@@ -238,7 +248,7 @@ def plan_workflow(
     pool_slots = dict(pool_slots or {})
     check_pool_slots(pool_slots, dag.source_path)
     workflow_name = names.argo_name(dag.dag_id, names.WORKFLOW_PREFIX_MAX)
-    locks = _Locks()
+    locks = _Locks(dag.source_path)
     sync = run_sync(dag, workflow_name, locks)
     task_names = names.argo_names([task.task_id for task in dag.tasks])
     by_id = {task.task_id: task for task in dag.tasks}

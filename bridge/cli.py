@@ -33,6 +33,21 @@ def _secret_name(value: str | None) -> str | None:
             param_hint="--gcp-key-secret",
         )
     return value
+def _pool_slots(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, int]:
+    """`--pool-slots NAME=N` (repeatable) as {pool: slots}, or a usage error."""
+    slots: dict[str, int] = {}
+    for value in values:
+        name, sep, text = value.rpartition("=")
+        if not sep or not name or not text.strip().isdigit() or int(text) < 1:
+            raise click.BadParameter(f"{value!r} is not POOL=N with N a positive integer", param_hint="--pool-slots")
+        slots[name] = int(text)
+    return slots
+
+
+POOL_SLOTS_HELP = (
+    "Slots of an Airflow pool (repeatable): the limit of its Argo semaphore. Pools without a value get 1; "
+    "default_pool gets a semaphore only when named here."
+)
 
 
 def _fail(error: BridgeError) -> None:
@@ -66,6 +81,7 @@ def main() -> None:
     callback=lambda ctx, param, value: _secret_name(value),
     help="Mount this Secret's key.json read-only in every task pod and point GOOGLE_APPLICATION_CREDENTIALS at it.",
 )
+@click.option("--pool-slots", "pool_slots", multiple=True, metavar="POOL=N", callback=_pool_slots, help=POOL_SLOTS_HELP)
 def split(
     dag_file: str,
     dag_id: str | None,
@@ -75,6 +91,7 @@ def split(
     force: bool,
     schedule: str,
     gcp_key_secret: str | None,
+    pool_slots: dict[str, int],
 ) -> None:
     """Split DAG_FILE into single-task DAG files, an Argo Workflow, its schedule and an image recipe."""
     from bridge.split import split_dag
@@ -89,6 +106,7 @@ def split(
             force=force,
             schedule=schedule,
             gcp_key_secret=gcp_key_secret,
+            pool_slots=pool_slots,
         )
     except BridgeError as error:
         _fail(error)
@@ -99,6 +117,8 @@ def split(
         f"({changed} file{'s' if changed != 1 else ''} changed)"
     )
     click.echo(f"  workflow: {result.workflow_path}")
+    if result.sync_path:
+        click.echo(f"  first:    kubectl apply -f {result.sync_path}   (semaphore limits; Argo fails runs without them)")
     click.echo(f"  submit:   argo submit {result.workflow_path} -p run-date=YYYYMMDD")
     for warning in result.warnings:
         click.echo(f"bridge: warning: {warning}", err=True)
@@ -140,6 +160,7 @@ def normalise_run_date(value: str) -> str:
 )
 @click.option("--image", help="With --engine podman|docker: the image to run.  [default: the Workflow's, bridge/<dag name>:latest]")
 @click.option("--env", "pass_env", multiple=True, metavar="NAME", help="With --engine podman|docker: pass this variable of your environment to the containers.")
+@click.option("--pool-slots", "pool_slots", multiple=True, metavar="POOL=N", callback=_pool_slots, help=POOL_SLOTS_HELP)
 def run(
     dag_file: str,
     run_date: str,
@@ -152,6 +173,7 @@ def run(
     engine: str,
     image: str | None,
     pass_env: tuple[str, ...],
+    pool_slots: dict[str, int],
 ) -> None:
     """Run DAG_FILE for one date on this machine, the way Argo runs the emitted Workflow."""
     from bridge.local.run import run_dag
@@ -169,6 +191,7 @@ def run(
             engine=engine,
             image=image,
             pass_env=pass_env,
+            pool_slots=pool_slots,
         )
     except BridgeError as error:
         _fail(error)

@@ -22,7 +22,10 @@ class SourceTask:
     execution_timeout_seconds: float | None = None
     conn_ids: tuple[str, ...] = ()
     owner: str = ""
-    pool: str = ""
+    pool: str = ""  # "" or "default_pool": Airflow's default pool
+    pool_slots: int = 1
+    max_active_tis_per_dag: int | None = None
+    depends_on_past: bool = False  # also set by wait_for_downstream
     queue: str = ""
     executor_config: str = ""  # JSON text, "" when empty
     is_setup: bool = False
@@ -75,6 +78,7 @@ class SourceDag:
     timezone: str = "UTC"
     max_active_tasks: int | None = None
     max_active_runs: int | None = None
+    default_max_active_runs: int | None = None  # Airflow's [core] max_active_runs_per_dag at split time
     dagrun_timeout_seconds: float | None = None
     airflow_version: str = ""
     requirements: tuple[tuple[str, str], ...] = ()  # (distribution, version), sorted
@@ -93,6 +97,28 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class SyncSpec:
+    """An Argo `synchronization` block: mutex names and semaphores as (ConfigMap name, key)."""
+
+    mutexes: tuple[str, ...] = ()
+    semaphores: tuple[tuple[str, str], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.mutexes or self.semaphores)
+
+
+@dataclass(frozen=True)
+class SemaphoreLimit:
+    """One ConfigMap key holding a semaphore's limit, the value bridge writes, and why."""
+
+    config_map: str
+    key: str
+    limit: int
+    reason: str  # the Airflow setting, e.g. "pool 'api'" or "max_active_runs"
+    pool: str = ""  # the Airflow pool when the ConfigMap is a pool's (shared by every DAG using it)
+
+
+@dataclass(frozen=True)
 class TemplateSpec:
     """One shared container template: tasks with equal settings share it."""
 
@@ -101,6 +127,7 @@ class TemplateSpec:
     deadline_seconds: int | None = None
     conn_ids: tuple[str, ...] = ()
     mapped: bool = False  # runs a mapped task: one more output, `states` (per map index)
+    sync: SyncSpec = SyncSpec()  # template-level locks: pool, max_active_tis_per_dag
 
 
 @dataclass(frozen=True)
@@ -131,4 +158,7 @@ class Plan:
     verdict_name: str = "airflow-dagrun"  # the no-op node whose phase is the DagRun state
     verdict_depends: str = ""
     gcp_key_secret: str | None = None  # Secret holding key.json: mounted read-only, GOOGLE_APPLICATION_CREDENTIALS set
+    run_sync: SyncSpec = SyncSpec()  # Workflow-level lock: max_active_runs, depends_on_past
+    semaphore_limits: tuple[SemaphoreLimit, ...] = ()  # every semaphore's ConfigMap key, sorted
+    notes: tuple[str, ...] = ()  # what the Workflow cannot honour exactly (bridge split prints them)
     schedule_kind: str = "cronjob"  # "cronjob", "cronworkflow" or "none": what bridge split emits for the schedule

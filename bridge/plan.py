@@ -6,20 +6,30 @@ import hashlib
 import json
 import os
 import re
+import shlex
+from dataclasses import replace
+from typing import Mapping
 
 from bridge import names, semantics
 from bridge.errors import UnsupportedError
-from bridge.model import Plan, PlannedTask, RetryPolicy, SourceDag, SourceTask, TemplateSpec
+from bridge.model import Plan, PlannedTask, RetryPolicy, SemaphoreLimit, SourceDag, SourceTask, SyncSpec, TemplateSpec
 
 VERDICT = "airflow-dagrun"
 RESERVED_PARAMETERS = frozenset({"run-date", "run-id"})
 _PARAMETER_NAME = re.compile(r"^[-a-zA-Z0-9_]+$")
 _CONN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")  # Airflow's own rule for connection ids
 _URI_PASSWORD = re.compile(r"(://[^/\s:@]*):[^@\s/]*@")
-_DEFAULT_POOL = "default_pool"
+DEFAULT_POOL = "default_pool"  # Airflow's pool for tasks that name none ([core] default_pool_task_slot_count: 128)
 _DEFAULT_QUEUES = frozenset({"", "default"})
 BASE_TEMPLATE = "task"
 MAPPED_TEMPLATE = "task-mapped"
+DEFAULT_POOL_SLOTS = 1  # a pool's slots live in Airflow's database; bridge assumes the safe minimum
+POOL_PREFIX = "bridge-pool-"
+POOL_KEY = "slots"
+DAG_LOCK_PREFIX = "bridge-dag-"
+MAX_ACTIVE_RUNS_KEY = "max-active-runs"
+MAX_ACTIVE_TIS_KEY = "max-active-tis-per-dag."
+_CONFIGMAP_NAME_MAX = 253
 
 
 def default_image(workflow_name: str) -> str:
@@ -56,11 +66,13 @@ def _template_key(spec: TemplateSpec) -> str:
     }
     if spec.mapped:
         data["mapped"] = True
+    if spec.sync:
+        data["sync"] = [list(spec.sync.mutexes), [list(ref) for ref in spec.sync.semaphores]]
     return json.dumps(data, sort_keys=True)
 
 
 def _template_name(spec: TemplateSpec) -> str:
-    if spec.retry is None and spec.deadline_seconds is None and not spec.conn_ids:
+    if spec.retry is None and spec.deadline_seconds is None and not spec.conn_ids and not spec.sync:
         return MAPPED_TEMPLATE if spec.mapped else BASE_TEMPLATE
     digest = hashlib.sha256(_template_key(spec).encode()).hexdigest()[:8]
     return f"{BASE_TEMPLATE}-{digest}"
@@ -116,15 +128,128 @@ def check_supported(dag: SourceDag) -> None:
             )
 
 
+def dag_lock_name(workflow_name: str) -> str:
+    """The DAG's Argo mutex, and the ConfigMap holding its semaphore limits (one name for both)."""
+    return DAG_LOCK_PREFIX + workflow_name
+
+
+def pool_config_map(pool: str) -> str:
+    """The ConfigMap holding an Airflow pool's slots; the same name from every DAG that uses the pool."""
+    return POOL_PREFIX + names.argo_name(pool, _CONFIGMAP_NAME_MAX - len(POOL_PREFIX))
+
+
+def task_pool(task: SourceTask) -> str:
+    """The Airflow pool a task runs in (no pool means Airflow's default_pool)."""
+    return task.pool or DEFAULT_POOL
+
+
+def check_pool_slots(pool_slots: Mapping[str, int], location: str) -> None:
+    """Slots must be positive integers (an Argo semaphore limit of 0 fails every run that needs it)."""
+    for pool, slots in sorted(pool_slots.items()):
+        if isinstance(slots, bool) or not isinstance(slots, int) or slots < 1:
+            raise UnsupportedError(f"pool {pool!r}: slots must be a positive integer, not {slots!r}", location=location)
+
+
+class _Locks:
+    """Collects the semaphores the Workflow uses and the limits their ConfigMap keys get."""
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        self.limits: dict[tuple[str, str], SemaphoreLimit] = {}
+
+    def semaphore(self, config_map: str, key: str, limit: int, reason: str, pool: str = "") -> tuple[str, str]:
+        known = self.limits.setdefault((config_map, key), SemaphoreLimit(config_map, key, limit, reason, pool))
+        if known.pool != pool:
+            raise UnsupportedError(
+                f"pools {known.pool!r} and {pool!r} would share the semaphore ConfigMap {config_map} (Kubernetes names "
+                "are lower-case letters, digits and '-'); rename one of the pools",
+                location=self.location,
+            )
+        return (config_map, key)
+
+    def sorted_limits(self) -> tuple[SemaphoreLimit, ...]:
+        return tuple(self.limits[ref] for ref in sorted(self.limits))
+
+
+def run_sync(dag: SourceDag, workflow_name: str, locks: _Locks) -> SyncSpec:
+    """The Workflow-level lock: a mutex for max_active_runs=1 or depends_on_past, else a semaphore when set."""
+    lock = dag_lock_name(workflow_name)
+    if dag.max_active_runs == 1 or any(task.depends_on_past for task in dag.tasks):
+        return SyncSpec(mutexes=(lock,))
+    runs = dag.max_active_runs
+    if runs is not None and runs > 1 and runs != dag.default_max_active_runs:
+        return SyncSpec(semaphores=(locks.semaphore(lock, MAX_ACTIVE_RUNS_KEY, runs, "max_active_runs"),))
+    return SyncSpec()
+
+
+def task_sync(task: SourceTask, task_name: str, workflow_name: str, pool_slots: Mapping[str, int], locks: _Locks) -> SyncSpec:
+    """Template-level semaphores: the task's pool (slots shared by every DAG) and max_active_tis_per_dag."""
+    refs = []
+    pool = task_pool(task)
+    if pool != DEFAULT_POOL or DEFAULT_POOL in pool_slots:
+        slots = pool_slots.get(pool, DEFAULT_POOL_SLOTS)
+        refs.append(locks.semaphore(pool_config_map(pool), POOL_KEY, slots, f"slots of Airflow pool {pool!r}", pool))
+    if task.max_active_tis_per_dag:
+        reason = f"max_active_tis_per_dag of task {task.task_id!r}"
+        key = MAX_ACTIVE_TIS_KEY + task_name
+        refs.append(locks.semaphore(dag_lock_name(workflow_name), key, task.max_active_tis_per_dag, reason))
+    return SyncSpec(semaphores=tuple(refs))
+
+
+def _some(task_ids: list[str]) -> str:
+    return ", ".join(repr(t) for t in task_ids[:3]) + (" …" if len(task_ids) > 3 else "")
+
+
+def concurrency_notes(dag: SourceDag, pool_slots: Mapping[str, int], locks: _Locks) -> tuple[str, ...]:
+    """What the emitted locks cannot honour exactly, for bridge split to print (docs/SCHEDULES.md)."""
+    notes = []
+    pools: dict[str, list[str]] = {}
+    for task in dag.tasks:
+        pools.setdefault(task_pool(task), []).append(task.task_id)
+    for pool, task_ids in sorted(pools.items()):
+        if pool == DEFAULT_POOL or pool in pool_slots:
+            continue
+        notes.append(
+            f"pool {pool!r} (tasks {_some(task_ids)}): its slots live in Airflow's database, so the semaphore "
+            f"{pool_config_map(pool)} gets {DEFAULT_POOL_SLOTS}; pass --pool-slots {shlex.quote(pool + '=N')} "
+            "(or edit that ConfigMap)"
+        )
+    for task in dag.tasks:
+        ref = (pool_config_map(task_pool(task)), POOL_KEY)
+        if task.pool_slots > 1 and ref in locks.limits:
+            notes.append(
+                f"task {task.task_id!r} has pool_slots={task.pool_slots}, but an Argo semaphore gives each task one "
+                f"slot: it takes 1 slot of pool {task_pool(task)!r}"
+            )
+    past = [task.task_id for task in dag.tasks if task.depends_on_past]
+    if past:
+        notes.append(
+            f"depends_on_past (tasks {_some(past)}): runs of "
+            "the DAG are serialised by an Argo mutex, but a task that failed in the previous run does not hold the "
+            "next run back (no shared database); see docs/SCHEDULES.md"
+        )
+    return tuple(notes)
+
+
 def plan_workflow(
     dag: SourceDag,
     *,
     image: str | None = None,
     namespace: str | None = None,
     deadline_grace_seconds: int = 60,
+    pool_slots: Mapping[str, int] | None = None,
 ) -> Plan:
-    """Decide every name, dependency and template of the Workflow for `dag`."""
+    """Decide every name, dependency and template of the Workflow for `dag`.
+
+    `pool_slots` gives Airflow pools their slots (pools the DAG does not use are ignored);
+    Airflow's default_pool gets a semaphore only when it is named there.
+    """
     check_supported(dag)
+    pool_slots = dict(pool_slots or {})
+    check_pool_slots(pool_slots, dag.source_path)
+    workflow_name = names.argo_name(dag.dag_id, names.WORKFLOW_PREFIX_MAX)
+    locks = _Locks(dag.source_path)
+    sync = run_sync(dag, workflow_name, locks)
     task_names = names.argo_names([task.task_id for task in dag.tasks])
     by_id = {task.task_id: task for task in dag.tasks}
     downstream: dict[str, set[str]] = {task.task_id: set() for task in dag.tasks}
@@ -146,8 +271,9 @@ def plan_workflow(
             deadline_seconds=deadline_seconds(task, deadline_grace_seconds),
             conn_ids=task.conn_ids,
             mapped=task.is_mapped,
+            sync=task_sync(task, task_names[task.task_id], workflow_name, pool_slots, locks),
         )
-        spec = TemplateSpec(_template_name(spec), spec.retry, spec.deadline_seconds, spec.conn_ids, spec.mapped)
+        spec = replace(spec, name=_template_name(spec))
         specs.setdefault(spec.name, spec)
         upstream_names = tuple(sorted(task_names[up] for up in task.upstream))
         conditions = semantics.task_conditions(task, task_names, by_id, short_circuits)
@@ -165,7 +291,6 @@ def plan_workflow(
         extra = task_settings(task)
         if extra:
             settings.append((task.task_id, extra))
-    workflow_name = names.argo_name(dag.dag_id, names.WORKFLOW_PREFIX_MAX)
     leaves = sorted(task_names[t] for t, downs in downstream.items() if not downs)
     state_tasks = [task_names[t] for t in semantics.dagrun_state_tasks(by_id, downstream)]
     verdict = VERDICT if VERDICT not in task_names.values() else names.argo_name(VERDICT + "." + dag.dag_id)
@@ -180,14 +305,15 @@ def plan_workflow(
         task_settings=tuple(sorted(settings)),
         verdict_name=verdict,
         verdict_depends=semantics.verdict_depends(state_tasks, leaves),
+        run_sync=sync,
+        semaphore_limits=locks.sorted_limits(),
+        notes=concurrency_notes(dag, pool_slots, locks),
     )
 
 
 def task_settings(task: SourceTask) -> str:
-    """Pool, queue and executor_config, kept as JSON until the scheduling issue maps them."""
+    """Queue and executor_config, kept as JSON (pools became semaphores: task_sync)."""
     data: dict[str, object] = {}
-    if task.pool and task.pool != _DEFAULT_POOL:
-        data["pool"] = task.pool
     if task.queue not in _DEFAULT_QUEUES:
         data["queue"] = task.queue
     if task.executor_config:

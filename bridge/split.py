@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from typing import Mapping
 
 from bridge.emit import emit_all
 from bridge.emit.cronjob import schedule_problem
+from bridge.emit.sync import sync_path
 from bridge.errors import UnsupportedError
 from bridge.model import Plan, SourceDag
 from bridge.plan import plan_workflow
@@ -22,13 +24,16 @@ class SplitResult:
     workflow_path: str
     changed: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    sync_path: str = ""  # the semaphore ConfigMaps to apply before the first run ("" when none)
 
 
-def build_plan(dag: SourceDag, *, image: str | None, namespace: str | None) -> Plan:
+def build_plan(
+    dag: SourceDag, *, image: str | None, namespace: str | None, pool_slots: Mapping[str, int] | None = None
+) -> Plan:
     """Plan the Workflow for a loaded DAG (pure)."""
     if dag.dag_id in {".", ".."}:
         raise UnsupportedError(f"dag_id {dag.dag_id!r} cannot be a folder name; rename the DAG", location=dag.source_path)
-    return plan_workflow(dag, image=image, namespace=namespace)
+    return plan_workflow(dag, image=image, namespace=namespace, pool_slots=pool_slots)
 
 
 def render_files(plan: Plan) -> dict[str, bytes]:
@@ -54,17 +59,24 @@ def split_dag(
     force: bool = False,
     schedule: str = "cronjob",
     gcp_key_secret: str | None = None,
+    pool_slots: Mapping[str, int] | None = None,
 ) -> SplitResult:
-    """Load, plan, emit and write; nothing is written unless everything succeeded."""
+    """Load, plan, emit and write; nothing is written unless everything succeeded.
+
+    `pool_slots` sets Airflow pools' slots (docs/SCHEDULES.md, "Concurrency").
+    """
     from bridge.airflow.loader import load_dag
 
     dag = load_dag(dag_file, dag_id)
-    plan = replace(build_plan(dag, image=image, namespace=namespace), schedule_kind=schedule, gcp_key_secret=gcp_key_secret)
+    plan = build_plan(dag, image=image, namespace=namespace, pool_slots=pool_slots)
+    plan = replace(plan, schedule_kind=schedule, gcp_key_secret=gcp_key_secret)
     files = render_files(plan)
-    warnings = check_rendered(plan, files) + schedule_notes(plan)
+    warnings = check_rendered(plan, files) + schedule_notes(plan) + plan.notes
     changed = write_output(output, files, force=force)
-    workflow = os.path.join(os.path.normpath(output), "workflows", f"{plan.workflow_name}.yaml")
-    return SplitResult(dag.dag_id, len(plan.tasks), workflow, tuple(changed), warnings)
+    root = os.path.normpath(output)
+    workflow = os.path.join(root, "workflows", f"{plan.workflow_name}.yaml")
+    sync = os.path.join(root, sync_path(plan)) if plan.semaphore_limits else ""
+    return SplitResult(dag.dag_id, len(plan.tasks), workflow, tuple(changed), warnings, sync)
 
 
 def check_rendered(plan: Plan, files: dict[str, bytes]) -> tuple[str, ...]:

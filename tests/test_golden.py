@@ -22,6 +22,8 @@ CASES = {
     "github_hn_trends": ROOT / "examples" / "bigquery_trends" / "github_hn_trends.py",
     "settings_dag": DATA / "dags" / "settings_dag.py",
     "names_dag": DATA / "dags" / "names_dag.py",
+    "concurrency_dag": DATA / "dags" / "concurrency_dag.py",
+    "serial_dag": DATA / "dags" / "serial_dag.py",
 }
 TOP_LEVEL_EXAMPLE = CASES["github_hn_trends"]
 TOP_LEVEL_LINE = 3

@@ -64,15 +64,22 @@ def test_connections_come_from_a_secret_by_reference(workflow: dict[str, Any]) -
     assert "env" not in task_template(workflow, "plain")["container"]
 
 
-def test_pool_queue_and_executor_config_kept_as_annotation(workflow: dict[str, Any]) -> None:
+def test_queue_and_executor_config_kept_as_annotation(workflow: dict[str, Any]) -> None:
     settings = json.loads(workflow["metadata"]["annotations"]["bridge.dev/task-settings"])
     assert settings == {
         "copy": {
-            "pool": "copies",
             "queue": "heavy",
             "executor_config": {"pod_override": {"spec": {"nodeSelector": {"disk": "ssd"}}}},
         }
     }
+
+
+def test_pool_becomes_a_template_semaphore(workflow: dict[str, Any]) -> None:
+    # More in tests/test_concurrency.py; the pool's slots are a ConfigMap key (sync/settings.yaml).
+    assert task_template(workflow, "copy")["synchronization"] == {
+        "semaphores": [{"configMapKeyRef": {"name": "bridge-pool-copies", "key": "slots"}}]
+    }
+    assert "synchronization" not in task_template(workflow, "plain")
 
 
 def test_tasks_share_templates(workflow: dict[str, Any]) -> None:

@@ -207,6 +207,21 @@ def _json_or_empty(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def _positive_int(value: Any) -> int | None:
+    """An optional limit: None unless a positive integer."""
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
+def _default_max_active_runs() -> int | None:
+    """Airflow's `[core] max_active_runs_per_dag`: the value a DAG gets when it sets none."""
+    from airflow.configuration import conf
+
+    try:
+        return conf.getint("core", "max_active_runs_per_dag")
+    except Exception:  # an unreadable setting: treat every DAG's value as its own choice
+        return None
+
+
 def plain_id(value: Any) -> str:
     """A task or DAG id as a plain str (DAGs may use str enums, e.g. a TriggerRule, as ids)."""
     return str.__str__(value) if isinstance(value, str) else str(value)
@@ -229,6 +244,9 @@ def describe_task(task: Any, dag_has_setups: bool = True) -> SourceTask:
         conn_ids=_conn_ids(task),
         owner=str(getattr(task, "owner", "") or ""),
         pool=str(getattr(task, "pool", "") or ""),
+        pool_slots=int(getattr(task, "pool_slots", 1) or 1),
+        max_active_tis_per_dag=_positive_int(getattr(task, "max_active_tis_per_dag", None)),
+        depends_on_past=bool(getattr(task, "depends_on_past", False) or getattr(task, "wait_for_downstream", False)),
         queue=str(getattr(task, "queue", "") or ""),
         executor_config=_json_or_empty(getattr(task, "executor_config", None)),
         is_setup=bool(getattr(task, "is_setup", False)),
@@ -327,6 +345,7 @@ def describe_dag(dag: Any, path: str) -> SourceDag:
         timezone=str(getattr(timezone, "name", timezone) or "UTC"),
         max_active_tasks=getattr(dag, "max_active_tasks", None),
         max_active_runs=getattr(dag, "max_active_runs", None),
+        default_max_active_runs=_default_max_active_runs(),
         dagrun_timeout_seconds=_seconds(getattr(dag, "dagrun_timeout", None)),
         airflow_version=compat.airflow_version(),
         requirements=detect_requirements(list(dag.tasks)),

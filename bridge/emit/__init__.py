@@ -6,6 +6,7 @@ from bridge.emit.argo import emit_workflow
 from bridge.emit.cronjob import cron_name, emit_cronjob, emit_cronworkflow, schedule_problem
 from bridge.emit.dagfile import emit_task_files
 from bridge.emit.image import emit_image
+from bridge.emit.sync import emit_sync, sync_path
 from bridge.model import Plan
 
 
@@ -14,6 +15,8 @@ def emit_all(plan: Plan) -> dict[str, str]:
     files: dict[str, str] = {}
     files.update(emit_task_files(plan))
     files[f"workflows/{plan.workflow_name}.yaml"] = emit_workflow(plan)
+    if plan.semaphore_limits:
+        files[sync_path(plan)] = emit_sync(plan)
     if plan.schedule_kind != "none" and not schedule_problem(plan):
         if plan.schedule_kind == "cronworkflow":
             files[f"cronworkflows/{cron_name(plan)}.yaml"] = emit_cronworkflow(plan)

@@ -26,6 +26,7 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _FIELD_NAME = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")  # isValidWorkflowFieldName
 _PARAM_NAME = re.compile(r"^[-a-zA-Z0-9_]+$")  # isValidParamOrArtifactName
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")  # IsConfigMapKey
 _REFERENCE = re.compile(r"\{\{(.*?)\}\}", re.S)
 _TASK_REF = re.compile(r"^tasks\.([^.]+)\.(.+)$")
 _STEP_REF = re.compile(r"^steps\.([^.]+)\.(.+)$")
@@ -117,6 +118,50 @@ def check_metadata(document: dict[str, Any]) -> Iterator[Problem]:
                           "shorten the annotations", rule="k8s-annotations")
 
 
+def check_configmap_keys(document: dict[str, Any]) -> Iterator[Problem]:
+    """ConfigMap data keys (IsConfigMapKey): the API server refuses others; the schema does not say."""
+    if document.get("kind") != "ConfigMap":
+        return
+    for field in ("data", "binaryData"):
+        entries = document.get(field)
+        for key in entries if isinstance(entries, dict) else {}:
+            if not _CONFIGMAP_KEY.match(str(key)) or str(key) in (".", ".."):
+                yield Problem(join(field, str(key)), f"{key!r} is not a valid ConfigMap key",
+                              "use at most 253 letters, digits, '-', '_' or '.'", rule="k8s-key")
+
+
+def _synchronization(sync: Any, path: str) -> Iterator[Problem]:
+    """workflow/sync: what Argo refuses when it acquires the locks (the Workflow fails, or the node errors)."""
+    if not isinstance(sync, dict):
+        return
+    items = [("semaphores", item) for item in sync.get("semaphores") or []]
+    items += [("mutexes", item) for item in sync.get("mutexes") or []]
+    seen: list[Any] = []
+    positions = {"semaphores": 0, "mutexes": 0}
+    for field, item in items:
+        where = index(join(path, field), positions[field])
+        positions[field] += 1
+        if item in seen:
+            yield Problem(where, "repeats a synchronization item; Argo fails with 'duplicate synchronization item found'",
+                          "list each lock once", rule="argo-sync")
+        seen.append(item)
+        if not isinstance(item, dict):
+            continue
+        if field == "mutexes" and not item.get("name"):
+            yield Problem(join(where, "name"), "a mutex needs a name", "name the mutex", rule="argo-sync")
+        ref = item.get("configMapKeyRef")
+        if field == "semaphores" and (ref is None) == (item.get("database") is None):
+            yield Problem(where, "a semaphore needs exactly one of configMapKeyRef and database",
+                          "give the ConfigMap key holding its limit", rule="argo-sync")
+        if field == "semaphores" and isinstance(ref, dict):
+            if not ref.get("name"):
+                yield Problem(join(join(where, "configMapKeyRef"), "name"), "is missing", "name the ConfigMap", rule="argo-sync")
+            key = str(ref.get("key") or "")
+            if not _CONFIGMAP_KEY.match(key):
+                yield Problem(join(join(where, "configMapKeyRef"), "key"), f"{key!r} is not a valid ConfigMap key",
+                              "use at most 253 letters, digits, '-', '_' or '.'", rule="argo-sync")
+
+
 def _name_format(path: str, name: str, limit: int, pattern: re.Pattern[str], shown: str | None = None) -> Iterator[Problem]:
     shown = name if shown is None else shown
     if len(name) > limit:
@@ -184,9 +229,11 @@ def _check_spec(document: dict[str, Any], spec: dict[str, Any], path: str) -> It
             yield Problem(join(path, field), f"template {target!r} does not exist",
                           "name one of spec.templates", rule="argo-template-ref")
     yield from _parameters(spec.get("arguments"), join(path, "arguments"), "workflow argument")
+    yield from _synchronization(spec.get("synchronization"), join(path, "synchronization"))
     globals_ = _global_scope(document, spec)
     for position, template in enumerate(templates):
         if isinstance(template, dict):
+            yield from _synchronization(template.get("synchronization"), join(index(tpath, position), "synchronization"))
             yield from _check_template(template, index(tpath, position), by_name, globals_)
 
 
@@ -468,4 +515,4 @@ def _unresolved(name: str, path: str, tasks: Mapping[Any, int]) -> Problem:
                    "template's inputs) or fix the name", rule="argo-reference")
 
 
-__all__ = ["check_argo_rules", "check_metadata", "check_size", "ERROR", "WARNING"]
+__all__ = ["check_argo_rules", "check_configmap_keys", "check_metadata", "check_size", "ERROR", "WARNING"]

@@ -27,6 +27,7 @@ from bridge.local import expr
 from bridge.local.launcher import LOCAL_FILE_VARIABLES, HostLauncher, Launcher, PodOutcome, PodSpec
 from bridge.local.phase import FULFILLED, assess_dag_phase, target_tasks
 from bridge.local.spec import WorkflowError, argument_values, as_string, int_or_string, parse_duration, template_kind, templates_by_name
+from bridge.local.sync import LockError, Locks
 from bridge.local.template import ABSENT, SubstitutionError, is_pure_reference, substitute, substitute_all
 
 STRICT = ("tasks", "steps")  # dag.go: references to other nodes MUST resolve
@@ -93,8 +94,8 @@ class RunResult:
 
 @dataclass(frozen=True)
 class Event:
-    """One progress event; `kind` is run-started, started, succeeded, failed, errored, skipped,
-    omitted, retrying or run-finished."""
+    """One progress event; `kind` is run-started, waiting (for a synchronization lock), started,
+    succeeded, failed, errored, skipped, omitted, retrying or run-finished."""
 
     kind: str
     task: str
@@ -125,6 +126,8 @@ def run_workflow(
     launcher: Optional[Launcher] = None,
     grace_seconds: float = 30.0,
     env: Optional[Mapping[str, str]] = None,
+    config_maps: Optional[Mapping[str, Mapping[str, Any]]] = None,
+    config_maps_source: str = "",
 ) -> RunResult:
     """Run `workflow` (a parsed Workflow dict) to completion and return every node's outcome.
 
@@ -133,6 +136,8 @@ def run_workflow(
     (retry backoff, suspend durations: 0 runs retries at once). Logs go to `log_dir/<task>.log`.
     `env` is the environment pods inherit (default: this process's; importing Airflow in-process
     may have changed it, so callers that split first should pass a copy taken before).
+    `config_maps` (name -> data) are the ConfigMaps the namespace holds: semaphore limits are read
+    from them (`config_maps_source` says where they came from, for messages).
     Raises WorkflowError when Argo would reject the Workflow at submit time.
     """
     run = _Run(
@@ -146,6 +151,8 @@ def run_workflow(
         launcher=launcher,
         grace_seconds=grace_seconds,
         env=env,
+        config_maps=config_maps,
+        config_maps_source=config_maps_source,
     )
     return run.run()
 
@@ -164,6 +171,7 @@ class _Job:
     state: str = "ready"  # ready, running, backoff, suspended
     due: float = 0.0  # monotonic time the backoff or suspension ends
     first_started: float = 0.0  # monotonic, for backoff.maxDuration
+    waiting: str = ""  # Argo's message while the node waits for a synchronization lock
 
 
 class _Run:
@@ -182,6 +190,8 @@ class _Run:
         launcher: Optional[Launcher],
         grace_seconds: float,
         env: Optional[Mapping[str, str]] = None,
+        config_maps: Optional[Mapping[str, Mapping[str, Any]]] = None,
+        config_maps_source: str = "",
     ) -> None:
         self.workflow = copy.deepcopy(dict(workflow))
         self.spec: dict[str, Any] = self.workflow.get("spec") or {}
@@ -196,6 +206,8 @@ class _Run:
         self.name = self._workflow_name()
         self.parameters = self._global_parameters(parameters)
         self.globals = self._global_scope()
+        self.locks = Locks(config_maps or {}, str(self.globals["workflow.namespace"]), config_maps_source)
+        self.holding: set[str] = set()  # nodes holding their template's synchronization locks
         self.dag_template = self._entrypoint()
         dag = self.dag_template["dag"]
         self.tasks: dict[str, dict[str, Any]] = {}
@@ -305,18 +317,21 @@ class _Run:
         os.makedirs(self.log_dir, exist_ok=True)
         self._emit("run-started", "")
         interrupted = False
+        refused = self._acquire_workflow_locks()
         try:
-            while True:
+            while not refused:
                 self._drain(block=False)
                 if self._advance():
                     continue
                 if not self.jobs:
                     break
+                if self._deadlocked():
+                    continue
                 self._drain(block=True, timeout=self._next_wakeup())
         except KeyboardInterrupt:
             interrupted = True
             self._stop()
-        phase, message = self._assess(interrupted)
+        phase, message = ("Failed", refused) if refused else self._assess(interrupted)
         result = RunResult(
             workflow_name=self.name,
             phase=phase,
@@ -330,6 +345,55 @@ class _Run:
         )
         self._emit("run-finished", "", message=message, result=result)
         return result
+
+    # ---- synchronization (workflow/sync) -----------------------------------------------------
+
+    def _holder(self, node: str = "") -> str:
+        """sync_manager.go getHolderKey: <namespace>/<workflow>[/<node>]."""
+        key = f"{self.globals['workflow.namespace']}/{self.name}"
+        return f"{key}/{node}" if node else key
+
+    def _acquire_workflow_locks(self) -> str:
+        """spec.synchronization, held for the whole run; '' when acquired, else why the Workflow fails."""
+        sync = self.spec.get("synchronization")
+        if not sync:
+            return ""
+        try:
+            waiting = self.locks.try_acquire(self._holder(), sync)
+        except LockError as error:
+            return f"Failed to acquire the synchronization lock. {error}"
+        assert waiting is None, waiting  # the only Workflow here: every lock is free
+        return ""
+
+    def _acquire_node_locks(self, name: str) -> Optional[bool]:
+        """The template's synchronization before its first pod: True held, False waiting, None errored."""
+        sync = self.jobs[name].template.get("synchronization")
+        if not sync or name in self.holding:
+            return True
+        try:
+            waiting = self.locks.try_acquire(self._holder(name), sync)
+        except LockError as error:
+            self._finish(name, "Error", str(error))
+            return None
+        if waiting is not None:
+            job = self.jobs[name]
+            if not job.waiting:
+                self._emit("waiting", name, message=waiting)
+            job.waiting = waiting
+            return False
+        self.holding.add(name)
+        return True
+
+    def _deadlocked(self) -> bool:
+        """Nothing runs or waits on a clock, yet nodes wait for locks: no one will release them.
+
+        Argo would leave these nodes Pending forever; bridge run ends them in Error instead.
+        """
+        if any(job.state != "ready" for job in self.jobs.values()):
+            return False
+        for name in list(self.jobs):
+            self._finish(name, "Error", f"{self.jobs[name].waiting or 'waiting'} (Argo would wait for this lock forever)")
+        return True
 
     def _stop(self) -> None:
         """Ctrl-C: kill running pods (their nodes fail) and start nothing more, like `argo stop`."""
@@ -596,6 +660,9 @@ class _Run:
             return self._finish(name, "Failed", "Step exceeded its deadline")
         if self.max_pods is not None and self._running_pods() >= self.max_pods:
             return False
+        held = self._acquire_node_locks(name)
+        if not held:
+            return held is None
         try:
             pod = self._pod_spec(name, job.template, len(node.attempts) + 1)
             pod_deadline = self._pod_deadline(job.template)
@@ -817,6 +884,10 @@ class _Run:
         if node.started_at is not None and node.finished_at is None:
             node.finished_at = time.time()
         self.jobs.pop(name, None)
+        if name in self.holding:
+            # operator.go releases a node's locks once it is fulfilled (after its last retry).
+            self.holding.discard(name)
+            self.locks.release(self._holder(name))
         kind = {
             "Succeeded": "succeeded", "Failed": "failed", "Error": "errored",
             "Skipped": "skipped", "Omitted": "omitted",

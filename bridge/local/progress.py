@@ -44,6 +44,8 @@ def format_event(event: Event, tail_lines: int = TAIL_LINES) -> str:
         phase = result.phase if result else "?"
         suffix = f": {event.message}" if event.message else ""
         return f"{head}run {phase.lower()}{suffix}"
+    if event.kind == "waiting":
+        return f"{head}{event.task}: {event.message}"
     if event.kind == "started":
         return f"{head}{event.task}: started{attempt}  log: {event.log_path}"
     if event.kind == "succeeded":

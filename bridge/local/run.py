@@ -49,6 +49,7 @@ def run_dag(
     engine: str = "host",
     image: Optional[str] = None,
     pass_env: tuple[str, ...] = (),
+    pool_slots: Optional[Mapping[str, int]] = None,
 ) -> LocalRun:
     """Split `dag_file`, run the Workflow for `run_date` with live progress, print a summary.
 
@@ -56,9 +57,10 @@ def run_dag(
     the Workflow's image (`image` overrides it, as `bridge split --image` would), see
     bridge/local/container.py. `pass_env` names more variables of this environment the
     containers get (the host engine passes everything).
+    Semaphore limits come from the split's `sync/` ConfigMaps, as if they had been applied.
     """
     from bridge.local import ProgressPrinter, format_summary, load_workflow, report, run_workflow
-    from bridge.local.spec import WorkflowError
+    from bridge.local.spec import WorkflowError, load_config_maps
     from bridge.split import split_dag
 
     if engine == "host":
@@ -68,11 +70,12 @@ def run_dag(
     work = tempfile.mkdtemp(prefix="bridge-run-")
     split_dir = os.path.join(work, "split")
     try:
-        result = split_dag(dag_file, dag_id=dag_id, output=split_dir, image=image)
+        result = split_dag(dag_file, dag_id=dag_id, output=split_dir, image=image, pool_slots=pool_slots)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     workflow = load_workflow(result.workflow_path)
+    config_maps = load_config_maps([result.sync_path] if result.sync_path else [])
     log_dir = os.path.join(work, "logs")
     os.makedirs(log_dir)
     launcher = None
@@ -99,6 +102,8 @@ def run_dag(
             on_event=ProgressPrinter(sys.stderr),
             env=pod_env,
             launcher=launcher,
+            config_maps=config_maps,
+            config_maps_source=f"bridge run applies only {os.path.relpath(result.sync_path, split_dir)}" if result.sync_path else "",
         )
     except WorkflowError as error:
         shutil.rmtree(work, ignore_errors=True)

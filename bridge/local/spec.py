@@ -55,6 +55,17 @@ def load_workflow(path: str) -> dict[str, Any]:
     return workflows[0]
 
 
+def load_config_maps(paths: list[str]) -> dict[str, dict[str, str]]:
+    """ConfigMaps (name -> data) from YAML files, as `kubectl apply -f` would create them; later files win."""
+    found: dict[str, dict[str, str]] = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            for doc in yaml.safe_load_all(handle):
+                if isinstance(doc, dict) and doc.get("kind") == "ConfigMap" and (doc.get("metadata") or {}).get("name"):
+                    found[str(doc["metadata"]["name"])] = {str(k): str(v) for k, v in (doc.get("data") or {}).items()}
+    return found
+
+
 def templates_by_name(workflow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """spec.templates keyed by name."""
     return {t["name"]: t for t in (workflow.get("spec") or {}).get("templates") or []}

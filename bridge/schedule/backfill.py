@@ -128,16 +128,20 @@ def backfill_workflow(backfill: Backfill, parallelism: int) -> dict[str, Any]:
     """One Workflow that runs the DAG for every date, at most `parallelism` dates at once.
 
     The DAG template and the task templates take run-date/run-id as inputs instead of workflow
-    parameters; a steps template fans out over the dates.
+    parameters; a steps template fans out over the dates. The DAG's run lock (max_active_runs,
+    depends_on_past) moves from the Workflow to the DAG template: each date holds it as one run.
     """
     workflow = copy.deepcopy(backfill.workflow)
     spec = workflow["spec"]
+    run_lock = spec.pop("synchronization", None)
     passed = [{"name": name, "value": f"{{{{inputs.parameters.{name}}}}}"} for name in ("run-date", "run-id")]
     templates = []
     for template in spec["templates"]:
         template = _use_inputs(template)
         if "dag" in template:
             template["inputs"] = {"parameters": [{"name": "run-date"}, {"name": "run-id"}]}
+            if run_lock:
+                template["synchronization"] = run_lock
             for task in template["dag"]["tasks"]:
                 if "arguments" in task:
                     task["arguments"]["parameters"] = [*task["arguments"]["parameters"], *passed]

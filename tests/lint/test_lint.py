@@ -107,6 +107,13 @@ CASES = [
      r"metadata\.generateName: 'a{70}-' is 71 characters, over the limit of 58"),
     ("long name", lambda d: d["metadata"].update(name="w" * 64), r"metadata\.name: 'w{64}' is 64 characters, over the limit of 63"),
     ("bad label value", _set(["metadata", "labels", "bridge.dev/dag"], "not ok!"), r"metadata\.labels\['bridge\.dev/dag'\]: label value"),
+    ("duplicate lock", _set(["spec", "synchronization"], {"mutexes": [{"name": "m"}, {"name": "m"}]}),
+     r"spec\.synchronization\.mutexes\[1\]: repeats a synchronization item"),
+    ("semaphore without a limit", lambda d: _container(d).update(synchronization={"semaphores": [{"namespace": "x"}]}),
+     r"spec\.templates\[1\]\.synchronization\.semaphores\[0\]: a semaphore needs exactly one of configMapKeyRef and database"),
+    ("bad semaphore key", lambda d: _container(d).update(
+        synchronization={"semaphores": [{"configMapKeyRef": {"name": "c", "key": "a/b"}}]}),
+     r"semaphores\[0\]\.configMapKeyRef\.key: 'a/b' is not a valid ConfigMap key"),
     ("over 1 MiB", _huge, r"the object is \d+ bytes as Argo stores it \(compact JSON\), over Kubernetes' 1 MiB limit"),
 ]
 
@@ -145,6 +152,15 @@ def test_kubernetes_kinds_are_checked_against_the_kubernetes_schema() -> None:
     ]
     assert lines[2].startswith("k.yaml: document 3: spec.jobTemplate.spec.template.spec.containers[0].imagee: field "
                                "'imagee' is not part of Kubernetes' CronJob schema")
+
+
+def test_configmap_keys_are_checked() -> None:
+    text = yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                           "data": {"ok.key_1-x": "1", "pool/a": "2", "..": "3"}})
+    assert sorted(str(f) for f in lint_text("c.yaml", text)) == [
+        "c.yaml: data['..']: '..' is not a valid ConfigMap key; use at most 253 letters, digits, '-', '_' or '.'",
+        "c.yaml: data['pool/a']: 'pool/a' is not a valid ConfigMap key; use at most 253 letters, digits, '-', '_' or '.'",
+    ]
 
 
 def test_not_a_manifest_and_bad_yaml(tmp_path: Path) -> None:

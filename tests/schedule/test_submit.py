@@ -76,6 +76,24 @@ def test_backfill_workflow_fans_out(tmp_path: Path) -> None:
     assert "workflow.parameters.run-date" not in out.read_text()
 
 
+@pytest.mark.parametrize(("dag", "lock"), [
+    ("concurrency_dag.py", {"semaphores": [{"configMapKeyRef": {"name": "bridge-dag-concurrency", "key": "max-active-runs"}}]}),
+    ("serial_dag.py", {"mutexes": [{"name": "bridge-dag-serial"}]}),
+])
+def test_backfill_workflow_takes_the_run_lock_per_date(dag: str, lock: dict, tmp_path: Path) -> None:
+    out = tmp_path / "backfill.yaml"
+    dag_file = ROOT / "tests" / "data" / "dags" / dag
+    result = run_cli("backfill", str(dag_file), "--start", "2024-01-01", "--end", "2024-01-04", "--max-active", "4",
+                     "--workflow-out", str(out))
+    assert result.exit_code == 0, result.output
+    workflow = yaml.safe_load(out.read_text())
+    validate_argo(workflow)
+    # Each date's DAG node holds the lock scheduled runs hold, so the dates queue with them, not as one run.
+    assert "synchronization" not in workflow["spec"]
+    main = next(t for t in workflow["spec"]["templates"] if "dag" in t)
+    assert main["synchronization"] == lock
+
+
 # ------------------------------------------------------------------------------ fake API server
 
 

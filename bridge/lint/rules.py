@@ -36,7 +36,7 @@ _WORKFLOW_GLOBALS = frozenset({
     "workflow.parameters", "workflow.annotations", "workflow.labels", "workflow.status", "workflow.failures",
     "workflow.annotations.json", "workflow.labels.json", "workflow.parameters.json",
 })
-_TEMPLATE_LOCALS = frozenset({"pod.name", "node.name", "inputs.parameters", "inputs.parameters.json"})
+_TEMPLATE_LOCALS = frozenset({"pod.name", "node.name", "tasks.name", "steps.name", "inputs.parameters", "inputs.parameters.json"})
 _TASK_FIELDS = frozenset({"status", "id", "startedAt", "finishedAt", "hostNodeName", "exitCode", "outputs.result", "ip"})
 _RETRY_POLICIES = ("Always", "OnFailure", "OnError", "OnTransientError")
 _ARGO_WORKFLOW_KINDS = frozenset({"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, replace
 
@@ -108,9 +107,10 @@ def check_rendered(plan: Plan, files: dict[str, bytes]) -> tuple[str, ...]:
 def size_breakdown(plan: Plan) -> str:
     """Where a too-large Workflow's bytes go: the average DAG task and the largest one, as Argo stores them."""
     from bridge.emit.argo import build_workflow
+    from bridge.lint.rules import stored_size
 
     main = build_workflow(plan)["spec"]["templates"][0]["dag"]["tasks"]
-    sizes = {entry["name"]: len(json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode()) for entry in main}
+    sizes = {entry["name"]: stored_size(entry) for entry in main}
     largest = max(plan.tasks, key=lambda task: sizes[task.name])
     return (
         f"its DAG tasks take {sum(sizes.values())} bytes, {sum(sizes.values()) // max(len(plan.tasks), 1)} per task "

@@ -67,18 +67,20 @@ def test_task_id_defaults_to_the_dag_task_name(run):
     # bridge omits the `task` argument when the Airflow id is the DAG task's name: the template's
     # default {{tasks.name}} (an Argo local parameter, operator.go executeTemplate) supplies it.
     template = py_template(inputs={"task": "{{tasks.name}}"}, outputs={"value": "dflt", STATE_OUTPUT: "unknown"})
-    template["container"]["args"].append("{{inputs.parameters.task}}")
+    template["container"]["args"] += ["{{inputs.parameters.task}}", "{{node.name}}"]
     wf = workflow(
         [
-            task("first", f"put('{STATE_OUTPUT}', 'success'); put('value', sys.argv[2])"),
+            task("first", f"put('{STATE_OUTPUT}', 'success'); put('value', sys.argv[2]); put('node', sys.argv[3])"),
             _bridge_task("second", f"put('{STATE_OUTPUT}', 'skipped'); put('value', sys.argv[2])", "task", "second_id", depends="first"),
             task("third", depends="first", when="'{{tasks.first.outputs.parameters.value}}' == 'first'"),
             task("never", depends="first", when="'{{tasks.first.outputs.parameters.value}}' != 'first'"),
         ],
         [template],
     )
+    template["outputs"]["parameters"].append({"name": "node", "valueFrom": {"path": "/tmp/out/node", "default": ""}})
     result, _ = run(wf)
     assert result.nodes["first"].outputs["value"] == "first"
+    assert result.nodes["first"].outputs["node"] == f"{result.workflow_name}.first"  # Argo's node.name
     assert result.nodes["second"].outputs["value"] == "second_id"
     assert report(result, "my_dag", "2024-01-01")["tasks"] == {
         "first": "success",

@@ -102,7 +102,8 @@ def check_rendered(plan: Plan, files: dict[str, bytes]) -> tuple[str, ...]:
         if finding.rule == "object-size":
             raise UnsupportedError(
                 f"DAG {plan.dag.dag_id!r} ({len(plan.tasks)} tasks) gives {finding.file}: {finding.message}; "
-                "split it into several DAGs (e.g. one per task group) or remove tasks",
+                f"{size_breakdown(plan)}; split it into several DAGs (e.g. one per task group), shorten long "
+                "task ids, or route wide group-to-group dependencies through one EmptyOperator",
                 location=location,
             )
     if errors:
@@ -114,6 +115,21 @@ def check_rendered(plan: Plan, files: dict[str, bytes]) -> tuple[str, ...]:
         )
     copied = [f"{f} (your DAG file, copied into the image as is)" for f in secrets]
     return tuple(str(finding) for finding in report.findings) + tuple(copied)
+
+
+def size_breakdown(plan: Plan) -> str:
+    """Where a too-large Workflow's bytes go: the average DAG task and the largest one, as Argo stores them."""
+    from bridge.emit.argo import build_workflow
+    from bridge.lint.rules import stored_size
+
+    main = build_workflow(plan)["spec"]["templates"][0]["dag"]["tasks"]
+    sizes = {entry["name"]: stored_size(entry) for entry in main}
+    largest = max(plan.tasks, key=lambda task: sizes[task.name])
+    return (
+        f"its DAG tasks take {sum(sizes.values())} bytes, {sum(sizes.values()) // max(len(plan.tasks), 1)} per task "
+        f"on average; the largest is task {largest.task_id!r} with {sizes[largest.name]} bytes "
+        f"({len(largest.upstream_names)} upstreams, each named in its depends, when and XCom input)"
+    )
 
 
 def schedule_notes(plan: Plan) -> tuple[str, ...]:

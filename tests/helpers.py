@@ -59,9 +59,9 @@ def dag_tasks(workflow: dict[str, Any], *, verdict: bool = False) -> dict[str, d
 
 
 def task_ids(workflow: dict[str, Any]) -> dict[str, str]:
-    """Airflow task id -> Argo task name."""
+    """Airflow task id -> Argo task name (no `task` argument: the id is the name)."""
     return {
-        next(p["value"] for p in t["arguments"]["parameters"] if p["name"] == "task"): name
+        next((p["value"] for p in t.get("arguments", {}).get("parameters", []) if p["name"] == "task"), name): name
         for name, t in dag_tasks(workflow).items()
     }
 

@@ -90,8 +90,8 @@ def argo_outcome(depends: str, when: str, upstream: dict[str, str]) -> str:
     for name, state in upstream.items():
         phase, output = NODE[state]
         scope[f"tasks.{name}.status"] = phase
-        scope[f"tasks.{name}.outputs.parameters.state"] = output
-        scope[f"tasks.{name}.outputs.parameters.branch"] = "null"
+        scope[f"tasks.{name}.outputs.parameters.{semantics.STATE_OUTPUT}"] = output
+        scope[f"tasks.{name}.outputs.parameters.{semantics.BRANCH_OUTPUT}"] = "null"
     return "run" if evaluate_when(substitute(when, scope, strict=["tasks"])) else "skipped"
 
 
@@ -171,8 +171,8 @@ def _branch_outcome(kind: str, state: str, branch: str, rule: str = "all_success
     phase, output = NODE[state]
     scope = {
         "tasks.b.status": phase,
-        "tasks.b.outputs.parameters.state": output,
-        "tasks.b.outputs.parameters.branch": branch if phase == "Succeeded" else "null",
+        f"tasks.b.outputs.parameters.{semantics.STATE_OUTPUT}": output,
+        f"tasks.b.outputs.parameters.{semantics.BRANCH_OUTPUT}": branch if phase == "Succeeded" else "null",
     }
     if conditions.depends:
         _, logic = task_depends({"name": "t", "depends": conditions.depends}, {"b": {"name": "b"}})
@@ -215,9 +215,9 @@ def test_short_circuit_ignoring_trigger_rules_skips_every_descendant(decision: s
     conditions = semantics.task_conditions(tasks["c"], names, tasks, short_circuits)
     scope = {
         "tasks.a.status": "Skipped" if decision == "," else "Succeeded",
-        "tasks.a.outputs.parameters.state": "unknown" if decision == "," else "success",
-        "tasks.sc.outputs.parameters.state": "success",
-        "tasks.sc.outputs.parameters.branch": decision,
+        f"tasks.a.outputs.parameters.{semantics.STATE_OUTPUT}": "unknown" if decision == "," else "success",
+        f"tasks.sc.outputs.parameters.{semantics.STATE_OUTPUT}": "success",
+        f"tasks.sc.outputs.parameters.{semantics.BRANCH_OUTPUT}": decision,
     }
     assert ("run" if evaluate_when(substitute(conditions.when, scope, strict=["tasks"])) else "skipped") == expected
     # Without the short-circuit condition an all_done task would run after a skipped upstream.
@@ -263,7 +263,9 @@ def test_short_circuit_never_skips_a_teardown() -> None:
     names = {t: t for t in tasks}
     short_circuits = {"sc": semantics.descendants("sc", {"sc": {"a", "td"}, "a": {"td"}, "td": set()})}
     conditions = semantics.task_conditions(tasks["td"], names, tasks, short_circuits)
-    assert "branch" not in conditions.when
+    assert f"outputs.parameters.{semantics.BRANCH_OUTPUT}}}" not in conditions.when
+    # The same search finds the short-circuit's decision where it applies: the check above can fail.
+    assert f"outputs.parameters.{semantics.BRANCH_OUTPUT}}}" in semantics.task_conditions(tasks["a"], names, tasks, short_circuits).when
 
 
 # A mapped upstream: Airflow counts every map index as one upstream; bridge's node carries the aggregate.
@@ -312,3 +314,23 @@ def test_aggregate_state_of_map_indexes() -> None:
     assert aggregate_state(["success", "skipped"]) == "mixed"
     assert aggregate_state(["success", "failed", "skipped"]) == "failed"
     assert aggregate_state(["success", "upstream_failed"]) == "failed"
+
+
+@pytest.mark.parametrize(
+    "states, runs",
+    [
+        (["success", "success"], True),
+        (["success", "success", "success"], True),
+        (["success", ""], False),  # an empty value must not vanish from the joined list
+        (["", "successsuccess"], False),
+        (["success", "unknown"], False),
+        (["mixed", "success"], False),
+        (["successs", "uccess"], False),
+    ],
+)
+def test_all_success_over_several_upstreams_needs_every_state_success(states: list[str], runs: bool) -> None:
+    names = [f"u{i}" for i in range(len(states))]
+    when = semantics.all_succeeded(names)
+    assert when.count("=~") == 1  # one comparison for all upstreams (docs/LINT.md, size)
+    scope = {f"tasks.{n}.outputs.parameters.{semantics.STATE_OUTPUT}": s for n, s in zip(names, states)}
+    assert evaluate_when(substitute(when, scope, strict=["tasks"])) is runs

@@ -72,9 +72,10 @@ def test_dependencies_use_explicit_depends(etl_out: Path) -> None:
     assert "dependencies" not in str(tasks)
     assert "depends" not in tasks["greet"] and "when" not in tasks["greet"]
     # all_success: upstream_failed (Omitted) unless the upstream finished, skipped unless it succeeded.
-    assert tasks["extract"]["depends"] == "(greet.Succeeded || greet.Skipped)"
-    assert tasks["extract"]["when"] == "'{{tasks.greet.outputs.parameters.state}}' == 'success'"
-    assert tasks["archive"]["depends"] == "(report.Succeeded || report.Skipped)"
+    # A bare name is Argo's (greet.Succeeded || greet.Skipped || greet.Daemoned); no bridge template is a daemon.
+    assert tasks["extract"]["depends"] == "greet"
+    assert tasks["extract"]["when"] == "'{{tasks.greet.outputs.parameters.s}}' == 'success'"
+    assert tasks["archive"]["depends"] == "report"
 
 
 def test_verdict_node_carries_the_dagrun_state(etl_out: Path) -> None:
@@ -83,7 +84,7 @@ def test_verdict_node_carries_the_dagrun_state(etl_out: Path) -> None:
     assert verdict == {
         "name": "airflow-dagrun",
         "template": "airflow-dagrun",
-        "depends": "(archive.Succeeded || archive.Skipped)",
+        "depends": "archive",
     }
     assert {"name": "airflow-dagrun", "suspend": {"duration": "0"}} in workflow["spec"]["templates"]
 
@@ -91,11 +92,30 @@ def test_verdict_node_carries_the_dagrun_state(etl_out: Path) -> None:
 def test_xcom_flows_from_every_direct_upstream(etl_out: Path) -> None:
     tasks = dag_tasks(load_workflow(etl_out))
     params = {p["name"]: p["value"] for p in tasks["transform"]["arguments"]["parameters"]}
-    assert params == {"task": "transform", "xcom-in": "{{tasks.extract.outputs.parameters.xcom}}"}
+    # No `task` argument: the task id is the DAG task's name, the template's default {{tasks.name}}.
+    assert params == {"x": "{{tasks.extract.outputs.parameters.x}}"}
     params = {p["name"]: p["value"] for p in tasks["extract"]["arguments"]["parameters"]}
-    assert params["xcom-in"] == "{{tasks.greet.outputs.parameters.xcom}}"
-    root = {p["name"] for p in tasks["greet"]["arguments"]["parameters"]}
-    assert root == {"task"}
+    assert params["x"] == "{{tasks.greet.outputs.parameters.x}}"
+    assert "arguments" not in tasks["greet"]  # a root whose id is its name passes nothing
+
+
+def test_task_id_argument_only_where_the_name_differs_and_fan_in_joins_documents(tmp_path: Path) -> None:
+    workflow = load_workflow(split(BIGQUERY, tmp_path / "bq"))
+    (template,) = [t for t in workflow["spec"]["templates"] if "container" in t]
+    assert template["inputs"]["parameters"][0] == {"name": "task", "default": "{{tasks.name}}"}
+    tasks = dag_tasks(workflow)
+    join = tasks["bq-write-to-hackernews-github-agg"]
+    params = {p["name"]: p["value"] for p in join["arguments"]["parameters"]}
+    assert params == {
+        "task": "bq_write_to_hackernews_github_agg",
+        # Each document is one JSON object: concatenated without a separator.
+        "x": "{{tasks.bq-write-to-github-agg.outputs.parameters.x}}{{tasks.bq-write-to-hackernews-agg.outputs.parameters.x}}",
+    }
+    assert join["depends"] == "bq-write-to-github-agg && bq-write-to-hackernews-agg"
+    assert join["when"] == (
+        "'{{tasks.bq-write-to-github-agg.outputs.parameters.s}},{{tasks.bq-write-to-hackernews-agg.outputs.parameters.s}},'"
+        " =~ '^(success,)+$'"
+    )
 
 
 def test_container_runs_bridge_task_with_the_run_date(etl_out: Path) -> None:
@@ -185,9 +205,9 @@ def test_mapped_tasks_get_a_states_output_and_keep_their_upstreams(tmp_path: Pat
     tasks = dag_tasks(workflow)
     by_name = {t["name"]: t for t in workflow["spec"]["templates"]}
     outputs = {name: [p["name"] for p in by_name[t["template"]]["outputs"]["parameters"]] for name, t in tasks.items()}
-    assert outputs["double"] == ["xcom", "state", "branch", "states"]
-    assert outputs["echo"] == ["xcom", "state", "branch", "states"]
-    assert outputs["total"] == ["xcom", "state", "branch"]
+    assert outputs["double"] == ["x", "s", "b", "states"]
+    assert outputs["echo"] == ["x", "s", "b", "states"]
+    assert outputs["total"] == ["x", "s", "b"]
     # none_failed_min_one_success over a mapped task: a `mixed` aggregate counts as one success
     assert "'mixed'" in tasks["needs-one"]["when"] and "'mixed'" not in tasks["needs-all"]["when"]
     # The mapped task's file holds the task plus its direct upstream (a stand-in the runner never runs).

@@ -8,6 +8,7 @@ from typing import Any
 from bridge.emit.sync import sync_path
 from bridge.emit.yaml import to_yaml
 from bridge.model import Plan, PlannedTask, RetryPolicy, SyncSpec, TemplateSpec
+from bridge.semantics import BRANCH_OUTPUT, STATE_OUTPUT, STATES_OUTPUT, XCOM_OUTPUT, output_ref
 
 API_VERSION = "argoproj.io/v1alpha1"
 ENTRYPOINT = "main"
@@ -25,6 +26,10 @@ GCP_KEY_FILE = "key.json"
 AIRFLOW_UID = 50000
 DESCRIPTION_MAX = 1024
 VERDICT_TEMPLATE = "airflow-dagrun"
+# The task templates' input parameters: the Airflow task id (default: the DAG task's name) and the
+# upstream XCom documents (docs/DESIGN.md, The Workflow).
+TASK_INPUT = "task"
+XCOM_INPUT = "x"
 
 
 def _annotations(plan: Plan) -> dict[str, str]:
@@ -73,11 +78,16 @@ def _dag_task(task: PlannedTask) -> dict[str, Any]:
         entry["depends"] = task.depends
     if task.when:
         entry["when"] = task.when
-    parameters = [{"name": "task", "value": task.task_id}]
+    parameters = []
+    if task.name != task.task_id:
+        # The template's default is the DAG task's own name ({{tasks.name}}).
+        parameters.append({"name": TASK_INPUT, "value": task.task_id})
     if task.upstream_names:
-        joined = "\n".join(f"{{{{tasks.{up}.outputs.parameters.xcom}}}}" for up in task.upstream_names)
-        parameters.append({"name": "xcom-in", "value": joined})
-    entry["arguments"] = {"parameters": parameters}
+        # Each document is one JSON object: no separator needed (docs/DESIGN.md, XCom input).
+        joined = "".join(output_ref(up, XCOM_OUTPUT) for up in task.upstream_names)
+        parameters.append({"name": XCOM_INPUT, "value": joined})
+    if parameters:
+        entry["arguments"] = {"parameters": parameters}
     return entry
 
 
@@ -108,7 +118,7 @@ def connection_env_name(conn_id: str) -> str:
 def _container_args(plan: Plan) -> list[str]:
     args = [
         "run",
-        f"{DAGS_HOME}/{plan.dag.dag_id}/{{{{inputs.parameters.task}}}}.py",
+        f"{DAGS_HOME}/{plan.dag.dag_id}/{{{{inputs.parameters.{TASK_INPUT}}}}}.py",
         "--run-date",
         "{{workflow.parameters.run-date}}",
         "--run-id",
@@ -160,20 +170,20 @@ def _container_template(plan: Plan, spec: TemplateSpec) -> dict[str, Any]:
     template: dict[str, Any] = {
         "name": spec.name,
         "inputs": {
-            "parameters": [{"name": "task"}, {"name": "xcom-in", "default": EMPTY_XCOM}],
-            "artifacts": [{"name": "xcom-in", "path": XCOM_IN_PATH, "raw": {"data": "{{inputs.parameters.xcom-in}}"}}],
+            "parameters": [{"name": TASK_INPUT, "default": "{{tasks.name}}"}, {"name": XCOM_INPUT, "default": EMPTY_XCOM}],
+            "artifacts": [{"name": "xcom-in", "path": XCOM_IN_PATH, "raw": {"data": f"{{{{inputs.parameters.{XCOM_INPUT}}}}}"}}],
         },
         "outputs": {
             "parameters": [
-                {"name": "xcom", "valueFrom": {"path": f"{OUTPUTS_DIR}/xcom.json", "default": EMPTY_XCOM}},
-                {"name": "state", "valueFrom": {"path": f"{OUTPUTS_DIR}/state", "default": "unknown"}},
-                {"name": "branch", "valueFrom": {"path": f"{OUTPUTS_DIR}/branch", "default": "null"}},
+                {"name": XCOM_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/xcom.json", "default": EMPTY_XCOM}},
+                {"name": STATE_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/state", "default": "unknown"}},
+                {"name": BRANCH_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/branch", "default": "null"}},
             ]
         },
     }
     if spec.mapped:
         # Per map index states (JSON list, map-index order): `bridge run` reports them; no condition reads them.
-        states = {"name": "states", "valueFrom": {"path": f"{OUTPUTS_DIR}/states", "default": "null"}}
+        states = {"name": STATES_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/states", "default": "null"}}
         template["outputs"]["parameters"].append(states)
     if spec.retry is not None:
         template["retryStrategy"] = _retry_strategy(spec.retry)

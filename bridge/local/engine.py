@@ -57,6 +57,9 @@ class NodeResult:
     phase: str = "Pending"
     message: str = ""
     arguments: dict[str, Optional[str]] = field(default_factory=dict)  # resolved argument parameters
+    # The template's input parameters as far as known without other tasks' outputs: the argument
+    # (raw until resolved), else the default with {{tasks.name}} substituted; set even for no pod.
+    inputs: dict[str, Optional[str]] = field(default_factory=dict)
     outputs: Optional[dict[str, Optional[str]]] = None  # output parameters of the last attempt
     exit_code: Optional[int] = None
     attempts: list[Attempt] = field(default_factory=list)
@@ -491,6 +494,7 @@ class _Run:
         node = NodeResult(
             task=name, template=str(task.get("template") or ""), kind="Skipped", arguments=argument_values(task)
         )
+        node.inputs = self._known_inputs(name, node.arguments)
         self.nodes[name] = node
         if self.logic[name]:
             results = {dep: expr.task_results(self.nodes[dep].phase) for dep in deps}
@@ -567,6 +571,26 @@ class _Run:
             values[f"tasks.{name}.outputs.parameters.{param['name']}"] = as_string(default)
         return values
 
+    def _local_params(self, name: str) -> dict[str, Optional[str]]:
+        """operator.go executeTemplate localParams for a DAG task's template (pod.name is not emulated)."""
+        return {"tasks.name": name, "node.name": f"{self.name}.{name}"}
+
+    def _known_inputs(self, name: str, arguments: Mapping[str, Optional[str]]) -> dict[str, Optional[str]]:
+        """The template's input parameters from the arguments, else their defaults (locals substituted)."""
+        template = self.templates.get(str(self.tasks[name].get("template") or "")) or {}
+        scope = {**self.globals, **self._local_params(name)}
+        inputs: dict[str, Optional[str]] = {}
+        for param in ((template.get("inputs") or {}).get("parameters")) or []:
+            value = arguments.get(param["name"])
+            if value is None:
+                default = as_string(param.get("value") if param.get("value") is not None else param.get("default"))
+                try:
+                    value = None if default is None else substitute(default, scope)
+                except SubstitutionError:
+                    value = default  # an expression tag: bridge run reports the error if the task runs
+            inputs[param["name"]] = value
+        return inputs
+
     def _resolve_arguments(self, task: Mapping[str, Any], scope: Mapping[str, Optional[str]]) -> dict[str, Optional[str]]:
         """dag.go resolveDependencyReferences for argument parameters (absent optionals -> sentinel)."""
         resolved: dict[str, Optional[str]] = {}
@@ -613,7 +637,7 @@ class _Run:
                 merged = copy.deepcopy(supplied)
                 merged["path"] = art.get("path")
                 inputs["artifacts"][index] = merged
-        tmpl = substitute_all(tmpl, self.globals)
+        tmpl = substitute_all(tmpl, {**self.globals, **self._local_params(str(task["name"]))})
         local = dict(self.globals)
         inputs = tmpl.get("inputs") or {}
         for param in inputs.get("parameters") or []:

@@ -6,14 +6,17 @@ import json
 from typing import Any, Optional, Union
 
 from bridge.local.engine import NodeResult, RunResult
+from bridge.semantics import STATE_OUTPUT, STATES_OUTPUT
 
 # Node phase -> Airflow task state, for nodes that did not run to a verdict of their own.
 _STATE_OF_PHASE = {"Failed": "failed", "Error": "failed", "Skipped": "skipped", "Omitted": "upstream_failed"}
 
 
 def airflow_task_id(node: NodeResult) -> Optional[str]:
-    """The Airflow task id a node runs: argument `task`, else `task-file` "<dag_id>/<task_id>.py"; None for others."""
-    task = node.arguments.get("task")
+    """The Airflow task id a node runs: input `task` (bridge omits the argument when the task id is
+    the DAG task's name, the input's default `{{tasks.name}}`), else `task-file`
+    "<dag_id>/<task_id>.py"; None for others."""
+    task = node.inputs.get("task") or node.arguments.get("task")
     if task:
         return task
     task_file = node.arguments.get("task-file")
@@ -27,8 +30,8 @@ def airflow_task_id(node: NodeResult) -> Optional[str]:
 def airflow_state(node: NodeResult) -> str:
     """success, failed, skipped or upstream_failed for one node."""
     if node.phase == "Succeeded":
-        # The runner's `state` output says whether the task ran (success) or skipped itself.
-        state = (node.outputs or {}).get("state")
+        # The runner's state output says whether the task ran (success) or skipped itself.
+        state = (node.outputs or {}).get(STATE_OUTPUT)
         return state if state else "success"
     return _STATE_OF_PHASE.get(node.phase, "failed")
 
@@ -37,7 +40,7 @@ def _task_states(node: NodeResult) -> Union[str, list[str]]:
     """One state per node; a mapped task that expanded gives a list of its map indexes' states, in order."""
     if node.phase in ("Succeeded", "Failed", "Error"):
         try:
-            states = json.loads((node.outputs or {}).get("states") or "null")
+            states = json.loads((node.outputs or {}).get(STATES_OUTPUT) or "null")
         except ValueError:
             states = None
         # Not expanded (zero-length input, or no pod): Airflow keeps the one map index -1 instance.

@@ -70,7 +70,7 @@ def main() -> None:
 @click.option("--run-date", required=True, help="Logical date: YYYYMMDD, YYYY-MM-DD or ISO date-time (naive = UTC).")
 @click.option("--run-id", default="", help="DagRun id; empty: manual__<logical date ISO-8601>.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="dag_run.conf entry (JSON, else string).")
-@click.option("--xcom-in", type=click.Path(dir_okay=False), help="Upstream xcom.json documents, newline-separated.")
+@click.option("--xcom-in", type=click.Path(dir_okay=False), help="Upstream xcom.json documents, concatenated (whitespace between them allowed).")
 @click.option("--outputs", type=click.Path(file_okay=False), help="Directory for xcom.json, state and branch.")
 @click.option("--map-index", type=int, default=-1, show_default=True, help="Reserved (-1): a mapped task runs all its map indexes in one run.")
 @click.option("--mode", type=click.Choice(runner.MODES), default="inprocess", show_default=True,

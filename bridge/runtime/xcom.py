@@ -51,11 +51,11 @@ def _row_from_json(raw: Any, where: str) -> XComRow:
 
 
 def parse_documents(text: str, source: str = "--xcom-in") -> list[XComRow]:
-    """Merge newline-separated `{"rows": [...]}` documents; for the same row key the later one wins."""
+    """Merge concatenated `{"rows": [...]}` documents; for the same row key the later one wins."""
     merged: dict[RowKey, XComRow] = {}
     decoder = json.JSONDecoder()
     pos, number = 0, 0
-    # Documents are newline-joined by Argo, but accept any whitespace between them.
+    # The Workflow joins documents with nothing in between (each is one object); accept whitespace too.
     while True:
         while pos < len(text) and text[pos].isspace():
             pos += 1

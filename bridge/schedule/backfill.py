@@ -135,6 +135,7 @@ def backfill_workflow(backfill: Backfill, parallelism: int) -> dict[str, Any]:
     spec = workflow["spec"]
     run_lock = spec.pop("synchronization", None)
     passed = [{"name": name, "value": f"{{{{inputs.parameters.{name}}}}}"} for name in ("run-date", "run-id")]
+    containers = {template["name"] for template in spec["templates"] if "container" in template}
     templates = []
     for template in spec["templates"]:
         template = _use_inputs(template)
@@ -143,8 +144,9 @@ def backfill_workflow(backfill: Backfill, parallelism: int) -> dict[str, Any]:
             if run_lock:
                 template["synchronization"] = run_lock
             for task in template["dag"]["tasks"]:
-                if "arguments" in task:
-                    task["arguments"]["parameters"] = [*task["arguments"]["parameters"], *passed]
+                if task.get("template") in containers:  # not the verdict node (no pod, no inputs)
+                    arguments = task.setdefault("arguments", {})
+                    arguments["parameters"] = [*arguments.get("parameters", []), *passed]
         elif "container" in template:
             inputs = template.setdefault("inputs", {})
             inputs["parameters"] = [*inputs.get("parameters", []), {"name": "run-date"}, {"name": "run-id"}]

@@ -94,14 +94,14 @@ CASES = [
     ("unknown entrypoint", _set(["spec", "entrypoint"], "start"), r"spec\.entrypoint: template 'start' does not exist"),
     ("unresolved workflow parameter", lambda d: _container(d)["container"]["args"].append("{{workflow.parameters.nope}}"),
      r"container\.args\[\d+\]: \{\{workflow\.parameters\.nope\}\} cannot be resolved here"),
-    ("reference to a non-ancestor", lambda d: _tasks(d)[1].update(when="'{{tasks.archive.outputs.parameters.state}}' == 'x'"),
-     r"tasks\[1\]\.when: \{\{tasks\.archive\.outputs\.parameters\.state\}\} cannot be resolved: task 'archive' is not an ancestor"),
+    ("reference to a non-ancestor", lambda d: _tasks(d)[1].update(when="'{{tasks.archive.outputs.parameters.s}}' == 'x'"),
+     r"tasks\[1\]\.when: \{\{tasks\.archive\.outputs\.parameters\.s\}\} cannot be resolved: task 'archive' is not an ancestor"),
     ("undeclared output", lambda d: _tasks(d)[1].update(when="'{{tasks.greet.outputs.parameters.nope}}' == 'x'"),
      r"\{\{tasks\.greet\.outputs\.parameters\.nope\}\} cannot be resolved"),
     ("bad when", lambda d: _tasks(d)[1].update(when="'a' == 'b' 'c'"), r"tasks\[1\]\.when: is not a valid expression"),
     ("bad parameter name", lambda d: d["spec"]["arguments"]["parameters"].append({"name": "my param", "value": "1"}),
      r"spec\.arguments\.parameters\[\d+\]\.name: workflow argument parameter name 'my param' is invalid"),
-    ("argument not supplied", lambda d: _tasks(d)[0]["arguments"]["parameters"].pop(0),
+    ("argument not supplied", lambda d: _container(d)["inputs"]["parameters"][0].pop("default"),
      r"tasks\[0\]\.arguments: input parameter 'task' of template '[^']+' is not supplied"),
     ("long generateName", _set(["metadata", "generateName"], "a" * 70 + "-"),
      r"metadata\.generateName: 'a{70}-' is 71 characters, over the limit of 58"),
@@ -232,3 +232,11 @@ def test_compact_json_size_is_what_argo_stores() -> None:
     document = _workflow()
     size = len(json.dumps(document, separators=(",", ":")).encode())
     assert size < 20000 and not list(check_size(document))
+
+
+def test_stored_size_counts_gos_html_escaping() -> None:
+    from bridge.lint.rules import stored_size
+
+    # Argo measures json.Marshal output: '&' is written as \u0026, so "a && b" takes 10 bytes more.
+    assert stored_size({"depends": "a && b"}) == len('{"depends":"a && b"}') + 10
+    assert stored_size({"name": "café"}) == len('{"name":"café"}'.encode())

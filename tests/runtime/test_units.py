@@ -60,6 +60,17 @@ def test_documents_merge_later_wins_and_sort() -> None:
     assert [(r.task_id, r.value) for r in rows] == [("a", '"x"'), ("b", "2")]
 
 
+def test_documents_concatenated_without_separator() -> None:
+    # The Workflow joins its upstreams' `x` outputs with nothing in between (docs/DESIGN.md).
+    text = (
+        '{"rows":[{"task_id":"a","map_index":-1,"key":"k","value":"1"}]}'
+        '{"rows":[]}'
+        '{"rows":[{"task_id":"b","map_index":-1,"key":"k","value":"}{"}]}'
+    )
+    rows = parse_documents(text)
+    assert [(r.task_id, r.value) for r in rows] == [("a", "1"), ("b", "}{")]
+
+
 @pytest.mark.parametrize(
     "text, message",
     [

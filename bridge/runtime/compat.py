@@ -452,6 +452,22 @@ def run_task_inprocess(dag: Any, dag_run: Any, session: Any) -> None:
                 log.error("Task terminated by SIGTERM; ti=%s", ti)
 
 
+def ensure_pool(task: Any, session: Any) -> None:
+    """Backfill mode: the throwaway database must know the task's pool, or the scheduler refuses it.
+
+    The real limit is the Argo semaphore the pod already holds (docs/SCHEDULES.md), so the pool
+    gets exactly the slots this one task needs.
+    """
+    from airflow.models.pool import Pool
+
+    name = getattr(task, "pool", None)
+    if not name or session.query(Pool).filter(Pool.pool == name).first() is not None:
+        return
+    session.add(Pool(pool=name, slots=max(1, int(getattr(task, "pool_slots", 1) or 1)),
+                     description="bridge: the Argo semaphore holds the real limit", include_deferred=False))
+    session.commit()
+
+
 def run_backfill(dag: Any, logical_date: datetime, conf: dict[str, Any]) -> None:
     """Airflow 2 reference: BackfillJob with the SequentialExecutor (each task an `airflow tasks run`)."""
     from airflow.executors.executor_loader import ExecutorLoader

@@ -184,6 +184,7 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
         compat.seed_xcom(db_path, dag_run, received)
         compat.settle_stand_ins(dag_run, set(dag.task_dict) - {task_id}, received, session)
         if request.mode == "backfill":
+            compat.ensure_pool(task, session)
             compat.run_backfill(dag, logical_date, request.conf)
             _print_backfill_logs(os.environ["AIRFLOW_HOME"])
         else:

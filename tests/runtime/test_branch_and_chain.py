@@ -163,3 +163,21 @@ def test_inprocess_matches_backfill(tmp_path, run_task, task_id: str) -> None:
         assert inprocess.returncode == 1
         assert "RuntimeError: parity failure" in inprocess.log
         assert "RuntimeError: parity failure" in backfill.log
+
+
+POOLED = '''
+with DAG("pooled", start_date=START, schedule="@daily") as dag:
+    @task(pool="warehouse", pool_slots=2)
+    def load():
+        return "loaded"
+
+    load()
+'''
+
+
+@pytest.mark.skipif(AIRFLOW_MAJOR != 2, reason="backfill mode exists on Airflow 2 only")
+def test_backfill_mode_runs_a_task_of_a_pool_the_throwaway_database_never_had(tmp_path, run_task) -> None:
+    files = write_dag(tmp_path, "pooled", POOLED, ["load"])
+    backfill = run_task(files["load"], "--run-date", "2024-01-02", "--mode", "backfill")
+    assert (backfill.returncode, backfill.state) == (0, "success"), backfill.log
+    assert backfill.xcom[("load", "return_value")] == "loaded"

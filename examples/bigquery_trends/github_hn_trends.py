@@ -9,8 +9,8 @@ Each run processes one day: the data interval [logical date, logical date + 1 da
 schedule is a CronDataIntervalTimetable so `ds` is the processed day on Airflow 2 and 3.
 Parameters: `project` (where the result tables live) and `dataset` (must exist).
 
-A write task replaces the day's rows of its table with one MERGE (created on first use,
-partitioned by `date`), so a retried or re-run day is rewritten, never doubled.
+A write task replaces the day's rows of its table (created on first use, partitioned by
+`date`) with one MERGE, so a retried or re-run day is rewritten, never doubled.
 README.md beside this file says how to run it on BigQuery or on a local emulator.
 """
 

@@ -28,33 +28,8 @@ mkdir -p "$work"
 export AIRFLOW_HOME="$work/airflow-home"
 image="localhost/bridge/etl-e2e:airflow$line"
 
-base="${BASE_IMAGE:-}"
-if [ -z "$base" ]; then
-  step "base image (debootstrap, made once per machine)"
-  base="$(bash tests/e2e/base-image.sh)"
-fi
-
-step "bridge split examples/etl/etl.py (image $image)"
-"$bridge" split examples/etl/etl.py -o "$work/split" --image "$image" >/dev/null
-# bridge is not on PyPI yet: its wheel goes where the Dockerfile looks first (images/wheels/).
-"$py" -m pip wheel --quiet --no-deps -w "$work/split/images/wheels" "$root" >/dev/null
-# Pin every dependency to what the tests ran with (the emitted recipe pins only direct requirements).
-"$py" -m pip list --format=freeze --exclude-editable | grep -v -i '^airflow-argo-bridge' >"$work/split/images/constraints.txt"
-
-step "build the image ($BRIDGE_ENGINE, base $base)"
-# Behind a TLS-inspecting proxy pip in the build needs this machine's CA bundle (RUN steps only;
-# nothing of it stays in the image). BUILD_CA_BUNDLE="" turns it off.
-ca="${BUILD_CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}"
-build_extra=()
-[ -n "$ca" ] && [ -f "$ca" ] && build_extra+=(--volume "$ca:/etc/ssl/certs/ca-certificates.crt:ro")
-start=$(date +%s)
-engine build --network host "${build_extra[@]}" --build-arg "BASE_IMAGE=$base" \
-  --build-arg "PIP_CONSTRAINTS=/opt/bridge/images/constraints.txt" \
-  -f "$work/split/images/Dockerfile" -t "$image" "$work/split" >"$work/build.log" 2>&1 \
-  || { tail -40 "$work/build.log" >&2; fail "image build (log: $work/build.log)"; }
-engine image prune -f >/dev/null 2>&1 || true  # the previous build of this tag, now dangling
-size=$(engine image inspect --format '{{.Size}}' "$image")
-echo "image $image: $((size / 1000000)) MB, built in $(( $(date +%s) - start )) s"
+step "split examples/etl/etl.py and build its image $image ($BRIDGE_ENGINE)"
+bash tests/e2e/build-image.sh "$venv" examples/etl/etl.py "$image" "$work/split" || fail "image build"
 
 step "the image runs as uid 50000, gid 0, with a read-only root"
 secure=(--rm --read-only --cap-drop ALL --security-opt no-new-privileges --network host)

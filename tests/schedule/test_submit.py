@@ -220,3 +220,31 @@ def test_backfill_submit_uses_deterministic_names(kube: FakeKube) -> None:
     assert len(kube.workflows) == 3
     listed = [path for method, path in kube.requests if method == "GET"]
     assert listed and "labelSelector=bridge.dev" in listed[0]
+
+
+LOCAL_BACKFILL_DAG = '''
+import pendulum
+from airflow import DAG
+try:
+    from airflow.providers.standard.operators.bash import BashOperator
+except ImportError:
+    from airflow.operators.bash import BashOperator
+with DAG("local_backfill", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule="@daily", catchup=False):
+    BashOperator(task_id="record", bash_command='echo "{{ ds }} {{ run_id }}" >> "$BRIDGE_TEST_BACKFILL_OUT"')
+'''
+
+
+def test_backfill_local_runs_every_date_in_order_with_the_backfill_run_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dag_file = tmp_path / "local_backfill.py"
+    dag_file.write_text(LOCAL_BACKFILL_DAG)
+    out = tmp_path / "record.txt"
+    monkeypatch.setenv("BRIDGE_TEST_BACKFILL_OUT", str(out))
+    planned = run_cli("backfill", str(dag_file), "--start", "2024-01-01", "--end", "2024-01-03")
+    assert planned.exit_code == 0, planned.output
+    run_ids = [line.rsplit("run-id=", 1)[1] for line in planned.output.splitlines() if "run-id=" in line]
+    assert len(run_ids) == 3
+    result = run_cli("backfill", str(dag_file), "--start", "2024-01-01", "--end", "2024-01-03", "--local")
+    assert result.exit_code == 0, result.output
+    assert out.read_text().splitlines() == [
+        f"{day} {run_id}" for day, run_id in zip(["2024-01-01", "2024-01-02", "2024-01-03"], run_ids)
+    ]

@@ -30,6 +30,27 @@ def run_cli(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
+def run_cli_bound_by_permissions(*args: str) -> tuple[int, str]:
+    """Run `bridge` in a subprocess that file permissions bind, even as root (CI runs as root).
+
+    As root, `setpriv` drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH before the exec, so a
+    mode-0 file or a read-only folder is refused as it would be for any user. Returns
+    (exit code, stdout + stderr).
+    """
+    import shutil
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "bridge.cli", *args]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to test permissions as root"
+        caps = "-dac_override,-dac_read_search"
+        command = [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", "--", *command]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    return done.returncode, done.stdout + done.stderr
+
+
 def split(dag_file: str | Path, out: Path, *extra: str) -> Path:
     """Run `bridge split` and fail the test with its output if it did not succeed."""
     result = run_cli("split", str(dag_file), "-o", str(out), *extra)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import DATA, ROOT, run_cli, split
+from tests.helpers import DATA, ROOT, run_cli, run_cli_bound_by_permissions, split
 
 INVALID = sorted((DATA / "invalid").glob("*.py"))
 ETL = ROOT / "examples" / "etl" / "etl.py"
@@ -62,15 +62,12 @@ def test_unreadable_path(make_path, message: str, tmp_path: Path) -> None:
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
-    import os
-
     path = tmp_path / "secret.py"
     path.write_text("from airflow import DAG\n")
     path.chmod(0)
-    if os.access(path, os.R_OK):
-        pytest.skip("running as root: permissions are not enforced")
-    result = run_cli("split", str(path), "-o", str(tmp_path / "o"))
-    assert result.exit_code == 1 and "cannot read the DAG file: Permission denied" in result.output
+    code, output = run_cli_bound_by_permissions("split", str(path), "-o", str(tmp_path / "o"))
+    assert code == 1 and "cannot read the DAG file: Permission denied" in output, output
+    assert not (tmp_path / "o").exists()
 
 
 def test_edited_output_is_not_clobbered_without_force(tmp_path: Path) -> None:
@@ -137,19 +134,14 @@ def test_bad_namespace_option(tmp_path: Path) -> None:
 
 
 def test_unwritable_output_parent(tmp_path: Path) -> None:
-    import os
-
     parent = tmp_path / "locked"
     parent.mkdir()
     parent.chmod(0o500)
     try:
-        if os.access(parent, os.W_OK):
-            pytest.skip("running as root: permissions are not enforced")
-        result = run_cli("split", str(ETL), "-o", str(parent / "out"))
-        assert result.exit_code == 1
-        assert result.output.strip() == (
-            f"bridge: error: {parent / 'out'}: cannot write into {parent}: permission denied; choose another -o"
-        )
+        code, output = run_cli_bound_by_permissions("split", str(ETL), "-o", str(parent / "out"))
+        assert code == 1
+        assert f"bridge: error: {parent / 'out'}: cannot write into {parent}: permission denied; choose another -o" in output.splitlines()
+        assert list(parent.iterdir()) == []
     finally:
         parent.chmod(0o700)
 

@@ -186,6 +186,10 @@ def _walk(value: Any, allowed: tuple[Any, ...], path: str, kind: str, int_ok: bo
 
 def _scalar_ok(value: Any, simple: set[type], int_ok: bool, special: tuple[type, type, type]) -> bool:
     date, datetime, _ = special
+    if isinstance(value, dict):  # a free-form object, e.g. a withItems entry ([dict] in the model)
+        return dict in simple
+    if isinstance(value, list):
+        return list in simple
     if isinstance(value, bool):
         return bool in simple
     if isinstance(value, int):

@@ -13,7 +13,6 @@ its command line (`-e NAME`), so no secret shows in a process listing.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
@@ -118,9 +117,12 @@ class ContainerLauncher:
             path = pod.env[key]
             if os.path.isabs(path) and os.path.isfile(path):  # this machine's key file, at the same path
                 line += ["--volume", f"{path}:{path}:ro"]
-        if pod.command:
-            line += ["--entrypoint", json.dumps(list(pod.command))]
-        line += [image, *pod.args]
+        # The command's first word replaces the entrypoint, the rest goes before the args: one form
+        # both engines read the same way (docker's --entrypoint takes no JSON list).
+        command = list(pod.command)
+        if command:
+            line += ["--entrypoint", command[0]]
+        line += [image, *command[1:], *pod.args]
         return line, env
 
     def run(self, pod: PodSpec, *, log_path: str, deadline: Optional[float], cancel: threading.Event) -> PodOutcome:

@@ -130,7 +130,6 @@ class ContainerLauncher:
         image = self.image or pod.image or ""
         self.check_image(image)
         scratch = make_scratch(self.scratch_root, pod.name)
-        os.chmod(scratch, 0o777)  # the emptyDir: writable by uid 50000
         mounts = {POD_SCRATCH: scratch}
         for path, text in pod.files.items():
             host = map_path(path, mounts)
@@ -170,7 +169,8 @@ class ContainerLauncher:
 
 
 def _open_up(folder: str) -> None:
-    """Make what the launcher placed in the scratch volume readable and writable by the pod's user."""
+    """Make the scratch volume (the emptyDir) and what the launcher placed in it writable by the pod's user."""
+    os.chmod(folder, 0o777)
     for root, dirs, files in os.walk(folder):
         for entry in dirs:
             os.chmod(os.path.join(root, entry), 0o777)

@@ -76,8 +76,8 @@ def session_scope() -> Any:
 # ---------------------------------------------------------------------------- loading
 
 
-def load_dag(task_file: str) -> Any:
-    """Parse the task file with Airflow's DagBag (cluster policies apply); exactly one DAG and one task."""
+def load_dag(task_file: str) -> tuple[Any, str]:
+    """Parse the task file with Airflow's DagBag (cluster policies apply): (the one DAG, the task it runs)."""
     if AIRFLOW_3:
         import os
 
@@ -115,7 +115,7 @@ def load_dag(task_file: str) -> Any:
 
         # The execution API looks the DAG up by version, as the DAG processor would have stored it.
         sync_bag_to_db(bag, BUNDLE_NAME, None)
-    return dag
+    return dag, task_id
 
 
 def target_task_id(dag: Any, task_file: str) -> str:

@@ -160,8 +160,7 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
 
     # Logs need no set-up: in-process, Airflow 2's `airflow.task` logger propagates to the root
     # console handler (stdout) and Airflow 3's supervisor logs through structlog to stdout.
-    dag = compat.load_dag(request.task_file)
-    task_id = compat.target_task_id(dag, request.task_file)
+    dag, task_id = compat.load_dag(request.task_file)
     task = dag.task_dict[task_id]
     mapped = compat.is_mapped(task)
     hooks.instrument(task)

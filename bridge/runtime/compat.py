@@ -366,34 +366,72 @@ def _rebind(bundle: Any) -> None:
             change._bound_version_bundle = bundle
 
 
-def prepare_execution_api() -> None:
-    """Airflow 3: build the in-process Execution API once, serving only the versions a local client uses.
+def _trimmed_api() -> Any:
+    """Airflow 3: the in-process Execution API app serving only the versions a local client uses.
 
     `dag.test()` builds a FastAPI/Cadwyn app per task and per trigger, and Cadwyn generates
     routers for every API version it knows (about 3 s). The in-process client always speaks
     the newest version, so bridge keeps the two newest versions (which restore the routes
-    the newest one moved) and shares one app between the task and its trigger. Anything
-    unexpected falls back to Airflow's own full app; `BRIDGE_FULL_EXECUTION_API=1` forces that.
+    the newest one moved). Anything unexpected falls back to Airflow's own full app.
     """
-    import os
-
     from airflow.api_fastapi.execution_api import versions
     from airflow.api_fastapi.execution_api.app import InProcessExecutionAPI
-    from airflow.sdk.execution_time import supervisor
 
     full = versions.bundle
-    api = InProcessExecutionAPI()
-    if not os.environ.get(FULL_API_ENV):
-        try:
-            versions.bundle = _trimmed_bundle(full, keep=2)
-            api.app._cadwyn_initialize()  # generate the routers now, where errors are catchable
-        except Exception as exc:  # noqa: BLE001 (any surprise: use Airflow's own full app)
-            log.info("bridge: full Execution API (trimmed one failed: %s)", exc)
-            _rebind(full)
-            api = InProcessExecutionAPI()
-        finally:
-            versions.bundle = full
-    supervisor.in_process_api_server = lambda: api
+    try:
+        versions.bundle = _trimmed_bundle(full, keep=2)
+        api = InProcessExecutionAPI()
+        api.app._cadwyn_initialize()  # generate the routers now, where errors are catchable
+        return api
+    except Exception as exc:  # noqa: BLE001 (any surprise: use Airflow's own full app)
+        log.info("bridge: full Execution API (trimmed one failed: %s)", exc)
+        _rebind(full)
+        return InProcessExecutionAPI()
+    finally:
+        versions.bundle = full
+
+
+def prepare_execution_api() -> None:
+    """Airflow 3: the task's Execution API calls go to bridge's direct transport, Airflow's app on demand.
+
+    `bridge.runtime.direct_api` answers the common calls without building the FastAPI app;
+    the first other call builds Airflow's app once (trimmed to the newest versions) and it
+    answers from then on, for the task and for its inline trigger. `BRIDGE_FULL_EXECUTION_API=1`
+    uses Airflow's full, untrimmed app for everything, as `dag.test()` does.
+    """
+    import os
+    from functools import lru_cache
+
+    from airflow.sdk.execution_time import supervisor
+
+    if getattr(supervisor.InProcessTestSupervisor, "_bridge", None) is not None:
+        return
+    full = bool(os.environ.get(FULL_API_ENV))
+    api_server = lru_cache(maxsize=None)(supervisor.in_process_api_server if full else _trimmed_api)
+    supervisor.in_process_api_server = api_server
+    original = supervisor.InProcessTestSupervisor._api_client  # a staticmethod: a plain function here
+    why_not = "BRIDGE_FULL_EXECUTION_API is set" if full else None
+    if why_not is None:
+        from bridge.runtime import direct_api
+
+        why_not = direct_api.direct_path_available()
+    if why_not is not None:
+        log.info("bridge: Airflow's Execution API app answers every call (%s)", why_not)
+        supervisor.InProcessTestSupervisor._bridge = original
+        return
+
+    def _api_client(dag: Any = None) -> Any:
+        def fallback() -> Any:
+            return original(dag)._transport  # Airflow's client for this dag: its app's transport
+
+        client = supervisor.InProcessTestSupervisor._Client(
+            base_url=None, token="", dry_run=True, transport=direct_api.DirectTransport(fallback)
+        )
+        client.base_url = "http://in-process.invalid./"
+        return client
+
+    supervisor.InProcessTestSupervisor._api_client = staticmethod(_api_client)
+    supervisor.InProcessTestSupervisor._bridge = original
 
 
 def run_task_inprocess(dag: Any, dag_run: Any, session: Any) -> None:

@@ -39,8 +39,10 @@ API_VERSION = "2026-06-30"
 
 _TI_PATH = re.compile(r"^/task-instances/(?P<id>[0-9a-fA-F-]{36})/(?P<action>run|state|rtif|skip-downstream)$")
 _XCOM_PATH = re.compile(r"^/xcoms/(?P<dag_id>[^/]+)/(?P<run_id>[^/]+)/(?P<task_id>[^/]+)/(?P<key>.+)$")
-# Routes registered before the plain XCom ones win for these shapes (FastAPI matches in order).
-_XCOM_SEQUENCE = re.compile(r"/(slice|item/[^/]+)$")
+# The sequence routes are registered before the plain XCom ones, so for GET they win (FastAPI
+# matches in order): a key ending in /slice or /item/<n> is read as one of them, as Airflow does.
+_XCOM_ITEM = re.compile(r"^(?P<key>.+)/item/(?P<offset>[^/]+)$")
+_XCOM_SLICE = re.compile(r"^(?P<key>.+)/slice$")
 _TERMINAL = ("failed", "skipped", "removed", "upstream_failed")
 
 
@@ -145,12 +147,17 @@ class DirectTransport(httpx.BaseTransport):
             from uuid import UUID
 
             return handler(UUID(match["id"]), self._body(request))
-        if (match := _XCOM_PATH.match(path)) and not (method == "GET" and _XCOM_SEQUENCE.search(path)):
+        if match := _XCOM_PATH.match(path):
+            where = (match["dag_id"], match["run_id"], match["task_id"])
+            if method == "GET" and (item := _XCOM_ITEM.match(match["key"])):
+                return self._xcom_item(*where, item["key"], item["offset"], request)
+            if method == "GET" and (sliced := _XCOM_SLICE.match(match["key"])):
+                return self._xcom_slice(*where, sliced["key"], request)
             handler = {"GET": self._xcom_get, "POST": self._xcom_set, "HEAD": self._xcom_head,
                        "DELETE": self._xcom_delete}.get(method)
             if handler is None:
                 raise Unsupported("no direct handler")
-            return handler(match["dag_id"], match["run_id"], match["task_id"], match["key"], request)
+            return handler(*where, match["key"], request)
         raise Unsupported("no direct handler")
 
     @staticmethod
@@ -247,7 +254,9 @@ class DirectTransport(httpx.BaseTransport):
         return _json_response(200, body)
 
     def _ti_update_state(self, ti_id: Any, payload: Any) -> httpx.Response:
-        """PATCH /task-instances/{id}/state for success (no assets), failed/skipped/removed and up_for_retry."""
+        """PATCH /task-instances/{id}/state to success (no assets) or failed/skipped/removed/upstream_failed.
+
+        up_for_retry goes to Airflow's app: single-task DAGs have retries=0 (Argo retries pods)."""
         from sqlalchemy import and_, select, update
 
         from airflow.models.dag import DagModel
@@ -264,8 +273,6 @@ class DirectTransport(httpx.BaseTransport):
             allowed |= {"task_outlets", "outlet_events"}
             if payload.get("task_outlets") or payload.get("outlet_events"):
                 raise Unsupported("asset outlets")
-        elif state == "up_for_retry":
-            allowed |= {"retry_delay_seconds", "retry_reason"}
         elif state not in _TERMINAL:
             raise Unsupported(f"state {state!r}")
         if not set(payload) <= allowed:
@@ -294,19 +301,6 @@ class DirectTransport(httpx.BaseTransport):
             query = update(TI).where(TI.id == ti_id).values(data)
             query = TI.duration_expression_update(end_date, query, session.bind)
             query = query.values(state=updated, next_method=None, next_kwargs=None)
-            if updated == TaskInstanceState.UP_FOR_RETRY:
-                delay = payload.get("retry_delay_seconds")
-                reason = payload.get("retry_reason")
-                reason = reason[:500] if reason else None
-                ti = session.get(TI, ti_id)
-                ti.retry_delay_override = delay
-                ti.retry_reason = reason
-                ti.end_date = end_date
-                ti.set_duration()
-                if "rendered_map_index" in payload:
-                    ti._rendered_map_index = rendered
-                ti.prepare_db_for_next_try(session=session)
-                query = query.values(retry_delay_override=delay, retry_reason=reason)
             session.execute(query)
             session.add(Log(
                 event=updated.value, task_id=row.task_id, dag_id=row.dag_id, run_id=row.run_id,
@@ -398,6 +392,44 @@ class DirectTransport(httpx.BaseTransport):
                                   f"task {task_id!r} in DAG run {run_id!r} of {dag_id!r}")
             body = XComResponse(key=key, value=result.value).model_dump_json()
         return _json_response(200, body)
+
+    def _xcom_item(self, dag_id: str, run_id: str, task_id: str, key: str, offset: str,
+                   request: httpx.Request) -> httpx.Response:
+        """GET /xcoms/.../item/{offset}: the value at a position among the map indexes (404 when none)."""
+        from airflow.models.xcom import XComModel
+
+        position = _int_param({"offset": offset}, "offset", None)
+        if _query(request):
+            raise Unsupported("query parameters on an item read")
+        query = XComModel.get_many(run_id=run_id, key=key, task_ids=task_id, dag_ids=dag_id).order_by(None)
+        if position >= 0:
+            query = query.order_by(XComModel.map_index.asc()).offset(position)
+        else:
+            query = query.order_by(XComModel.map_index.desc()).offset(-1 - position)
+        with self._session() as session:
+            result = session.scalars(query.limit(1)).first()
+            if result is None:
+                return _not_found(f"XCom with key={key!r} offset={position} not found for "
+                                  f"task {task_id!r} in DAG run {run_id!r} of {dag_id!r}")
+            body = json.dumps(result.value)
+        return _json_response(200, body)
+
+    def _xcom_slice(self, dag_id: str, run_id: str, task_id: str, key: str, request: httpx.Request) -> httpx.Response:
+        """GET /xcoms/.../slice without bounds (what `xcom_pull` and `XCom.get_all` ask): every value in
+        map-index order. A bounded or stepped slice goes to Airflow's app."""
+        from sqlalchemy import select
+
+        from airflow.models.xcom import XComModel
+
+        params = _query(request)
+        if not set(params) <= {"include_prior_dates", "step"} or params.get("step", "1") != "1":
+            raise Unsupported("a bounded or stepped slice")
+        query = XComModel.get_many(run_id=run_id, key=key, task_ids=task_id, dag_ids=dag_id,
+                                   include_prior_dates=_bool_param(params, "include_prior_dates"))
+        query = query.order_by(None).order_by(XComModel.map_index.asc())
+        with self._session() as session:
+            values = list(session.scalars(query.with_only_columns(XComModel.value)))
+        return _json_response(200, json.dumps(values))
 
     def _xcom_set(self, dag_id: str, run_id: str, task_id: str, key: str, request: httpx.Request) -> httpx.Response:
         """POST /xcoms/...: store a value the task SDK already serialised (and a TaskMap for mapped_length)."""

@@ -180,9 +180,6 @@ class DirectTransport(httpx.BaseTransport):
 
     def _ti_run(self, ti_id: Any, payload: Any) -> httpx.Response:
         """PATCH /task-instances/{id}/run: QUEUED (or RESTARTING) -> RUNNING, and the run context."""
-        from sqlalchemy import and_, func, select, update
-        from sqlalchemy.orm import joinedload
-
         from airflow._shared.timezones import timezone
         from airflow.models.dag import DagModel
         from airflow.models.dagrun import DagRun as DR
@@ -192,6 +189,8 @@ class DirectTransport(httpx.BaseTransport):
         from airflow.models.xcom import XComModel
         from airflow.sdk.api.datamodels._generated import DagRun, TIRunContext
         from airflow.utils.state import TaskInstanceState
+        from sqlalchemy import and_, func, select, update
+        from sqlalchemy.orm import joinedload
 
         fields = {"state", "hostname", "unixname", "pid", "start_date"}
         if not isinstance(payload, dict) or not set(payload) <= fields or payload.get("state", "running") != "running":
@@ -257,13 +256,12 @@ class DirectTransport(httpx.BaseTransport):
         """PATCH /task-instances/{id}/state to success (no assets) or failed/skipped/removed/upstream_failed.
 
         up_for_retry goes to Airflow's app: single-task DAGs have retries=0 (Argo retries pods)."""
-        from sqlalchemy import and_, select, update
-
         from airflow.models.dag import DagModel
         from airflow.models.dagrun import DagRun as DR
         from airflow.models.log import Log
         from airflow.models.taskinstance import TaskInstance as TI
         from airflow.utils.state import TaskInstanceState
+        from sqlalchemy import and_, select, update
 
         if not isinstance(payload, dict) or "end_date" not in payload:
             raise Unsupported("unexpected state payload")
@@ -312,9 +310,8 @@ class DirectTransport(httpx.BaseTransport):
 
     def _ti_put_rtif(self, ti_id: Any, payload: Any) -> httpx.Response:
         """PUT /task-instances/{id}/rtif: store the rendered template fields."""
-        from sqlalchemy import select
-
         from airflow.models.taskinstance import TaskInstance as TI
+        from sqlalchemy import select
 
         if not isinstance(payload, dict):
             raise Unsupported("unexpected rtif payload")
@@ -327,11 +324,10 @@ class DirectTransport(httpx.BaseTransport):
 
     def _ti_skip_downstream(self, ti_id: Any, payload: Any) -> httpx.Response:
         """PATCH /task-instances/{id}/skip-downstream: skip the listed tasks not already running or done."""
-        from sqlalchemy import or_, select, tuple_, update
-
         from airflow._shared.timezones import timezone
         from airflow.models.taskinstance import TaskInstance as TI
         from airflow.utils.state import TaskInstanceState
+        from sqlalchemy import or_, select, tuple_, update
 
         tasks = payload.get("tasks") if isinstance(payload, dict) and set(payload) == {"tasks"} else None
         if not isinstance(tasks, list):
@@ -417,7 +413,6 @@ class DirectTransport(httpx.BaseTransport):
     def _xcom_slice(self, dag_id: str, run_id: str, task_id: str, key: str, request: httpx.Request) -> httpx.Response:
         """GET /xcoms/.../slice without bounds (what `xcom_pull` and `XCom.get_all` ask): every value in
         map-index order. A bounded or stepped slice goes to Airflow's app."""
-        from sqlalchemy import select
 
         from airflow.models.xcom import XComModel
 
@@ -472,9 +467,8 @@ class DirectTransport(httpx.BaseTransport):
 
     def _xcom_delete(self, dag_id: str, run_id: str, task_id: str, key: str, request: httpx.Request) -> httpx.Response:
         """DELETE /xcoms/...: remove one value (the task clears its own keys when it starts)."""
-        from sqlalchemy import delete
-
         from airflow.models.xcom import XComModel
+        from sqlalchemy import delete
 
         params = _query(request)
         if not set(params) <= {"map_index"}:

@@ -46,7 +46,6 @@ def main(mode: str, dag_file: str) -> None:
     runner.provide_database(db_path)
 
     import pendulum
-
     from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
     from airflow.sdk.api.datamodels._generated import TIEnterRunningPayload
     from airflow.sdk.execution_time.supervisor import InProcessTestSupervisor

@@ -14,6 +14,6 @@ echo "== installing Airflow line $line into $venv (about a minute or two)"
 rm -rf "$venv"
 python3 -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade pip 2>&1 | { grep -v "^WARNING: Location" || true; }
-"$venv/bin/pip" install -q -r "$req" -e "$root[test]" 2>&1 | { grep -v "^WARNING: Location" || true; }
+"$venv/bin/pip" install -q -r "$req" -e "${root}[test]" 2>&1 | { grep -v "^WARNING: Location" || true; }
 "$venv/bin/python" -c "import airflow, bridge" >/dev/null
 echo "$want" > "$stamp"

@@ -93,6 +93,20 @@ def _bool_param(params: dict[str, str], name: str) -> bool:
     raise Unsupported(f"{name}={value!r}")
 
 
+def _at_position(query: Any, offset: int) -> Any:
+    """The XCom query from the `offset`-th value in map-index order (negative: from the end)."""
+    from airflow.models.xcom import XComModel
+
+    query = query.order_by(None)
+    if offset >= 0:
+        return query.order_by(XComModel.map_index.asc()).offset(offset)
+    return query.order_by(XComModel.map_index.desc()).offset(-1 - offset)
+
+
+def _xcom_not_found(dag_id: str, run_id: str, task_id: str, key: str, where: str) -> httpx.Response:
+    return _not_found(f"XCom with key={key!r} {where} not found for task {task_id!r} in DAG run {run_id!r} of {dag_id!r}")
+
+
 def direct_path_available() -> str | None:
     """None when the direct path may be used, else why not (logged once by the caller)."""
     from airflow.configuration import conf
@@ -113,14 +127,11 @@ class DirectTransport(httpx.BaseTransport):
     def __init__(self, fallback: Callable[[], httpx.BaseTransport]) -> None:
         self._make_fallback = fallback
         self._fallback: httpx.BaseTransport | None = None
-        self.direct_calls = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self._fallback is None:
             try:
-                response = self._direct(request)
-                self.direct_calls += 1
-                return response
+                return self._direct(request)
             except Unsupported as why:
                 log.info("bridge: %s %s goes to Airflow's Execution API app (%s)",
                          request.method, request.url.path, why)
@@ -373,19 +384,14 @@ class DirectTransport(httpx.BaseTransport):
         query = XComModel.get_many(run_id=run_id, key=key, task_ids=task_id, dag_ids=dag_id,
                                    include_prior_dates=_bool_param(params, "include_prior_dates"))
         if offset is not None:
-            query = query.where(XComModel.value.is_not(None)).order_by(None)
-            if offset >= 0:
-                query = query.order_by(XComModel.map_index.asc()).offset(offset)
-            else:
-                query = query.order_by(XComModel.map_index.desc()).offset(-1 - offset)
+            query = _at_position(query.where(XComModel.value.is_not(None)), offset)
         else:
             query = query.where(XComModel.map_index == map_index)
         with self._session() as session:
             result = session.scalars(query.limit(1)).first()
             if result is None:
                 where = f"map_index={map_index}" if offset is None else f"offset={offset}"
-                return _not_found(f"XCom with key={key!r} {where} not found for "
-                                  f"task {task_id!r} in DAG run {run_id!r} of {dag_id!r}")
+                return _xcom_not_found(dag_id, run_id, task_id, key, where)
             body = XComResponse(key=key, value=result.value).model_dump_json()
         return _json_response(200, body)
 
@@ -397,23 +403,17 @@ class DirectTransport(httpx.BaseTransport):
         position = _int_param({"offset": offset}, "offset", None)
         if _query(request):
             raise Unsupported("query parameters on an item read")
-        query = XComModel.get_many(run_id=run_id, key=key, task_ids=task_id, dag_ids=dag_id).order_by(None)
-        if position >= 0:
-            query = query.order_by(XComModel.map_index.asc()).offset(position)
-        else:
-            query = query.order_by(XComModel.map_index.desc()).offset(-1 - position)
+        query = _at_position(XComModel.get_many(run_id=run_id, key=key, task_ids=task_id, dag_ids=dag_id), position)
         with self._session() as session:
             result = session.scalars(query.limit(1)).first()
             if result is None:
-                return _not_found(f"XCom with key={key!r} offset={position} not found for "
-                                  f"task {task_id!r} in DAG run {run_id!r} of {dag_id!r}")
+                return _xcom_not_found(dag_id, run_id, task_id, key, f"offset={position}")
             body = json.dumps(result.value)
         return _json_response(200, body)
 
     def _xcom_slice(self, dag_id: str, run_id: str, task_id: str, key: str, request: httpx.Request) -> httpx.Response:
         """GET /xcoms/.../slice without bounds (what `xcom_pull` and `XCom.get_all` ask): every value in
         map-index order. A bounded or stepped slice goes to Airflow's app."""
-
         from airflow.models.xcom import XComModel
 
         params = _query(request)

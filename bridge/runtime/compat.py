@@ -404,21 +404,20 @@ def prepare_execution_api() -> None:
 
     from airflow.sdk.execution_time import supervisor
 
-    if getattr(supervisor.InProcessTestSupervisor, "_bridge", None) is not None:
-        return
-    full = bool(os.environ.get(FULL_API_ENV))
-    api_server = lru_cache(maxsize=None)(supervisor.in_process_api_server if full else _trimmed_api)
-    supervisor.in_process_api_server = api_server
-    original = supervisor.InProcessTestSupervisor._api_client  # a staticmethod: a plain function here
-    why_not = "BRIDGE_FULL_EXECUTION_API is set" if full else None
-    if why_not is None:
+    if getattr(supervisor.InProcessTestSupervisor, "_bridge", False):
+        return  # already done in this process
+    supervisor.InProcessTestSupervisor._bridge = True
+    if os.environ.get(FULL_API_ENV):
+        why_not = "BRIDGE_FULL_EXECUTION_API is set"  # Airflow's own app, as Airflow caches it
+    else:
+        supervisor.in_process_api_server = lru_cache(maxsize=None)(_trimmed_api)
         from bridge.runtime import direct_api
 
         why_not = direct_api.direct_path_available()
     if why_not is not None:
         log.info("bridge: Airflow's Execution API app answers every call (%s)", why_not)
-        supervisor.InProcessTestSupervisor._bridge = original
         return
+    original = supervisor.InProcessTestSupervisor._api_client  # a staticmethod: a plain function here
 
     def _api_client(dag: Any = None) -> Any:
         def fallback() -> Any:
@@ -431,7 +430,6 @@ def prepare_execution_api() -> None:
         return client
 
     supervisor.InProcessTestSupervisor._api_client = staticmethod(_api_client)
-    supervisor.InProcessTestSupervisor._bridge = original
 
 
 def run_task_inprocess(dag: Any, dag_run: Any, session: Any) -> None:

@@ -13,7 +13,10 @@ from click.testing import CliRunner, Result
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-ARGO_SCHEMA = ROOT.parent / "shared" / "argo" / "schema.json"
+# Argo's published schema and CRDs, vendored (tests/data/argo/README.md): tests read nothing outside the repository.
+ARGO_DATA = DATA / "argo" / "v4.1.2"
+ARGO_SCHEMA = ARGO_DATA / "schema.json"
+ARGO_CRDS = {"Workflow": "crd-workflows.yaml.gz", "CronWorkflow": "crd-cronworkflows.yaml.gz"}
 
 
 def airflow_major() -> int:
@@ -106,11 +109,20 @@ def load_dagbag(path: Path) -> Any:
 
 
 @functools.lru_cache(maxsize=1)
-def argo_schema() -> dict[str, Any] | None:
-    """Argo's published JSON schema, or None when ../shared/argo is absent."""
-    if not ARGO_SCHEMA.exists():
-        return None
+def argo_schema() -> dict[str, Any]:
+    """Argo's published JSON schema (v4.1.2, vendored)."""
     return json.loads(ARGO_SCHEMA.read_text())
+
+
+@functools.lru_cache(maxsize=None)
+def argo_crd_schema(kind: str) -> dict[str, Any]:
+    """The openAPIV3Schema of Argo's full CRD for `kind` (v4.1.2, vendored): what a cluster validates."""
+    import gzip
+
+    with gzip.open(ARGO_DATA / ARGO_CRDS[kind], "rt", encoding="utf-8") as handle:
+        crd = yaml.safe_load(handle)
+    (version,) = crd["spec"]["versions"]
+    return version["schema"]["openAPIV3Schema"]
 
 
 def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -141,16 +153,25 @@ def unknown_fields(schema: dict[str, Any], node: dict[str, Any], value: Any, pat
 
 
 def validate_argo(document: dict[str, Any]) -> None:
-    """Validate one Argo object against Argo's JSON schema, including unknown fields."""
+    """Validate one Argo object against Argo's JSON schema and, for the kinds with one, its CRD; unknown fields too.
+
+    The CRD check is the cluster's structural schema (types, required fields, enums; unknown fields
+    are what `kubectl apply`'s default strict field validation refuses); its CEL rules
+    (x-kubernetes-validations) are not evaluated here.
+    """
     import jsonschema
 
     schema = argo_schema()
-    assert schema is not None
     kind = document["kind"]
     root = {"$ref": f"#/definitions/io.argoproj.workflow.v1alpha1.{kind}", "definitions": schema["definitions"]}
     jsonschema.validate(document, root)
     unknown = unknown_fields(schema, root, document)
     assert not unknown, f"fields outside Argo's schema: {unknown}"
+    if kind in ARGO_CRDS:
+        crd = argo_crd_schema(kind)
+        jsonschema.validate(document, crd)
+        unknown = unknown_fields({}, crd, document)
+        assert not unknown, f"fields outside Argo's {kind} CRD: {unknown}"
 
 
 def env_without(*prefixes: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bridge.errors import BridgeError
-from tests.helpers import argo_schema, load_workflow, validate_argo
+from tests.helpers import load_workflow, validate_argo
 
 # Why bridge refuses some bundled examples today; each refusal message must contain the reason.
 REFUSED = {
@@ -57,5 +57,4 @@ def test_bundled_example(path: Path, tmp_path: Path) -> None:
             continue
         result = split_dag(str(path), dag_id=dag_id, output=str(out))
         assert result.task_count == len(list((out / "dags" / dag_id).glob("*.py")))
-        if argo_schema() is not None:
-            validate_argo(load_workflow(out))
+        validate_argo(load_workflow(out))

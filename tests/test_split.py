@@ -9,7 +9,6 @@ import pytest
 
 from tests.helpers import (
     ROOT,
-    argo_schema,
     dag_tasks,
     load_dagbag,
     load_workflow,
@@ -178,15 +177,11 @@ def test_stale_files_are_removed_but_user_files_kept(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("dag_file", [ETL, BIGQUERY, *FIXTURES], ids=lambda p: p.name)
 def test_emitted_workflow_matches_argo_schema(dag_file: Path, tmp_path: Path) -> None:
-    if argo_schema() is None:
-        pytest.skip("../shared/argo/schema.json is absent: Argo schema validation skipped")
     workflow = load_workflow(split(dag_file, tmp_path / "out"))
     validate_argo(workflow)
 
 
 def test_schema_check_catches_unknown_fields() -> None:
-    if argo_schema() is None:
-        pytest.skip("../shared/argo/schema.json is absent")
     document = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Workflow",

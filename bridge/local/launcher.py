@@ -62,14 +62,28 @@ class Launcher(Protocol):
 
 
 def map_path(text: str, mounts: Mapping[str, str]) -> str:
-    """Rewrite container paths in `text` (an argument, `--flag=/path`, a path) to host paths, in one pass."""
+    """Rewrite container paths in `text` (an argument, `--flag=/path`, a path) to host paths, in one pass.
+
+    A path that names a file already on this machine is left as it is, even under a mount: a
+    mount such as the pod's emptyDir `/tmp` starts empty, so a file that exists before the pod
+    starts can only be a host file the command needs (an interpreter or script of a virtualenv
+    or clone under /tmp). Folders and paths that do not exist yet are mapped.
+    """
     if not mounts:
         return text
     prefixes = sorted((p.rstrip("/") for p in mounts), key=len, reverse=True)
     hosts = {p.rstrip("/"): h.rstrip("/") for p, h in mounts.items()}
-    # A mount counts only as whole path components at the start or after '=' / ':' / whitespace.
-    pattern = re.compile(r"(^|[=:\s])(" + "|".join(re.escape(p) for p in prefixes) + r")(?=/|$|\s)")
-    return pattern.sub(lambda m: m.group(1) + hosts[m.group(2)], text)
+    # A mount counts only as whole path components at the start or after '=' / ':' / whitespace;
+    # the rest of the path runs to the next separator of that kind.
+    pattern = re.compile(r"(^|[=:\s])(" + "|".join(re.escape(p) for p in prefixes) + r")(?=/|$|\s)([^=:\s]*)")
+
+    def replace(match: re.Match[str]) -> str:
+        path = match.group(2) + match.group(3)
+        if os.path.isfile(path):
+            return match.group(0)
+        return match.group(1) + hosts[match.group(2)] + match.group(3)
+
+    return pattern.sub(replace, text)
 
 
 def resolve_command(name: str) -> str:

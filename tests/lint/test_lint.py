@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bridge.lint import lint_paths, lint_text
-from tests.helpers import ROOT, argo_schema, run_cli, validate_argo
+from tests.helpers import ROOT, run_cli, validate_argo
 
 EMITTED = [ROOT / "workflows", ROOT / "cronjobs", ROOT / "tests" / "golden"]
 ETL_GOLDEN = ROOT / "tests" / "golden" / "airflow-3" / "etl" / "workflows" / "etl.yaml"
@@ -27,7 +27,6 @@ def test_every_emitted_file_in_the_repo_is_clean() -> None:
     assert [str(f) for f in report.findings] == []
 
 
-@pytest.mark.skipif(argo_schema() is None, reason="../shared/argo is absent")
 @pytest.mark.parametrize("path", _manifests(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_emitted_argo_file_passes_argos_json_schema(path: Path) -> None:
     for document in yaml.safe_load_all(path.read_text()):

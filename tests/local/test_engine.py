@@ -351,3 +351,39 @@ def test_run_workflow_api_without_recorder(tmp_path: Path):
     result = run_workflow(workflow([task("a")]), split_dir=str(tmp_path), log_dir=str(tmp_path / "logs"))
     assert result.phase == "Succeeded"
     assert Path(result.nodes["a"].log_path).exists()
+
+
+def test_host_files_under_tmp_stay_host_paths(run):
+    # A clone or a virtualenv under /tmp: the interpreter and a script there are host files the
+    # command needs, while /tmp/out (absent before the pod starts) is the pod's own emptyDir.
+    import shutil
+    import sys
+    import tempfile
+
+    host = Path(tempfile.mkdtemp(prefix="bridge-host-", dir="/tmp"))
+    try:
+        interpreter = host / "python"
+        interpreter.symlink_to(os.path.realpath(sys.executable))
+        script = host / "script.py"
+        script.write_text("import os, sys\nos.makedirs(sys.argv[1])\nopen(os.path.join(sys.argv[1], 'value'), 'w').write('ran')\n")
+        template = py_template(outputs={"value": None})
+        template["container"].update(command=[str(interpreter)], args=[str(script), "/tmp/out"])
+        result, _ = run(workflow([task("a")], [template]))
+        assert result.phase == "Succeeded", result.nodes["a"].message
+        assert result.nodes["a"].outputs["value"] == "ran"
+        assert not (host / "out").exists() and not Path("/tmp/out/value").exists()
+    finally:
+        shutil.rmtree(host)
+
+
+def test_map_path_leaves_existing_host_files_alone(tmp_path):
+    from bridge.local.launcher import map_path
+
+    existing = tmp_path / "tool"
+    existing.write_text("")
+    mounts = {"/tmp": "/scratch/pod", "/opt/bridge": "/split"}
+    assert str(existing).startswith("/tmp/")
+    assert map_path(str(existing), mounts) == str(existing)
+    assert map_path(f"--tool={existing}", mounts) == f"--tool={existing}"
+    assert map_path("--outputs=/tmp/bridge/out", mounts) == "--outputs=/scratch/pod/bridge/out"
+    assert map_path(f"{tmp_path} /opt/bridge/dags/a.py", mounts) == f"/scratch/pod{str(tmp_path)[4:]} /split/dags/a.py"

@@ -8,6 +8,17 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 lines="${BRIDGE_AIRFLOW:-2 3}"
 status=0
+# Static checks, once, from the first line's virtualenv: ruff (pyproject's rules) and mypy
+# (pyproject's [tool.mypy]; Airflow is typed as Any, so the line does not matter).
+first="${lines%% *}"
+"$root/tests/install.sh" "$first"
+echo "== ruff and mypy"
+"$root/.venv-airflow$first/bin/ruff" check bridge tests bench || status=1
+if [ -x "$root/.venv-airflow$first/bin/mypy" ]; then
+  "$root/.venv-airflow$first/bin/mypy" || status=1
+else
+  echo "== mypy not installed (it needs Python 3.10 or later): type check skipped"
+fi
 for line in $lines; do
   venv="$root/.venv-airflow$line"
   "$root/tests/install.sh" "$line"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Optional
 
-from bridge.local import expr
+from bridge.argo import expr
 from bridge.local.launcher import LOCAL_FILE_VARIABLES, HostLauncher, Launcher, PodOutcome, PodSpec
 from bridge.local.phase import FULFILLED, assess_dag_phase, target_tasks
 from bridge.local.spec import WorkflowError, argument_values, as_string, int_or_string, parse_duration, template_kind, templates_by_name

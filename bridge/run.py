@@ -1,4 +1,8 @@
-"""`bridge run`: split a DAG into a temporary folder and execute its Workflow here."""
+"""`bridge run`'s command layer: split a DAG into a temporary folder, then execute its Workflow here.
+
+The split is bridge/split.py's; the execution is bridge/local's Argo emulator, which reads only
+the emitted YAML. This module is the one place that joins the two.
+"""
 
 from __future__ import annotations
 
@@ -59,8 +63,7 @@ def run_dag(
     containers get (the host engine passes everything).
     Semaphore limits come from the split's `sync/` ConfigMaps, as if they had been applied.
     """
-    from bridge.local import ProgressPrinter, format_summary, load_workflow, report, run_workflow
-    from bridge.local.spec import WorkflowError, load_config_maps
+    from bridge.local import ProgressPrinter, WorkflowError, format_summary, load_config_maps, load_workflow, report, run_workflow
     from bridge.split import split_dag
 
     if engine == "host":
@@ -80,7 +83,7 @@ def run_dag(
     os.makedirs(log_dir)
     launcher = None
     if engine != "host":
-        from bridge.local.container import ContainerLauncher
+        from bridge.local import ContainerLauncher
 
         launcher = ContainerLauncher(engine, os.path.join(log_dir, "pods"), pass_env=pass_env, base_env=pod_env)
         try:

@@ -6,10 +6,11 @@ none of bridge's split/plan/emit layers. `bridge run` (bridge/run.py) splits fir
 """
 
 from bridge.local.container import ContainerLauncher
-from bridge.local.engine import Attempt, Event, NodeResult, RunResult, run_workflow
+from bridge.local.engine import run_workflow
 from bridge.local.launcher import HostLauncher, Launcher, PodOutcome, PodSpec, map_path
 from bridge.local.progress import ProgressPrinter, format_event, format_summary
 from bridge.local.report import report
+from bridge.local.result import Attempt, Event, NodeResult, RunResult
 from bridge.local.spec import WorkflowError, load_config_maps, load_workflow
 
 __all__ = [

@@ -12,109 +12,28 @@ SubstituteParams) and workflow/executor/executor.go (SaveParameters).
 from __future__ import annotations
 
 import copy
-import json
 import os
 import queue
 import random
 import string
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Optional
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
 
 from bridge.argo import expr
-from bridge.local.launcher import LOCAL_FILE_VARIABLES, HostLauncher, Launcher, PodOutcome, PodSpec
+from bridge.local import pod as pods
+from bridge.local import resolve
+from bridge.local.launcher import HostLauncher, Launcher, PodOutcome
 from bridge.local.phase import FULFILLED, assess_dag_phase, target_tasks
-from bridge.local.spec import WorkflowError, argument_values, as_string, int_or_string, parse_duration, template_kind, templates_by_name
+from bridge.local.result import Attempt, Event, EventHandler, NodeResult, RunResult, rfc3339
+from bridge.local.retry import BACKOFF, FINISH, decide_retry
+from bridge.local.spec import WorkflowError, argument_values, int_or_string, parse_duration, template_kind, templates_by_name
 from bridge.local.sync import LockError, Locks
-from bridge.local.template import ABSENT, SubstitutionError, is_pure_reference, substitute, substitute_all
+from bridge.local.template import SubstitutionError, substitute
 
-STRICT = ("tasks", "steps")  # dag.go: references to other nodes MUST resolve
 # Fields bridge run cannot honour; refusing beats silently running something Argo would not.
 _UNSUPPORTED_TASK_FIELDS = ("withItems", "withParam", "withSequence", "hooks", "onExit", "templateRef", "inline")
-
-
-@dataclass
-class Attempt:
-    """One pod of a node (Argo's retry children `task(0)`, `task(1)` …)."""
-
-    number: int  # 1-based
-    phase: str
-    message: str
-    exit_code: Optional[int]
-    started_at: float
-    finished_at: float
-
-
-@dataclass
-class NodeResult:
-    """A DAG task's node: phase, attempts, output parameters, log."""
-
-    task: str
-    template: str
-    kind: str  # Pod, Suspend, Skipped (no pod: Omitted, Skipped, or an Error before any pod)
-    phase: str = "Pending"
-    message: str = ""
-    arguments: dict[str, Optional[str]] = field(default_factory=dict)  # resolved argument parameters
-    # The template's input parameters as far as known without other tasks' outputs: the argument
-    # (raw until resolved), else the default with {{tasks.name}} substituted; set even for no pod.
-    inputs: dict[str, Optional[str]] = field(default_factory=dict)
-    outputs: Optional[dict[str, Optional[str]]] = None  # output parameters of the last attempt
-    exit_code: Optional[int] = None
-    attempts: list[Attempt] = field(default_factory=list)
-    log_path: Optional[str] = None
-    started_at: Optional[float] = None
-    finished_at: Optional[float] = None
-
-    @property
-    def duration(self) -> Optional[float]:
-        """Seconds from the first attempt's start to the node's end (None without a pod)."""
-        if self.started_at is None or self.finished_at is None:
-            return None
-        return self.finished_at - self.started_at
-
-
-@dataclass
-class RunResult:
-    """The outcome of one run: the workflow phase and every created node, in DAG order."""
-
-    workflow_name: str
-    phase: str  # Succeeded, Failed, Error
-    message: str
-    nodes: dict[str, NodeResult]
-    parameters: dict[str, str]
-    started_at: float
-    finished_at: float
-    log_dir: str
-    interrupted: bool = False
-
-    @property
-    def duration(self) -> float:
-        """Wall-clock seconds of the whole run."""
-        return self.finished_at - self.started_at
-
-
-@dataclass(frozen=True)
-class Event:
-    """One progress event; `kind` is run-started, waiting (for a synchronization lock), started,
-    succeeded, failed, errored, skipped, omitted, retrying or run-finished."""
-
-    kind: str
-    task: str
-    time: float
-    elapsed: float
-    attempt: int = 0
-    message: str = ""
-    exit_code: Optional[int] = None
-    log_path: Optional[str] = None
-    delay: Optional[float] = None  # retrying: the real wait in seconds
-    nominal_delay: Optional[float] = None  # retrying: what Argo would wait
-    node: Optional[NodeResult] = None
-    result: Optional[RunResult] = None
-
-
-EventHandler = Callable[[Event], None]
 
 
 def run_workflow(
@@ -160,10 +79,6 @@ def run_workflow(
     return run.run()
 
 
-def _rfc3339(stamp: float) -> str:
-    return datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass
 class _Job:
     """A task that passed depends and when: its processed template, waiting for or running a pod."""
@@ -207,8 +122,8 @@ class _Run:
         )
         self.local_env: Mapping[str, str] = dict(env) if env is not None else os.environ
         self.name = self._workflow_name()
-        self.parameters = self._global_parameters(parameters)
-        self.globals = self._global_scope()
+        self.parameters = resolve.global_parameters(self.spec, parameters)
+        self.globals = resolve.global_scope(self.workflow, self.name, self.parameters, time.time())
         self.locks = Locks(config_maps or {}, str(self.globals["workflow.namespace"]), config_maps_source)
         self.holding: set[str] = set()  # nodes holding their template's synchronization locks
         self.dag_template = self._entrypoint()
@@ -251,39 +166,6 @@ class _Run:
             return str(meta["name"])
         suffix = "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(5))
         return f"{meta.get('generateName') or 'workflow-'}{suffix}"
-
-    def _global_parameters(self, overrides: dict[str, str]) -> dict[str, str]:
-        """spec.arguments.parameters with `-p` overrides; a parameter without a value is a submit error."""
-        declared = (self.spec.get("arguments") or {}).get("parameters") or []
-        names = {p["name"] for p in declared}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise WorkflowError(
-                f"unknown workflow parameter(s) {', '.join(unknown)}; this Workflow declares: {', '.join(sorted(names))}"
-            )
-        values: dict[str, str] = {}
-        for param in declared:
-            name = param["name"]
-            value = overrides[name] if name in overrides else as_string(param.get("value"))
-            if value is None:
-                raise WorkflowError(f"workflow parameter {name!r} has no value; pass it (argo submit -p {name}=...)")
-            values[name] = str(value)
-        return values
-
-    def _global_scope(self) -> dict[str, Optional[str]]:
-        meta = self.workflow.get("metadata") or {}
-        scope: dict[str, Optional[str]] = {
-            "workflow.name": self.name,
-            "workflow.namespace": str(meta.get("namespace") or "default"),
-            "workflow.uid": f"local-{self.name}",
-            "workflow.mainEntrypoint": str(self.spec.get("entrypoint") or ""),
-            "workflow.serviceAccountName": str(self.spec.get("serviceAccountName") or ""),
-            "workflow.creationTimestamp": _rfc3339(time.time()),
-        }
-        for name, value in self.parameters.items():
-            scope[f"workflow.parameters.{name}"] = value
-        scope["workflow.parameters.json"] = json.dumps([{"name": k, "value": v} for k, v in self.parameters.items()])
-        return scope
 
     def _entrypoint(self) -> dict[str, Any]:
         entry = self.spec.get("entrypoint")
@@ -494,7 +376,9 @@ class _Run:
         node = NodeResult(
             task=name, template=str(task.get("template") or ""), kind="Skipped", arguments=argument_values(task)
         )
-        node.inputs = self._known_inputs(name, node.arguments)
+        node.inputs = resolve.known_inputs(
+            self._task_template(name), node.arguments, {**self.globals, **resolve.local_params(self.name, name)}
+        )
         self.nodes[name] = node
         if self.logic[name]:
             results = {dep: expr.task_results(self.nodes[dep].phase) for dep in deps}
@@ -508,21 +392,23 @@ class _Run:
         when = str(task.get("when") or "")
         if when:
             try:
-                resolved = substitute(when, scope, STRICT)
+                resolved = substitute(when, scope, resolve.STRICT)
                 proceed = expr.evaluate_when(resolved)
             except (SubstitutionError, expr.ExpressionError) as error:
                 return self._finish(name, "Error", self._unresolved(error))
             if not proceed:
                 return self._finish(name, "Skipped", f"when '{resolved}' evaluated false")
         try:
-            node.arguments = self._resolve_arguments(task, scope)
+            node.arguments = resolve.resolve_arguments(task, scope)
             template = self.templates.get(node.template)
             if template is None:
                 raise WorkflowError(f"template {node.template!r} not found")
             kind = template_kind(template)
             if kind not in ("container", "suspend"):
                 raise WorkflowError(f"template {node.template!r} is a {kind} template; bridge run runs container and suspend templates")
-            processed = self._process_template(template, node.arguments, task)
+            processed = resolve.process_template(
+                template, node.arguments, task, self.globals, resolve.local_params(self.name, name)
+            )
         except (SubstitutionError, WorkflowError) as error:
             return self._finish(name, "Error", self._unresolved(error))
         retry = processed.get("retryStrategy") if kind == "container" else None
@@ -539,118 +425,19 @@ class _Run:
             return f"{text} (Argo would wait for this value forever)"
         return text
 
+    def _task_template(self, name: str) -> dict[str, Any]:
+        """The template a DAG task calls ({} when it names none that exists)."""
+        return self.templates.get(str(self.tasks[name].get("template") or "")) or {}
+
     def _local_scope(self, name: str) -> dict[str, Optional[str]]:
-        """dag.go buildLocalScopeFromTask: globals plus every ancestor's status and outputs."""
-        scope = dict(self.globals)
-        for ancestor in sorted(self._with_ancestors([name]) - {name}):
-            node = self.nodes.get(ancestor)
-            if node is None:
-                continue
-            prefix = f"tasks.{ancestor}"
-            scope[f"{prefix}.id"] = f"{self.name}-{ancestor}"
-            scope[f"{prefix}.status"] = node.phase
-            if node.started_at is not None:
-                scope[f"{prefix}.startedAt"] = _rfc3339(node.started_at)
-            if node.finished_at is not None:
-                scope[f"{prefix}.finishedAt"] = _rfc3339(node.finished_at)
-            if node.exit_code is not None:
-                scope[f"{prefix}.exitCode"] = str(node.exit_code)
-            if node.outputs is not None:
-                for key, value in node.outputs.items():
-                    scope[f"{prefix}.outputs.parameters.{key}"] = value
-            elif node.phase in ("Skipped", "Omitted"):
-                scope.update(self._skipped_outputs(ancestor))
-        return scope
-
-    def _skipped_outputs(self, name: str) -> dict[str, Optional[str]]:
-        """scope.go addSkippedNodeOutputsToScope: declared outputs -> valueFrom.default, else absent (None)."""
-        template = self.templates.get(str(self.tasks[name].get("template") or "")) or {}
-        values: dict[str, Optional[str]] = {}
-        for param in ((template.get("outputs") or {}).get("parameters")) or []:
-            default = (param.get("valueFrom") or {}).get("default")
-            values[f"tasks.{name}.outputs.parameters.{param['name']}"] = as_string(default)
-        return values
-
-    def _local_params(self, name: str) -> dict[str, Optional[str]]:
-        """operator.go executeTemplate localParams for a DAG task's template (pod.name is not emulated)."""
-        return {"tasks.name": name, "node.name": f"{self.name}.{name}"}
-
-    def _known_inputs(self, name: str, arguments: Mapping[str, Optional[str]]) -> dict[str, Optional[str]]:
-        """The template's input parameters from the arguments, else their defaults (locals substituted)."""
-        template = self.templates.get(str(self.tasks[name].get("template") or "")) or {}
-        scope = {**self.globals, **self._local_params(name)}
-        inputs: dict[str, Optional[str]] = {}
-        for param in ((template.get("inputs") or {}).get("parameters")) or []:
-            value = arguments.get(param["name"])
-            if value is None:
-                default = as_string(param.get("value") if param.get("value") is not None else param.get("default"))
-                try:
-                    value = None if default is None else substitute(default, scope)
-                except SubstitutionError:
-                    value = default  # an expression tag: bridge run reports the error if the task runs
-            inputs[param["name"]] = value
-        return inputs
-
-    def _resolve_arguments(self, task: Mapping[str, Any], scope: Mapping[str, Optional[str]]) -> dict[str, Optional[str]]:
-        """dag.go resolveDependencyReferences for argument parameters (absent optionals -> sentinel)."""
-        resolved: dict[str, Optional[str]] = {}
-        for param in ((task.get("arguments") or {}).get("parameters")) or []:
-            value = as_string(param.get("value"))
-            if value is None:
-                resolved[param["name"]] = None
-                continue
-            key = is_pure_reference(value)
-            if key is not None and key in scope and scope[key] is None:
-                resolved[param["name"]] = ABSENT
-                continue
-            resolved[param["name"]] = substitute(value, scope, STRICT)
-        return resolved
-
-    def _process_template(
-        self, template: Mapping[str, Any], arguments: Mapping[str, Optional[str]], task: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """util.go ProcessArgs + SubstituteParams: inputs from arguments/defaults, then globals, then inputs."""
-        tmpl = copy.deepcopy(dict(template))
-        inputs = tmpl.get("inputs") or {}
-        for param in inputs.get("parameters") or []:
-            name = param["name"]
-            value = as_string(param.get("value"))
-            if value is None:
-                value = as_string(param.get("default"))
-            if name in arguments:
-                supplied = arguments[name]
-                if supplied == ABSENT:
-                    if value is None:
-                        raise WorkflowError(
-                            f"inputs.parameters.{name}: argument references an absent optional "
-                            "(skipped/omitted node output with no default)"
-                        )
-                elif supplied is not None:
-                    value = supplied
-            if value is None:
-                raise WorkflowError(f"inputs.parameters.{name} was not supplied")
-            param["value"] = value
-        arg_artifacts = {a["name"]: a for a in ((task.get("arguments") or {}).get("artifacts")) or []}
-        for index, art in enumerate(inputs.get("artifacts") or []):
-            supplied = arg_artifacts.get(art["name"])
-            if supplied is not None:
-                merged = copy.deepcopy(supplied)
-                merged["path"] = art.get("path")
-                inputs["artifacts"][index] = merged
-        tmpl = substitute_all(tmpl, {**self.globals, **self._local_params(str(task["name"]))})
-        local = dict(self.globals)
-        inputs = tmpl.get("inputs") or {}
-        for param in inputs.get("parameters") or []:
-            local[f"inputs.parameters.{param['name']}"] = as_string(param.get("value"))
-        local["inputs.parameters"] = json.dumps(inputs.get("parameters") or [])
-        for art in inputs.get("artifacts") or []:
-            if art.get("path"):
-                local[f"inputs.artifacts.{art['name']}.path"] = art["path"]
-        for param in ((tmpl.get("outputs") or {}).get("parameters")) or []:
-            path = (param.get("valueFrom") or {}).get("path")
-            if path:
-                local[f"outputs.parameters.{param['name']}.path"] = path
-        return substitute_all(tmpl, local)
+        """dag.go buildLocalScopeFromTask for `name`: its ancestors' nodes."""
+        ancestors = sorted(self._with_ancestors([name]) - {name})
+        return resolve.local_scope(
+            self.globals,
+            self.name,
+            {a: self.nodes[a] for a in ancestors if a in self.nodes},
+            {a: self._task_template(a) for a in ancestors},
+        )
 
     # ---- suspend -----------------------------------------------------------------------------
 
@@ -663,10 +450,7 @@ class _Run:
         seconds = parse_duration(duration) * self.scale if duration not in (None, "") else 0.0
         job.state, job.due = "suspended", self._now() + max(0.0, seconds)
         if seconds <= 0:
-            outputs = {}
-            for param in ((job.template.get("outputs") or {}).get("parameters")) or []:
-                outputs[param["name"]] = as_string((param.get("valueFrom") or {}).get("default"))
-            node.outputs = outputs
+            node.outputs = pods.suspend_outputs(job.template)
             return self._finish(name, "Succeeded", "")
         return True
 
@@ -688,14 +472,21 @@ class _Run:
         if not held:
             return held is None
         try:
-            pod = self._pod_spec(name, job.template, len(node.attempts) + 1)
-            pod_deadline = self._pod_deadline(job.template)
+            pod = pods.pod_spec(
+                name,
+                job.template,
+                len(node.attempts) + 1,
+                workflow_name=self.name,
+                namespace=str(self.globals["workflow.namespace"]),
+                local_env=self.local_env,
+            )
+            pod_deadline = pods.pod_deadline(job.template, self._now(), self._deadline())
         except WorkflowError as error:
             return self._finish(name, "Error", str(error))
         number = len(node.attempts) + 1
         node.log_path = node.log_path or os.path.join(self.log_dir, f"{name}.log")
         with open(node.log_path, "a", encoding="utf-8") as log:
-            log.write(f"=== bridge run: {name} attempt {number} started {_rfc3339(time.time())} ===\n")
+            log.write(f"=== bridge run: {name} attempt {number} started {rfc3339(time.time())} ===\n")
         started = time.time()
         if node.started_at is None:
             node.started_at = started
@@ -716,94 +507,11 @@ class _Run:
         thread.start()
         return True
 
-    def _pod_deadline(self, template: Mapping[str, Any]) -> Optional[float]:
-        """workflowpod.go: activeDeadlineSeconds = min(template's, template timeout, workflow time left)."""
-        now = self._now()
-        limits = []
-        ads = int_or_string(template.get("activeDeadlineSeconds"), f"templates.{template.get('name')}.activeDeadlineSeconds")
-        if ads is not None:
-            limits.append(now + ads)
-        if template.get("timeout"):
-            limits.append(now + parse_duration(template["timeout"]))
-        deadline = self._deadline()
-        if deadline is not None:
-            limits.append(deadline)
-        return min(limits) if limits else None
-
-    def _pod_spec(self, name: str, template: Mapping[str, Any], number: int) -> PodSpec:
-        """The main container of one attempt, in container paths."""
-        container = template.get("container") or {}
-        command = [str(part) for part in container.get("command") or []]
-        args = [str(part) for part in container.get("args") or []]
-        if not command:
-            raise WorkflowError(
-                f"template {template.get('name')!r} has no container.command; bridge run cannot know the image's entrypoint"
-            )
-        files: dict[str, str] = {}
-        for art in ((template.get("inputs") or {}).get("artifacts")) or []:
-            raw = art.get("raw")
-            if raw is not None:
-                files[str(art["path"])] = str(raw.get("data") or "")
-            elif not art.get("optional"):
-                raise WorkflowError(
-                    f"inputs.artifacts.{art['name']}: only raw artifacts are supported by bridge run"
-                )
-        outputs = tuple(
-            str(p["valueFrom"]["path"])
-            for p in ((template.get("outputs") or {}).get("parameters")) or []
-            if (p.get("valueFrom") or {}).get("path")
-        )
-        return PodSpec(
-            name=name if number == 1 else f"{name}({number - 1})",
-            command=tuple(command),
-            args=tuple(args),
-            env=self._container_env(name, container),
-            files=files,
-            outputs=outputs,
-            workdir=container.get("workingDir"),
-            image=container.get("image"),
-        )
-
-    def _container_env(self, name: str, container: Mapping[str, Any]) -> dict[str, str]:
-        """`env` values; secretKeyRef/configMapKeyRef come from this machine's environment variable of the same name.
-
-        `envFrom` is ignored: the local process inherits this machine's environment, which is
-        where a developer keeps AIRFLOW_CONN_* and AIRFLOW_VAR_* values.
-        """
-        env: dict[str, str] = {}
-        for item in container.get("env") or []:
-            key = item["name"]
-            if "value" in item and item.get("valueFrom") is None:
-                env[key] = as_string(item.get("value")) or ""
-                if key in LOCAL_FILE_VARIABLES and key in self.local_env:
-                    env[key] = self.local_env[key]  # the file a mounted Secret holds, on this machine
-                continue
-            source = item.get("valueFrom") or {}
-            ref = source.get("secretKeyRef") or source.get("configMapKeyRef")
-            if ref is not None:
-                if key in self.local_env:
-                    env[key] = self.local_env[key]
-                elif not ref.get("optional"):
-                    kind = "secret" if "secretKeyRef" in source else "config map"
-                    raise WorkflowError(
-                        f"task {name!r}: env {key} comes from {kind} {ref.get('name')!r} key {ref.get('key')!r}; "
-                        f"set {key} in this environment to run it locally"
-                    )
-                continue
-            field_ref = (source.get("fieldRef") or {}).get("fieldPath")
-            if field_ref == "metadata.name":
-                env[key] = f"{self.name}-{name}"
-            elif field_ref == "metadata.namespace":
-                env[key] = self.globals["workflow.namespace"] or "default"
-            elif key in self.local_env:
-                env[key] = self.local_env[key]
-        return env
-
     def _pod_finished(self, name: str, number: int, outcome: PodOutcome, started: float, finished: float) -> None:
         """A worker reported: record the attempt (executor.go SaveParameters), then retry or finish."""
         job = self.jobs[name]
         node = self.nodes[name]
-        outputs, missing = self._output_parameters(job.template, outcome)
+        outputs, missing = pods.output_parameters(job.template, outcome.files)
         if outcome.reason == "Completed":
             phase, message = ("Error", missing) if missing else ("Succeeded", "")
         elif outcome.reason == "StartError":
@@ -820,79 +528,35 @@ class _Run:
             return
         self._after_attempt(name)
 
-    def _output_parameters(self, template: Mapping[str, Any], outcome: PodOutcome) -> tuple[dict[str, Optional[str]], str]:
-        """executor.go SaveParameters: file text, else valueFrom.default; one trailing newline trimmed."""
-        values: dict[str, Optional[str]] = {}
-        missing = ""
-        for param in ((template.get("outputs") or {}).get("parameters")) or []:
-            source = param.get("valueFrom") or {}
-            path = source.get("path")
-            if not path:
-                values[param["name"]] = as_string(source.get("default"))
-                continue
-            data = outcome.files.get(str(path))
-            if data is not None:
-                text: Optional[str] = data.decode("utf-8", errors="replace")
-            else:
-                text = as_string(source.get("default"))
-                if text is None and not missing:
-                    missing = f"output parameter {param['name']!r}: open {path}: no such file or directory"
-            values[param["name"]] = None if text is None else (text[:-1] if text.endswith("\n") else text)
-        return values, missing
-
     def _after_attempt(self, name: str) -> bool:
-        """operator.go processNodeRetries for the last attempt: finish, wait (backoff) or run again."""
+        """operator.go processNodeRetries for the last attempt (bridge/local/retry.py): finish, wait or run again."""
         job = self.jobs[name]
         node = self.nodes[name]
         last = node.attempts[-1]
-        if last.phase == "Succeeded" or not job.retry:
-            return self._finish(name, last.phase, last.message)
-        retry = job.retry
-        count = len(node.attempts)
-        if self._deadline_passed():
-            return self._finish(name, last.phase, "retry exceeded workflow deadline")
-        limit = int_or_string(retry.get("limit"), "retryStrategy.limit")
-        backoff = retry.get("backoff")
-        now = self._now()
-        if backoff:
-            max_deadline: Optional[float] = None
-            if backoff.get("maxDuration"):
-                max_deadline = job.first_started + parse_duration(backoff["maxDuration"])
-                if now > max_deadline:
-                    return self._finish(name, last.phase, "Max duration limit exceeded")
-            if not backoff.get("duration"):
-                return self._finish(name, "Error", "no base duration specified for retryStrategy")
-            wait = parse_duration(backoff["duration"])
-            factor = int_or_string(backoff.get("factor"), "retryStrategy.backoff.factor")
-            if factor is not None and factor > 0:
-                wait = wait * factor ** (count - 1)
-            if backoff.get("cap"):
-                wait = min(wait, parse_duration(backoff["cap"]))
-            real_wait = wait * self.scale
-            waiting_deadline = self._finished_mono(last) + real_wait
-            if max_deadline is not None and waiting_deadline > max_deadline:
-                return self._finish(name, last.phase, "Backoff would exceed max duration limit")
-            if job.state != "backoff" and now < waiting_deadline and limit is not None and count <= limit:
-                # Argo waits out the backoff before it even looks at the retry policy.
-                job.state, job.due = "backoff", waiting_deadline
-                self._emit(
-                    "retrying", name, attempt=count, message=last.message, exit_code=last.exit_code,
-                    log_path=node.log_path, delay=real_wait, nominal_delay=wait,
-                )
-                return True
-        policy = retry.get("retryPolicy") or ("OnFailure" if not retry.get("expression") else "Always")
-        on_failed = policy in ("Always", "OnFailure")
-        on_error = policy in ("Always", "OnError")
-        if policy not in ("Always", "OnFailure", "OnError", "OnTransientError"):
-            return self._finish(name, "Error", f"{policy} is not a valid RetryPolicy")
-        if (last.phase == "Failed" and not on_failed) or (last.phase == "Error" and not on_error):
-            return self._finish(name, last.phase, last.message)
-        if limit is not None and count > limit:
-            return self._finish(name, last.phase, "No more retries left")
-        if retry.get("expression"):
-            return self._finish(name, "Error", "retryStrategy.expression is not supported by bridge run")
-        if job.state != "backoff":
-            self._emit("retrying", name, attempt=count, message=last.message, exit_code=last.exit_code,
+        in_backoff = job.state == "backoff"
+        decision = decide_retry(
+            job.retry,
+            attempts=len(node.attempts),
+            phase=last.phase,
+            message=last.message,
+            now=self._now(),
+            first_started=job.first_started,
+            last_finished=self._finished_mono(last),
+            deadline_passed=self._deadline_passed(),
+            in_backoff=in_backoff,
+            scale=self.scale,
+        )
+        if decision.action == FINISH:
+            return self._finish(name, decision.phase, decision.message)
+        if decision.action == BACKOFF:
+            job.state, job.due = "backoff", decision.due
+            self._emit(
+                "retrying", name, attempt=len(node.attempts), message=last.message, exit_code=last.exit_code,
+                log_path=node.log_path, delay=decision.delay, nominal_delay=decision.nominal_delay,
+            )
+            return True
+        if not in_backoff:
+            self._emit("retrying", name, attempt=len(node.attempts), message=last.message, exit_code=last.exit_code,
                        log_path=node.log_path, delay=0.0, nominal_delay=0.0)
         job.state = "ready"
         return True

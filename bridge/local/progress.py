@@ -8,8 +8,8 @@ import time
 from collections import deque
 from typing import Optional, TextIO
 
-from bridge.local.engine import Event, NodeResult, RunResult
 from bridge.local.report import airflow_state, airflow_task_id
+from bridge.local.result import Event, NodeResult, RunResult
 
 TAIL_LINES = 10
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional, Union
 
-from bridge.local.engine import NodeResult, RunResult
+from bridge.local.result import NodeResult, RunResult
 from bridge.semantics import STATE_OUTPUT, STATES_OUTPUT
 
 # Node phase -> Airflow task state, for nodes that did not run to a verdict of their own.

@@ -62,6 +62,8 @@ def run_dag(
     bridge/local/container.py. `pass_env` names more variables of this environment the
     containers get (the host engine passes everything).
     Semaphore limits come from the split's `sync/` ConfigMaps, as if they had been applied.
+    Ctrl-C, SIGTERM or SIGHUP stop every pod the run started; the summary and the report are
+    written, then BridgeError says the run was stopped.
     """
     from bridge.local import ProgressPrinter, WorkflowError, format_summary, load_config_maps, load_workflow, report, run_workflow
     from bridge.split import split_dag
@@ -118,6 +120,9 @@ def run_dag(
             json.dump(data, handle, indent=2, sort_keys=True)
             handle.write("\n")
     succeeded = data["state"] == "success"
+    if outcome.interrupted:
+        # Stopped by Ctrl-C or a signal: its pods are stopped; the command stops too (no next date of a backfill).
+        raise BridgeError(f"{outcome.message}; every pod it started was stopped; split folder and task logs kept in {work}")
     if succeeded and not keep:
         shutil.rmtree(split_dir, ignore_errors=True)  # the task logs stay where the summary says
         return LocalRun(True, data, None)

@@ -11,15 +11,18 @@ SubstituteParams) and workflow/executor/executor.go (SaveParameters).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import queue
 import random
+import signal
 import string
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from types import FrameType
+from typing import Any, Iterator, Mapping, Optional
 
 from bridge.argo import expr
 from bridge.local import pod as pods
@@ -77,6 +80,41 @@ def run_workflow(
         config_maps_source=config_maps_source,
     )
     return run.run()
+
+
+# Signals that stop a run as Ctrl-C does (`timeout`, a closed terminal, a service manager).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class _Stopped(BaseException):
+    """A stop signal arrived (raised in the scheduler thread, like KeyboardInterrupt for SIGINT)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.name = signal.Signals(signum).name
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stopping: threading.Event) -> Iterator[None]:
+    """Turn STOP_SIGNALS into `_Stopped` while the run lasts; once stopping, further ones are ignored.
+
+    Pods run in sessions of their own, so a signal that ends this process would leave them
+    running: the run must stop them first. Only the main thread can install handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Optional[FrameType]) -> None:
+        if not stopping.is_set():
+            raise _Stopped(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 @dataclass
@@ -154,6 +192,7 @@ class _Run:
         self.jobs: dict[str, _Job] = {}
         self.events: queue.Queue[tuple[str, int, PodOutcome, float, float]] = queue.Queue()
         self.cancel = threading.Event()
+        self.stop_message = ""  # why the run was stopped (Ctrl-C or a stop signal)
         self.threads: list[threading.Thread] = []
         self.started_wall = 0.0
         self.started_mono = 0.0
@@ -203,19 +242,21 @@ class _Run:
         self._emit("run-started", "")
         interrupted = False
         refused = self._acquire_workflow_locks()
-        try:
-            while not refused:
-                self._drain(block=False)
-                if self._advance():
-                    continue
-                if not self.jobs:
-                    break
-                if self._deadlocked():
-                    continue
-                self._drain(block=True, timeout=self._next_wakeup())
-        except KeyboardInterrupt:
-            interrupted = True
-            self._stop()
+        with _stop_on_signals(self.cancel):
+            try:
+                while not refused:
+                    self._drain(block=False)
+                    if self._advance():
+                        continue
+                    if not self.jobs:
+                        break
+                    if self._deadlocked():
+                        continue
+                    self._drain(block=True, timeout=self._next_wakeup())
+            except (KeyboardInterrupt, _Stopped) as stop:
+                interrupted = True
+                name = stop.name if isinstance(stop, _Stopped) else "SIGINT"
+                self._stop(f"Stopped: the run was interrupted ({name})")
         phase, message = ("Failed", refused) if refused else self._assess(interrupted)
         result = RunResult(
             workflow_name=self.name,
@@ -280,18 +321,19 @@ class _Run:
             self._finish(name, "Error", f"{self.jobs[name].waiting or 'waiting'} (Argo would wait for this lock forever)")
         return True
 
-    def _stop(self) -> None:
-        """Ctrl-C: kill running pods (their nodes fail) and start nothing more, like `argo stop`."""
+    def _stop(self, message: str) -> None:
+        """Ctrl-C or a stop signal: kill running pods (their nodes fail) and start nothing more, like `argo stop`."""
+        self.stop_message = message
         self.cancel.set()
         for thread in self.threads:
             thread.join()
         self._drain(block=False)
         for name in list(self.jobs):
-            self._finish(name, "Failed", "Stopped: the run was interrupted")
+            self._finish(name, "Failed", message)
 
     def _assess(self, interrupted: bool) -> tuple[str, str]:
         if interrupted:
-            return "Failed", "Stopped: the run was interrupted"
+            return "Failed", self.stop_message
         phases = {name: node.phase for name, node in self.nodes.items()}
         continue_on = {name: task.get("continueOn") or {} for name, task in self.tasks.items()}
         phase = assess_dag_phase(
@@ -524,7 +566,7 @@ class _Run:
         node.finished_at = finished
         job.state = "attempted"
         if outcome.reason == "Cancelled":
-            self._finish(name, "Failed", message)
+            self._finish(name, "Failed", self.stop_message or message)
             return
         self._after_attempt(name)
 

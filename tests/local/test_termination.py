@@ -79,7 +79,7 @@ def test_a_stop_signal_stops_every_running_pod_and_fails_the_run(tmp_path: Path,
     pids: list[int] = []
     try:
         pids = [int(_wait_for(logs / "pods" / pod / "pid")) for pod in ("sleeper", "other")]
-        pid, pgid = pids[0], os.getpgid(pids[0])
+        pgid = os.getpgid(pids[0])
         assert pgid != os.getpgid(child.pid)  # the pod has a session of its own: the signal does not reach it
         child.send_signal(signum)
         output, _ = child.communicate(timeout=60)

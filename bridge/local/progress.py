@@ -47,7 +47,8 @@ def format_event(event: Event, tail_lines: int = TAIL_LINES) -> str:
     if event.kind == "waiting":
         return f"{head}{event.task}: {event.message}"
     if event.kind == "started":
-        return f"{head}{event.task}: started{attempt}  log: {event.log_path}"
+        log = f"  log: {event.log_path}" if event.log_path else ""  # a DAG or a loop has no log of its own
+        return f"{head}{event.task}: started{attempt}{log}"
     if event.kind == "succeeded":
         node = event.node
         state = airflow_state(node) if node is not None else "success"
@@ -90,7 +91,7 @@ class ProgressPrinter:
 
 
 def _node_state(node: NodeResult) -> str:
-    if node.kind == "Suspend" or airflow_task_id(node) is None:
+    if node.kind in ("Suspend", "DAG", "TaskGroup") or airflow_task_id(node) is None:
         return node.phase
     return airflow_state(node)
 

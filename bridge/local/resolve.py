@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
+from bridge.local.expand import aggregate_outputs
 from bridge.local.result import NodeResult, rfc3339
 from bridge.local.spec import WorkflowError, as_string
 from bridge.local.template import ABSENT, SubstitutionError, is_pure_reference, substitute, substitute_all
@@ -58,9 +59,12 @@ def global_scope(workflow: Mapping[str, Any], name: str, parameters: Mapping[str
     return scope
 
 
-def local_params(workflow_name: str, task: str) -> dict[str, Optional[str]]:
-    """operator.go executeTemplate localParams for a DAG task's template (pod.name is not emulated)."""
-    return {"tasks.name": task, "node.name": f"{workflow_name}.{task}"}
+def local_params(workflow_name: str, task: str, node: Optional[str] = None, *, steps: bool = False) -> dict[str, Optional[str]]:
+    """operator.go executeTemplate localParams for a DAG task's (or step's) template (pod.name is not emulated).
+
+    `node` is the node's name inside the Workflow (default: `task`, a task of the entrypoint).
+    """
+    return {"steps.name" if steps else "tasks.name": task, "node.name": f"{workflow_name}.{node or task}"}
 
 
 def skipped_outputs(task: str, template: Mapping[str, Any]) -> dict[str, Optional[str]]:
@@ -77,16 +81,21 @@ def local_scope(
     workflow_name: str,
     ancestors: Mapping[str, NodeResult],
     templates: Mapping[str, Mapping[str, Any]],
+    loops: Optional[Mapping[str, Sequence[NodeResult]]] = None,
 ) -> dict[str, Optional[str]]:
     """dag.go buildLocalScopeFromTask: globals plus every ancestor's status and outputs.
 
     `ancestors` maps each ancestor task that has a node to it; `templates` maps a task to the
-    template it calls (for the defaults of a skipped ancestor's outputs).
+    template it calls (for the defaults of a skipped ancestor's outputs); `loops` maps an ancestor
+    that expanded (withItems, withParam: a TaskGroup node) to its children, in index order, whose
+    outputs it aggregates (operator.go processAggregateNodeOutputs).
     """
     scope = dict(globals_)
     for ancestor in sorted(ancestors):
         node = ancestors[ancestor]
         prefix = f"tasks.{ancestor}"
+        if loops and ancestor in loops:
+            scope.update(aggregate_outputs(prefix, loops[ancestor]))
         scope[f"{prefix}.id"] = f"{workflow_name}-{ancestor}"
         scope[f"{prefix}.status"] = node.phase
         if node.started_at is not None:

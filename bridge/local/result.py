@@ -28,9 +28,11 @@ class Attempt:
 class NodeResult:
     """A DAG task's node: phase, attempts, output parameters, log."""
 
-    task: str
+    task: str  # the node: the DAG task, `task(i:item)` for a loop's child, `<node>.<task>` in a DAG a task ran
     template: str
-    kind: str  # Pod, Suspend, Skipped (no pod: Omitted, Skipped, or an Error before any pod)
+    # Pod, Suspend, DAG (a DAG or steps template it ran), TaskGroup (a loop: withItems, withParam),
+    # Skipped (no pod: Omitted, Skipped, or an Error before any pod)
+    kind: str
     phase: str = "Pending"
     message: str = ""
     arguments: dict[str, Optional[str]] = field(default_factory=dict)  # resolved argument parameters
@@ -78,7 +80,7 @@ class Event:
     succeeded, failed, errored, skipped, omitted, retrying or run-finished."""
 
     kind: str
-    task: str
+    task: str  # the node: the DAG task, `task(i:item)` for a loop's child, `<node>.<task>` in a DAG a task ran
     time: float
     elapsed: float
     attempt: int = 0

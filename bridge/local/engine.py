@@ -692,6 +692,7 @@ class _Run:
             phase, message = "Failed", outcome.message
         node.attempts.append(Attempt(number, phase, message, outcome.exit_code, started, finished))
         node.outputs = outputs
+        self.globals.update(resolve.global_outputs(job.template, outputs))  # later nodes see them
         node.exit_code = outcome.exit_code
         node.finished_at = finished
         job.state = "attempted"

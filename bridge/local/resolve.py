@@ -18,6 +18,8 @@ from bridge.local.spec import WorkflowError, as_string
 from bridge.local.template import ABSENT, SubstitutionError, is_pure_reference, substitute, substitute_all
 
 STRICT = ("tasks", "steps")  # dag.go: references to other nodes MUST resolve
+# common.AnnotationKeyCronWfScheduledTime: when the CronWorkflow fired (setGlobalParameters reads it).
+SCHEDULED_TIME = "workflows.argoproj.io/scheduled-time"
 
 Scope = Mapping[str, Optional[str]]
 
@@ -53,10 +55,23 @@ def global_scope(workflow: Mapping[str, Any], name: str, parameters: Mapping[str
         "workflow.serviceAccountName": str(spec.get("serviceAccountName") or ""),
         "workflow.creationTimestamp": rfc3339(created),
     }
+    scheduled = (meta.get("annotations") or {}).get(SCHEDULED_TIME)
+    if scheduled is not None:  # a Workflow a CronWorkflow created
+        scope["workflow.scheduledTime"] = str(scheduled)
     for key, value in parameters.items():
         scope[f"workflow.parameters.{key}"] = value
     scope["workflow.parameters.json"] = json.dumps([{"name": k, "value": v} for k, v in parameters.items()])
     return scope
+
+
+def global_outputs(template: Mapping[str, Any], outputs: Mapping[str, Optional[str]]) -> dict[str, str]:
+    """operator.go addParamToGlobalScope: output parameters with a `globalName`, as `workflow.outputs.parameters.*`."""
+    exported: dict[str, str] = {}
+    for param in ((template.get("outputs") or {}).get("parameters")) or []:
+        value = outputs.get(param["name"])
+        if param.get("globalName") and value is not None:
+            exported[f"workflow.outputs.parameters.{param['globalName']}"] = value
+    return exported
 
 
 def local_params(workflow_name: str, task: str, node: Optional[str] = None, *, steps: bool = False) -> dict[str, Optional[str]]:

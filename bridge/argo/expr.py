@@ -139,17 +139,21 @@ def evaluate_depends(logic: str, results: Mapping[str, Mapping[str, bool]]) -> b
     return value
 
 
-def task_results(phase: str, daemoned: bool = False) -> dict[str, bool]:
-    """dag.go TaskResults for a (non-group) node in `phase`."""
+def task_results(phase: str, children: Optional[Sequence[str]] = None) -> dict[str, bool]:
+    """dag.go TaskResults for a node in `phase`; `children`: the phases of a TaskGroup's (a loop's) children.
+
+    Never Daemoned: no daemon runs outside Kubernetes.
+    """
+    kids = list(children or [])
     return {
         "Succeeded": phase == "Succeeded",
         "Failed": phase == "Failed",
         "Errored": phase == "Error",
         "Skipped": phase == "Skipped",
         "Omitted": phase == "Omitted",
-        "Daemoned": daemoned and phase != "Pending",
-        "AnySucceeded": False,
-        "AllFailed": False,
+        "Daemoned": False,
+        "AnySucceeded": any(kid == "Succeeded" for kid in kids),
+        "AllFailed": bool(kids) and all(kid == "Failed" for kid in kids),
     }
 
 

@@ -443,7 +443,13 @@ class _Run:
         task = dag.spec.tasks[name]
         self._new_node(key, task)
         if dag.spec.logic[name]:
-            results = {dep: expr.task_results(self.nodes[dag.key(dep)].phase) for dep in deps}
+            results = {
+                dep: expr.task_results(
+                    self.nodes[dag.key(dep)].phase,
+                    [self.nodes[child].phase for child in self.children.get(dag.key(dep), []) if child in self.nodes],
+                )
+                for dep in deps
+            }
             try:
                 execute = expr.evaluate_depends(dag.spec.logic[name], results)
             except expr.ExpressionError as error:

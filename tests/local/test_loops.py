@@ -140,3 +140,13 @@ def test_a_dag_template_lock_serialises_the_dags_that_take_it(run, tmp_path) -> 
 def test_with_sequence_is_still_refused(run) -> None:
     with pytest.raises(WorkflowError, match="withSequence"):
         run(workflow([task("t", withSequence={"count": "2"})]))
+
+
+def test_depends_reads_any_succeeded_and_all_failed_of_a_loop(run) -> None:
+    loop = task("fan", "sys.exit(0 if '{{item}}' == 'ok' else 1)", withItems=["ok", "bad"])
+    doc = workflow([loop, task("some", depends="fan.AnySucceeded"), task("every", depends="fan.AllFailed"),
+                    task("cleanup", depends="fan.Failed")])
+    result, _ = run(doc)
+    assert {key: result.nodes[key].phase for key in ("fan", "some", "every", "cleanup")} == {
+        "fan": "Failed", "some": "Succeeded", "every": "Omitted", "cleanup": "Succeeded"
+    }

@@ -392,6 +392,15 @@ class _Parser:
         raise ExpressionError(f"Unexpected token '{token.value}' in '{self.expression}'")
 
 
+# govaluate's ordering comparators, on two numbers or two strings (checked before).
+_ORDER: Mapping[str, Callable[[Any, Any], bool]] = {
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+}
+
+
 def _same(left: Any, right: Any) -> bool:
     """reflect.DeepEqual on govaluate values: types must match (true != 1)."""
     return type(left) is type(right) and left == right
@@ -469,7 +478,7 @@ def _evaluate(node: Any, expression: str) -> Any:
             raise ExpressionError(
                 f"Value '{_go_value(left)}' cannot be used with the comparator '{symbol}', it is not a number"
             )
-        return {">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[symbol]
+        return _ORDER[symbol](left, right)
     if symbol == "in":
         if not isinstance(right, list):
             raise ExpressionError(f"Value '{_go_value(right)}' cannot be used with the comparator 'in'")

@@ -330,7 +330,7 @@ def _dependencies(task: dict[str, Any]) -> tuple[list[str], str | None]:
     names = [str(d) for d in task.get("dependencies") or [] if isinstance(d, (str, int))]
     if not isinstance(depends, str) or not depends.strip():
         return names, None
-    stub = {}
+    stub: dict[str, dict[str, Any]] = {}
     for match in TASK_NAME.finditer(depends):  # the same tokeniser Argo's ancestry.go uses
         name = match.group(1).split(".", 1)[0] if match.group(1) else match.group(2)
         if name not in ("true", "false"):

@@ -109,7 +109,8 @@ def _stop_on_signals(stopping: threading.Event) -> Iterator[None]:
         if not stopping.is_set():
             raise _Stopped(signum)
 
-    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    # A signal this process ignores (`nohup bridge run …` ignores SIGHUP) stays ignored.
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS if signal.getsignal(signum) != signal.SIG_IGN}
     try:
         yield
     finally:

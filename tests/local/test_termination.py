@@ -98,6 +98,24 @@ def test_a_stop_signal_stops_every_running_pod_and_fails_the_run(tmp_path: Path,
     assert "after:" not in output.split("TASK")[0]  # nothing starts after the stop
 
 
+def test_an_ignored_signal_stays_ignored(tmp_path: Path) -> None:
+    """`nohup bridge run …`: SIGHUP is ignored before the run starts, and the run keeps it so."""
+    doc = workflow([task("sleeper", "time.sleep(1.5)")])
+    driver = "import signal; signal.signal(signal.SIGHUP, signal.SIG_IGN)\n" + DRIVER
+    child = subprocess.Popen(
+        [sys.executable, "-c", driver, json.dumps(doc), str(tmp_path / "split"), str(tmp_path / "logs")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        _wait_for(tmp_path / "logs" / "sleeper.log")
+        child.send_signal(signal.SIGHUP)
+        output, _ = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0 and "RUN Succeeded" in output, output
+
+
 TERMINATED_DAG = '''
 import pendulum
 from airflow import DAG

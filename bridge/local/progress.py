@@ -104,5 +104,6 @@ def format_summary(result: RunResult) -> str:
         rows.append((airflow_task_id(node) or node.task, _node_state(node), str(len(node.attempts)), duration, node.phase))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    lines.append(f"workflow {result.workflow_name}: {result.phase} in {_seconds(result.duration)}; logs in {result.log_dir}")
+    stopped = f" ({result.message})" if result.interrupted else ""  # Ctrl-C or a stop signal: which one
+    lines.append(f"workflow {result.workflow_name}: {result.phase}{stopped} in {_seconds(result.duration)}; logs in {result.log_dir}")
     return "\n".join(lines)

@@ -96,6 +96,7 @@ def test_a_stop_signal_stops_every_running_pod_and_fails_the_run(tmp_path: Path,
     for pod in ("sleeper", "other"):
         assert re.search(rf"{pod}: failed, exit code -15: Stopped: the run was interrupted \({name}\)", output), output
     assert "after:" not in output.split("TASK")[0]  # nothing starts after the stop
+    assert re.search(rf"workflow test-\w+: Failed \(Stopped: the run was interrupted \({name}\)\) in ", output), output
 
 
 def test_an_ignored_signal_stays_ignored(tmp_path: Path) -> None:

@@ -13,19 +13,16 @@ SubstituteParams) and workflow/executor/executor.go (SaveParameters).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
 import queue
 import random
 import re
-import signal
 import string
 import threading
 import time
 from dataclasses import dataclass
-from types import FrameType
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from bridge.argo import expr
 from bridge.local import expand, resolve
@@ -35,6 +32,7 @@ from bridge.local.phase import FULFILLED, assess_dag_phase
 from bridge.local.result import Attempt, Event, EventHandler, NodeResult, RunResult, rfc3339
 from bridge.local.retry import BACKOFF, FINISH, decide_retry
 from bridge.local.spec import WorkflowError, argument_values, int_or_string, parse_duration, template_kind, templates_by_name
+from bridge.local.stopping import Stopped, stop_on_signals
 from bridge.local.sync import LockError, Locks
 from bridge.local.template import SubstitutionError, substitute, substitute_all
 
@@ -80,42 +78,6 @@ def run_workflow(
         config_maps_source=config_maps_source,
     )
     return run.run()
-
-
-# Signals that stop a run as Ctrl-C does (`timeout`, a closed terminal, a service manager).
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
-
-
-class _Stopped(BaseException):
-    """A stop signal arrived (raised in the scheduler thread, like KeyboardInterrupt for SIGINT)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.name = signal.Signals(signum).name
-
-
-@contextlib.contextmanager
-def _stop_on_signals(stopping: threading.Event) -> Iterator[None]:
-    """Turn STOP_SIGNALS into `_Stopped` while the run lasts; once stopping, further ones are ignored.
-
-    Pods run in sessions of their own, so a signal that ends this process would leave them
-    running: the run must stop them first. Only the main thread can install handlers.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Optional[FrameType]) -> None:
-        if not stopping.is_set():
-            raise _Stopped(signum)
-
-    # A signal this process ignores (`nohup bridge run …` ignores SIGHUP) stays ignored.
-    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS if signal.getsignal(signum) != signal.SIG_IGN}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
 
 
 @dataclass
@@ -248,7 +210,7 @@ class _Run:
         self._emit("run-started", "")
         interrupted = False
         refused = self._acquire_workflow_locks()
-        with _stop_on_signals(self.cancel):
+        with stop_on_signals(self.cancel):
             try:
                 while not refused:
                     self._drain(block=False)
@@ -259,9 +221,9 @@ class _Run:
                     if self._deadlocked():
                         continue
                     self._drain(block=True, timeout=self._next_wakeup())
-            except (KeyboardInterrupt, _Stopped) as stop:
+            except (KeyboardInterrupt, Stopped) as stop:
                 interrupted = True
-                name = stop.name if isinstance(stop, _Stopped) else "SIGINT"
+                name = stop.name if isinstance(stop, Stopped) else "SIGINT"
                 self._stop(f"Stopped: the run was interrupted ({name})")
         phase, message = ("Failed", refused) if refused else self._assess(interrupted)
         result = RunResult(

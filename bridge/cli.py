@@ -176,7 +176,7 @@ def run(
     pool_slots: dict[str, int],
 ) -> None:
     """Run DAG_FILE for one date on this machine, the way Argo runs the emitted Workflow."""
-    from bridge.local.run import run_dag
+    from bridge.run import run_dag
 
     try:
         outcome = run_dag(

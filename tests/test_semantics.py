@@ -1,5 +1,5 @@
 """Every row of docs/SEMANTICS.md: the emitted `depends`/`when`, evaluated as Argo evaluates them
-(bridge.local.expr, which follows Argo's dag.go and govaluate), give each task the state Airflow's
+(bridge.argo.expr, which follows Argo's dag.go and govaluate), give each task the state Airflow's
 trigger_rule_dep.py gives it, for every combination of upstream states."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Iterable
 import pytest
 
 from bridge import semantics
-from bridge.local.expr import evaluate_depends, evaluate_when, task_depends, task_results
+from bridge.argo.expr import evaluate_depends, evaluate_when, task_depends, task_results
 from bridge.local.template import substitute
 from bridge.model import SourceTask
 

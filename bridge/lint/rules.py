@@ -324,16 +324,14 @@ def _outputs_of(template: Any) -> set[str]:
 
 def _dependencies(task: dict[str, Any]) -> tuple[list[str], str | None]:
     """Names a task depends on, and a syntax error in its `depends`, if any."""
-    from bridge.local.expr import ExpressionError, evaluate_depends, task_depends
+    from bridge.argo.expr import TASK_NAME, ExpressionError, evaluate_depends, task_depends
 
     depends = task.get("depends")
     names = [str(d) for d in task.get("dependencies") or [] if isinstance(d, (str, int))]
     if not isinstance(depends, str) or not depends.strip():
         return names, None
-    stub = {}
-    from bridge.local.expr import _TASK_NAME  # the same tokeniser Argo's ancestry.go uses
-
-    for match in _TASK_NAME.finditer(depends):
+    stub: dict[str, dict[str, Any]] = {}
+    for match in TASK_NAME.finditer(depends):  # the same tokeniser Argo's ancestry.go uses
         name = match.group(1).split(".", 1)[0] if match.group(1) else match.group(2)
         if name not in ("true", "false"):
             names.append(name)
@@ -451,17 +449,15 @@ def _arguments_match(task: dict[str, Any], where: str, by_name: Mapping[Any, Any
 def _check_when(when: str, path: str) -> Iterator[Problem]:
     """govaluate syntax of `when`, with every {{…}} replaced by a plain word (as after substitution).
 
-    Only lexed and parsed (bridge.local.expr, the evaluator `bridge run` uses), not evaluated:
+    Only parsed (bridge.argo.expr, the evaluator `bridge run` uses), not evaluated:
     evaluation recurses once per operator, and a fan-in of a thousand upstreams is legitimate.
     """
-    from bridge.local import expr
+    from bridge.argo.expr import ExpressionError, parse_when
 
     text = _REFERENCE.sub("x", when)
     try:
-        tokens = expr._lex(text)
-        expr._check_syntax(tokens)
-        expr._Parser(tokens, text).parse()
-    except expr.ExpressionError as error:
+        parse_when(text)
+    except ExpressionError as error:
         yield Problem(path, f"is not a valid expression: Invalid 'when' expression '{text}': {error}",
                       "fix the expression", rule="argo-when")
     except RecursionError:  # too deep for this parser; Argo's has no such limit

@@ -21,7 +21,7 @@ import uuid
 from typing import Iterable, Mapping, Optional
 
 from bridge.errors import BridgeError
-from bridge.local.launcher import LOCAL_FILE_VARIABLES, POD_SCRATCH, PodOutcome, PodSpec, _read, make_scratch, map_path, wait_pod
+from bridge.local.launcher import LOCAL_FILE_VARIABLES, POD_SCRATCH, PodOutcome, PodSpec, make_scratch, map_path, read_file, wait_pod
 
 AIRFLOW_UID = 50000
 # Environment names a pod gets from this machine without being asked: the Secrets' stand-ins.
@@ -148,7 +148,7 @@ class ContainerLauncher:
                 log.write(f"bridge run: cannot start {self.engine}: {error}\n".encode())
                 return PodOutcome(None, "StartError", f"failed to start container: {error}", {})
             reason, message = wait_pod(process, deadline, cancel, self.poll_seconds, lambda: self._stop(process, name))
-        files = {path: _read(map_path(path, mounts)) for path in pod.outputs}
+        files = {path: read_file(map_path(path, mounts)) for path in pod.outputs}
         code = process.returncode
         if reason == "Completed" and code in ENGINE_ERRORS:
             return PodOutcome(None, "StartError", f"{ENGINE_ERRORS[code]} (exit code {code}, see the task log)", files)

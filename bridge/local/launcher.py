@@ -165,7 +165,7 @@ class HostLauncher:
             os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        files = {path: _read(map_path(path, mounts)) for path in pod.outputs}
+        files = {path: read_file(map_path(path, mounts)) for path in pod.outputs}
         code = process.returncode
         if reason == "Completed" and code != 0:
             reason, message = "Error", f"Error (exit code {code})"
@@ -220,7 +220,8 @@ def make_scratch(root: str, name: str) -> str:
     raise RuntimeError(f"cannot create a scratch folder for {name!r} under {root}")
 
 
-def _read(path: str) -> Optional[bytes]:
+def read_file(path: str) -> Optional[bytes]:
+    """A file's bytes, None when it is absent (an output the pod did not write)."""
     try:
         with open(path, "rb") as handle:
             return handle.read()

@@ -8,8 +8,8 @@ import time
 from collections import deque
 from typing import Optional, TextIO
 
-from bridge.local.engine import Event, NodeResult, RunResult
 from bridge.local.report import airflow_state, airflow_task_id
+from bridge.local.result import Event, NodeResult, RunResult
 
 TAIL_LINES = 10
 
@@ -47,7 +47,8 @@ def format_event(event: Event, tail_lines: int = TAIL_LINES) -> str:
     if event.kind == "waiting":
         return f"{head}{event.task}: {event.message}"
     if event.kind == "started":
-        return f"{head}{event.task}: started{attempt}  log: {event.log_path}"
+        log = f"  log: {event.log_path}" if event.log_path else ""  # a DAG or a loop has no log of its own
+        return f"{head}{event.task}: started{attempt}{log}"
     if event.kind == "succeeded":
         node = event.node
         state = airflow_state(node) if node is not None else "success"
@@ -90,7 +91,7 @@ class ProgressPrinter:
 
 
 def _node_state(node: NodeResult) -> str:
-    if node.kind == "Suspend" or airflow_task_id(node) is None:
+    if node.kind in ("Suspend", "DAG", "TaskGroup") or airflow_task_id(node) is None:
         return node.phase
     return airflow_state(node)
 
@@ -103,5 +104,6 @@ def format_summary(result: RunResult) -> str:
         rows.append((airflow_task_id(node) or node.task, _node_state(node), str(len(node.attempts)), duration, node.phase))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    lines.append(f"workflow {result.workflow_name}: {result.phase} in {_seconds(result.duration)}; logs in {result.log_dir}")
+    stopped = f" ({result.message})" if result.interrupted else ""  # Ctrl-C or a stop signal: which one
+    lines.append(f"workflow {result.workflow_name}: {result.phase}{stopped} in {_seconds(result.duration)}; logs in {result.log_dir}")
     return "\n".join(lines)

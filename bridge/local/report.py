@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional, Union
 
-from bridge.local.engine import NodeResult, RunResult
+from bridge.local.result import NodeResult, RunResult
 from bridge.semantics import STATE_OUTPUT, STATES_OUTPUT
 
 # Node phase -> Airflow task state, for nodes that did not run to a verdict of their own.
@@ -53,8 +53,8 @@ def report(run_result: RunResult, dag_id: str, run_date: str) -> dict[str, Any]:
     """{"dag_id", "run_date", "state": success|failed, "tasks": {task_id: state}} for a finished run."""
     tasks: dict[str, Any] = {}
     for node in run_result.nodes.values():
-        if node.kind == "Suspend":
-            continue  # bridge's verdict node is Argo bookkeeping, not an Airflow task
+        if node.kind in ("Suspend", "DAG", "TaskGroup"):
+            continue  # bridge's verdict node, a DAG a task ran, a loop: Argo bookkeeping, not Airflow tasks
         task_id = airflow_task_id(node)
         if task_id is None:
             continue

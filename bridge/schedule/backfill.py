@@ -100,7 +100,7 @@ def submit_all(
 
 def run_locally(dag_file: str, dag_id: str | None, backfill: Backfill) -> list[tuple[str, bool]]:
     """Run each date with `bridge run`, one after another (in order, as Airflow's backfill does)."""
-    from bridge.local.run import run_dag
+    from bridge.run import run_dag
 
     results = []
     for run in backfill.runs:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.local.expr import ExpressionError, evaluate_depends, evaluate_when, task_depends, task_results
+from bridge.argo.expr import ExpressionError, evaluate_depends, evaluate_when, task_depends, task_results
 from bridge.local.phase import assess_dag_phase, leaf_tasks
 from bridge.local.spec import WorkflowError, parse_duration
 from bridge.local.template import SubstitutionError, substitute

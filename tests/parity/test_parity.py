@@ -42,7 +42,7 @@ def _bundled(name: str) -> Path:
 
 def _template() -> str:
     """The runtime's pre-migrated database (made once per installation)."""
-    from bridge.local.run import ensure_db_template
+    from bridge.run import ensure_db_template
     from bridge.runtime.env import template_path
 
     ensure_db_template()

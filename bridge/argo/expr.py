@@ -1,5 +1,9 @@
 """Argo's two condition languages: DAG `depends` and govaluate `when`. Pure, no I/O.
 
+Public interface: `TASK_NAME` (the task-name pattern of `depends`), `task_depends`,
+`evaluate_depends`, `task_results`, `parse_when` (lex, syntax check and parse, no evaluation:
+what `bridge lint` checks), `evaluate_when` (what `bridge run` decides with) and `ExpressionError`.
+
 `depends` follows workflow/common/ancestry.go (GetTaskDependencies, expandDependency) and
 workflow/controller/dag.go (evaluateDependsLogic); `when` follows
 workflow/controller/steps.go (shouldExecute) on top of github.com/Knetic/govaluate at the
@@ -18,7 +22,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "AnySucceeded", "AllFailed")
 
 # ancestry.go taskNameRegex: "name.Result" first, else a bare task name (leftmost-first, like RE2).
-_TASK_NAME = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?\.[A-Z][a-zA-Z]+)|([a-zA-Z0-9][-a-zA-Z0-9]*)")
+TASK_NAME = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?\.[A-Z][a-zA-Z]+)|([a-zA-Z0-9][-a-zA-Z0-9]*)")
 
 
 class ExpressionError(ValueError):
@@ -49,7 +53,7 @@ def task_depends(task: Mapping[str, Any], tasks: Mapping[str, Mapping[str, Any]]
         )
     dependencies: dict[str, None] = {}
     bare: list[tuple[int, int, str]] = []
-    for match in _TASK_NAME.finditer(depends):
+    for match in TASK_NAME.finditer(depends):
         if match.group(1):
             dependencies.setdefault(match.group(1).split(".", 1)[0], None)
         else:
@@ -135,17 +139,21 @@ def evaluate_depends(logic: str, results: Mapping[str, Mapping[str, bool]]) -> b
     return value
 
 
-def task_results(phase: str, daemoned: bool = False) -> dict[str, bool]:
-    """dag.go TaskResults for a (non-group) node in `phase`."""
+def task_results(phase: str, children: Optional[Sequence[str]] = None) -> dict[str, bool]:
+    """dag.go TaskResults for a node in `phase`; `children`: the phases of a TaskGroup's (a loop's) children.
+
+    Never Daemoned: no daemon runs outside Kubernetes.
+    """
+    kids = list(children or [])
     return {
         "Succeeded": phase == "Succeeded",
         "Failed": phase == "Failed",
         "Errored": phase == "Error",
         "Skipped": phase == "Skipped",
         "Omitted": phase == "Omitted",
-        "Daemoned": daemoned and phase != "Pending",
-        "AnySucceeded": False,
-        "AllFailed": False,
+        "Daemoned": False,
+        "AnySucceeded": any(kid == "Succeeded" for kid in kids),
+        "AllFailed": bool(kids) and all(kid == "Failed" for kid in kids),
     }
 
 
@@ -384,6 +392,15 @@ class _Parser:
         raise ExpressionError(f"Unexpected token '{token.value}' in '{self.expression}'")
 
 
+# govaluate's ordering comparators, on two numbers or two strings (checked before).
+_ORDER: Mapping[str, Callable[[Any, Any], bool]] = {
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+}
+
+
 def _same(left: Any, right: Any) -> bool:
     """reflect.DeepEqual on govaluate values: types must match (true != 1)."""
     return type(left) is type(right) and left == right
@@ -440,22 +457,11 @@ def _evaluate(node: Any, expression: str) -> Any:
         return _evaluate_logical(node, expression)
     left = _evaluate(left_node, expression)
     # evaluateStage short-circuits before evaluating (and type-checking) the right side.
-    if symbol == "&&" and left is False:
-        return False
-    if symbol == "||" and left is True:
-        return True
     if symbol in ("??", ":") and left is not None:
         return left
     if symbol == "?" and left is False:
         return None
     right = _evaluate(right_node, expression)
-    if symbol in ("&&", "||"):
-        for value in (left, right):
-            if not isinstance(value, bool):
-                raise ExpressionError(
-                    f"Value '{_go_value(value)}' cannot be used with the logical operator '{symbol}', it is not a bool"
-                )
-        return left and right if symbol == "&&" else left or right
     if symbol == "==":
         return _same(left, right)
     if symbol == "!=":
@@ -472,7 +478,7 @@ def _evaluate(node: Any, expression: str) -> Any:
             raise ExpressionError(
                 f"Value '{_go_value(left)}' cannot be used with the comparator '{symbol}', it is not a number"
             )
-        return {">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[symbol]
+        return _ORDER[symbol](left, right)
     if symbol == "in":
         if not isinstance(right, list):
             raise ExpressionError(f"Value '{_go_value(right)}' cannot be used with the comparator 'in'")
@@ -520,14 +526,22 @@ def _check_syntax(tokens: list[_Token]) -> None:
             )
 
 
+def parse_when(expression: str) -> Any:
+    """govaluate's NewEvaluableExpression: lex, check the syntax and parse (the tree), no evaluation.
+
+    Raises ExpressionError as govaluate reports it (without steps.go's "Invalid 'when'" prefix).
+    """
+    tokens = _lex(expression)
+    _check_syntax(tokens)
+    return _Parser(tokens, expression).parse()
+
+
 def evaluate_when(when: str) -> bool:
     """steps.go shouldExecute: True for an empty `when`, else govaluate's boolean result."""
     if not when:
         return True
     try:
-        tokens = _lex(when)
-        _check_syntax(tokens)
-        result = _evaluate(_Parser(tokens, when).parse(), when)
+        result = _evaluate(parse_when(when), when)
     except ExpressionError as error:
         raise ExpressionError(f"Invalid 'when' expression '{when}': {error}") from None
     except (OverflowError, ValueError) as error:

@@ -1,4 +1,8 @@
-"""`bridge run`: split a DAG into a temporary folder and execute its Workflow here."""
+"""`bridge run`'s command layer: split a DAG into a temporary folder, then execute its Workflow here.
+
+The split is bridge/split.py's; the execution is bridge/local's Argo emulator, which reads only
+the emitted YAML. This module is the one place that joins the two.
+"""
 
 from __future__ import annotations
 
@@ -58,9 +62,10 @@ def run_dag(
     bridge/local/container.py. `pass_env` names more variables of this environment the
     containers get (the host engine passes everything).
     Semaphore limits come from the split's `sync/` ConfigMaps, as if they had been applied.
+    Ctrl-C, SIGTERM or SIGHUP stop every pod the run started; the summary and the report are
+    written, then BridgeError says the run was stopped.
     """
-    from bridge.local import ProgressPrinter, format_summary, load_workflow, report, run_workflow
-    from bridge.local.spec import WorkflowError, load_config_maps
+    from bridge.local import ProgressPrinter, WorkflowError, format_summary, load_config_maps, load_workflow, report, run_workflow
     from bridge.split import split_dag
 
     if engine == "host":
@@ -80,7 +85,7 @@ def run_dag(
     os.makedirs(log_dir)
     launcher = None
     if engine != "host":
-        from bridge.local.container import ContainerLauncher
+        from bridge.local import ContainerLauncher
 
         launcher = ContainerLauncher(engine, os.path.join(log_dir, "pods"), pass_env=pass_env, base_env=pod_env)
         try:
@@ -115,6 +120,9 @@ def run_dag(
             json.dump(data, handle, indent=2, sort_keys=True)
             handle.write("\n")
     succeeded = data["state"] == "success"
+    if outcome.interrupted:
+        # Stopped by Ctrl-C or a signal: its pods are stopped; the command stops too (no next date of a backfill).
+        raise BridgeError(f"{outcome.message}; every pod it started was stopped; split folder and task logs kept in {work}")
     if succeeded and not keep:
         shutil.rmtree(split_dir, ignore_errors=True)  # the task logs stay where the summary says
         return LocalRun(True, data, None)

@@ -135,16 +135,23 @@ def _parameter(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def normalise_run_date(value: str) -> str:
-    """`20240101` -> `2024-01-01`; other accepted forms (checked by bridge-task) stay as given."""
-    text = value.strip()
-    if len(text) == 8 and text.isdigit():
-        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
-    return text
+    """`--run-date` checked by bridge's one date rule (bridge.dates), else a usage error; `20240101` -> `2024-01-01`."""
+    from bridge.dates import check_run_date
+
+    try:
+        return check_run_date(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--run-date") from None
 
 
 @main.command()
 @click.argument("dag_file")
-@click.option("--run-date", required=True, help="Airflow logical date: YYYYMMDD, YYYY-MM-DD or ISO date-time.")
+@click.option(
+    "--run-date",
+    required=True,
+    callback=lambda ctx, param, value: normalise_run_date(value),
+    help="Airflow logical date: YYYYMMDD, YYYY-MM-DD or ISO date-time.",
+)
 @click.option("--dag-id", help="The DAG to run when the file defines several.")
 @click.option("--parallelism", type=click.IntRange(min=1), help="Tasks running at once.  [default: the DAG's max_active_tasks]")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), help="Write the run's JSON report here.")
@@ -181,7 +188,7 @@ def run(
     try:
         outcome = run_dag(
             dag_file,
-            run_date=normalise_run_date(run_date),
+            run_date=run_date,
             dag_id=dag_id,
             parallelism=parallelism,
             parameters=_parameter(parameters),

@@ -14,6 +14,8 @@ import sys
 from types import ModuleType
 from typing import Any
 
+from bridge.version_compat import AIRFLOW_3, is_mapped
+
 _SOURCE_MODULE_PREFIX = "bridge_source_"
 
 # Task file (absolute path) -> the task it runs. A mapped task's file also keeps its direct
@@ -24,11 +26,13 @@ TARGETS: dict[str, str] = {}
 
 def _dag_context() -> Any:
     """Airflow's DagContext (auto-registration of DAGs built in `with` blocks)."""
-    try:  # Airflow 3
+    if AIRFLOW_3:
         from airflow.sdk.definitions._internal.contextmanager import DagContext
-    except ImportError:  # Airflow 2
-        from airflow.models.dag import DagContext  # type: ignore[no-redef,attr-defined]
-    return DagContext
+
+        return DagContext
+    from airflow.models.dag import DagContext as Airflow2DagContext
+
+    return Airflow2DagContext
 
 
 def _import_source(path: str) -> ModuleType:
@@ -78,9 +82,16 @@ def _find_dag(module: ModuleType, dag_id: str, path: str) -> Any:
     raise ImportError(f"bridge: {path} defines no DAG with dag_id {dag_id!r}")
 
 
-def _is_mapped(task: Any) -> bool:
-    """Whether the task is a MappedOperator (`.expand()`; also its TaskFlow subclass), by class name."""
-    return any(cls.__name__ == "MappedOperator" for cls in type(task).__mro__)
+def original_dag(dag_id: str) -> Any:
+    """The full DAG `dag_id` that a task file of this process imported (via `single_task_dag`), or None."""
+    for name, module in list(sys.modules.items()):
+        if not name.startswith(_SOURCE_MODULE_PREFIX) or module is None:
+            continue
+        try:
+            return _find_dag(module, dag_id, name)
+        except ImportError:
+            continue
+    return None
 
 
 def _stand_ins(dag: Any, task: Any) -> set[str]:
@@ -89,12 +100,12 @@ def _stand_ins(dag: Any, task: Any) -> set[str]:
     A mapped upstream (second-order mapping) is only readable (serialized DAG) with its own upstreams.
     """
     keep: set[str] = set()
-    frontier = [task] if _is_mapped(task) else []
+    frontier = [task] if is_mapped(task) else []
     while frontier:
         for up in frontier.pop().upstream_task_ids:
             if up not in keep:
                 keep.add(up)
-                if _is_mapped(dag.task_dict[up]):
+                if is_mapped(dag.task_dict[up]):
                     frontier.append(dag.task_dict[up])
     return keep
 
@@ -123,7 +134,7 @@ def single_task_dag(task_file: str, *, source: str, dag_id: str, task_id: str) -
     if task_id not in dag.task_dict:
         raise ImportError(f"bridge: DAG {dag_id!r} in {path} has no task {task_id!r}; re-run bridge split")
     original = dag.task_dict[task_id]
-    mapped = _is_mapped(original)
+    mapped = is_mapped(original)
     # A mapped task keeps its direct upstreams: Airflow resolves the expand input through them.
     sub = dag.partial_subset([task_id], include_downstream=False, include_upstream=mapped)
     _trim_to(sub, _stand_ins(dag, original) | {task_id})

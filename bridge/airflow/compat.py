@@ -1,4 +1,8 @@
-"""Airflow 2 / Airflow 3 differences at split time, behind one small interface."""
+"""Airflow 2 / Airflow 3 differences at split time, behind one small interface.
+
+Which line is installed, and `is_mapped`, come from `bridge.version_compat`, shared with the
+task runner.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ import logging
 import os
 import warnings
 from typing import Any
+
+from bridge.version_compat import AIRFLOW_3, AIRFLOW_VERSION
+from bridge.version_compat import is_mapped as is_mapped  # part of this interface (bridge.airflow.loader)
 
 DAGBAG_LOG_LEVELS = "airflow.dag_processing.dagbag=critical airflow.models.dagbag=critical"
 
@@ -32,7 +39,7 @@ def quiet_airflow() -> None:
     try:
         import airflow  # noqa: F401  (configures logging from the environment)
 
-        if major_version() >= 3:
+        if AIRFLOW_3:
             import airflow.dag_processing.dagbag  # noqa: F401
         else:
             import airflow.models.dagbag  # noqa: F401
@@ -43,14 +50,7 @@ def quiet_airflow() -> None:
 
 def airflow_version() -> str:
     """The installed Airflow version, e.g. '2.11.2'."""
-    import airflow
-
-    return str(airflow.__version__)
-
-
-def major_version() -> int:
-    """2 or 3."""
-    return int(airflow_version().split(".")[0])
+    return AIRFLOW_VERSION
 
 
 def make_dagbag(path: str) -> Any:
@@ -60,7 +60,7 @@ def make_dagbag(path: str) -> Any:
     """
     logging.disable(logging.CRITICAL)
     try:
-        if major_version() >= 3:
+        if AIRFLOW_3:
             from airflow.dag_processing.dagbag import DagBag
 
             return DagBag(dag_folder=path, safe_mode=False)
@@ -69,15 +69,6 @@ def make_dagbag(path: str) -> Any:
         return DagBag2(dag_folder=path, include_examples=False, safe_mode=False)
     finally:
         logging.disable(logging.NOTSET)
-
-
-def is_mapped(task: Any) -> bool:
-    """Whether the task is dynamically mapped (`.expand()`)."""
-    if major_version() >= 3:
-        from airflow.sdk.definitions.mappedoperator import MappedOperator
-    else:
-        from airflow.models.mappedoperator import MappedOperator  # type: ignore[no-redef]
-    return isinstance(task, MappedOperator)
 
 
 def in_mapped_group(task: Any) -> bool:
@@ -97,7 +88,7 @@ def operator_class(task: Any) -> type:
 
 def dag_schedule(dag: Any) -> str | None:
     """The DAG's schedule as a cron expression or preset, or a summary; None if unscheduled."""
-    raw = getattr(dag, "schedule_interval", None) if major_version() < 3 else getattr(dag, "schedule", None)
+    raw = getattr(dag, "schedule_interval", None) if not AIRFLOW_3 else getattr(dag, "schedule", None)
     if isinstance(raw, str):
         return raw
     timetable = getattr(dag, "timetable", None)

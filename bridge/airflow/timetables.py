@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 from bridge.model import ScheduleSpec
+from bridge.version_compat import AIRFLOW_3
 
 UTC = timezone.utc  # noqa: UP017  (Python 3.9)
 _CORE_PREFIX = "airflow.timetables."
@@ -29,12 +30,6 @@ _CRON_NAMES = re.compile(r"^(?:[0-9]+|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NO
 _LOOKBACKS = (timedelta(hours=2), timedelta(days=2), timedelta(days=40), timedelta(days=800))
 
 
-def _major() -> int:
-    import airflow
-
-    return int(str(airflow.__version__).split(".")[0])
-
-
 def _iso(value: Any) -> str:
     if value is None:
         return ""
@@ -43,7 +38,7 @@ def _iso(value: Any) -> str:
 
 def _encode(dag: Any) -> tuple[dict[str, Any], Any]:
     """Airflow's own encoding of the DAG's timetable, and the scheduler-side DAG (for its restriction)."""
-    if _major() >= 3:
+    if AIRFLOW_3:
         from airflow.serialization.encoders import encode_timetable
         from airflow.serialization.serialized_objects import DagSerialization
 
@@ -214,4 +209,4 @@ def latest_fire_time(spec: ScheduleSpec, now: datetime) -> datetime | None:
 
 def backfill_needs_past_intervals() -> bool:
     """Airflow 3's backfill skips runs whose data interval has not ended; Airflow 2's does not."""
-    return _major() >= 3
+    return AIRFLOW_3

@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
+from bridge.dates import default_run_id, parse_run_date
 from bridge.runtime import runner
-from bridge.runtime.dates import default_run_id, parse_run_date
-from bridge.runtime.env import airflow_major
 from bridge.runtime.xcom import XComDocumentError, XComRow, parse_documents
+from bridge.version_compat import AIRFLOW_3
 
 
 def parse_params(values: tuple[str, ...]) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def run_command(
         logical_date = parse_run_date(run_date)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--run-date") from None
-    if mode == "backfill" and airflow_major() >= 3:
+    if mode == "backfill" and AIRFLOW_3:
         raise click.UsageError("--mode backfill needs Airflow 2 (no SequentialExecutor/backfill on Airflow 3); "
                                "use the default --mode inprocess")
     if map_index != -1:

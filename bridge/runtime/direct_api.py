@@ -164,11 +164,11 @@ class DirectTransport(httpx.BaseTransport):
                 return self._xcom_item(*where, item["key"], item["offset"], request)
             if method == "GET" and (sliced := _XCOM_SLICE.match(match["key"])):
                 return self._xcom_slice(*where, sliced["key"], request)
-            handler = {"GET": self._xcom_get, "POST": self._xcom_set, "HEAD": self._xcom_head,
-                       "DELETE": self._xcom_delete}.get(method)
-            if handler is None:
+            xcom_handler = {"GET": self._xcom_get, "POST": self._xcom_set, "HEAD": self._xcom_head,
+                            "DELETE": self._xcom_delete}.get(method)
+            if xcom_handler is None:
                 raise Unsupported("no direct handler")
-            return handler(*where, match["key"], request)
+            return xcom_handler(*where, match["key"], request)
         raise Unsupported("no direct handler")
 
     @staticmethod
@@ -401,6 +401,7 @@ class DirectTransport(httpx.BaseTransport):
         from airflow.models.xcom import XComModel
 
         position = _int_param({"offset": offset}, "offset", None)
+        assert position is not None  # the offset is given: a number, or Unsupported
         if _query(request):
             raise Unsupported("query parameters on an item read")
         query = _at_position(XComModel.get_many(run_id=run_id, key=key, task_ids=task_id, dag_ids=dag_id), position)

@@ -6,7 +6,8 @@ import os
 import shutil
 import sys
 import tempfile
-from importlib import metadata
+
+from bridge.version_compat import AIRFLOW_3, AIRFLOW_VERSION
 
 STATE_DIR_ENV = "BRIDGE_STATE_DIR"
 TEMPLATE_ENV = "BRIDGE_DB_TEMPLATE"
@@ -14,19 +15,9 @@ KEEP_STATE_ENV = "BRIDGE_KEEP_STATE"
 DB_NAME = "airflow.db"
 
 
-def airflow_version() -> str:
-    """The installed apache-airflow version, read without importing Airflow."""
-    return metadata.version("apache-airflow")
-
-
-def airflow_major() -> int:
-    """2 or 3: the installed Airflow line."""
-    return int(airflow_version().split(".")[0])
-
-
 def default_template_path() -> str:
     """Where `prepare` writes the migrated database: next to the interpreter, so the image build owns it."""
-    return os.path.join(sys.prefix, "share", "bridge", f"airflow-{airflow_version()}.db")
+    return os.path.join(sys.prefix, "share", "bridge", f"airflow-{AIRFLOW_VERSION}.db")
 
 
 def template_path() -> str:
@@ -66,7 +57,7 @@ def airflow_environment(state_dir: str, dags_folder: str, db_path: str) -> dict[
         "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "True",
         "AIRFLOW__CORE__LAZY_DISCOVER_PROVIDERS": "True",
     }
-    if airflow_major() < 3:
+    if not AIRFLOW_3:
         env["AIRFLOW__CORE__EXECUTOR"] = "SequentialExecutor"
     return env
 

@@ -14,27 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Iterable
 from typing import Any
 
 # Where the decision is recorded; set by the runner (a file, so subprocesses can write it).
 BRANCH_RECORD_ENV = "BRIDGE_BRANCH_RECORD"
 _SKIPMIXIN_KEY = "skipmixin_key"
-
-
-def original_dag(dag_id: str) -> Any:
-    """The full DAG that `bridge.dagfile` imported for this process, or None (not a bridge task file)."""
-    from bridge import dagfile
-
-    for name, module in list(sys.modules.items()):
-        if not name.startswith(dagfile._SOURCE_MODULE_PREFIX) or module is None:
-            continue
-        try:
-            return dagfile._find_dag(module, dag_id, name)
-        except ImportError:
-            continue
-    return None
 
 
 def record_decision(followed: list[str] | None) -> None:
@@ -87,8 +72,10 @@ def expand_and_validate(dag: Any, branches: Any) -> list[str]:
 
 def _do_branch(self: Any, context: Any, branches_to_execute: Any) -> Any:
     """BranchMixIn.do_branch for a single-task DAG: decide against the original DAG, skip nothing here."""
+    from bridge import dagfile
+
     self.log.info("Branch into %s", branches_to_execute)
-    dag = original_dag(self.dag_id) or self.dag
+    dag = dagfile.original_dag(self.dag_id) or self.dag
     followed = expand_and_validate(dag, branches_to_execute)
     self.log.info("Following branch %s", set(followed))
     full_task = dag.task_dict.get(self.task_id)
@@ -107,8 +94,10 @@ def _wrap_short_circuit(execute: Any) -> Any:
     """ShortCircuitOperator.execute that records: truthy -> all direct downstream ids, falsy -> []."""
 
     def execute_and_record(self: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+        from bridge import dagfile
+
         condition = execute(self, context, *args, **kwargs)
-        dag = original_dag(self.dag_id) or self.dag
+        dag = dagfile.original_dag(self.dag_id) or self.dag
         full_task = dag.task_dict.get(self.task_id)
         downstream = sorted(full_task.downstream_task_ids) if full_task is not None else []
         record_decision(downstream if condition else [])
@@ -122,7 +111,8 @@ def instrument(task: Any) -> None:
     """Patch the branch/short-circuit classes in the task's class hierarchy (once each) and SIGTERM."""
     from bridge.runtime import compat
 
-    for cls in type(task).__mro__:
+    classes: tuple[Any, ...] = type(task).__mro__  # patched below: typed as Any, not as `type`
+    for cls in classes:
         # By name: BranchMixIn exists in core, the SDK and the standard provider.
         if cls.__name__ == "BranchMixIn" and cls.__dict__.get("do_branch") is not _do_branch:
             cls.do_branch = _do_branch

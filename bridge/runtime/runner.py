@@ -13,6 +13,7 @@ from typing import Any
 
 from bridge.runtime import env as runtime_env
 from bridge.runtime.xcom import XComRow, merge_rows, oversize_message, render_document
+from bridge.version_compat import AIRFLOW_VERSION, is_mapped
 
 EXIT_SUCCESS = 0
 EXIT_FAILED = 1
@@ -144,11 +145,10 @@ def _setup(request: RunRequest, state_dir: str) -> str:
         os.makedirs(config_dir, exist_ok=True)
         with open(os.path.join(config_dir, "airflow_local_settings.py"), "w", encoding="utf-8") as handle:
             handle.write(LOCAL_SETTINGS)
-    copied = provide_database(db_path)
-    from bridge.runtime import compat  # first Airflow import happens here
+    if not provide_database(db_path):
+        from bridge.runtime import database
 
-    if not copied:
-        compat.migrate_database()
+        database.migrate_database()  # imports Airflow: only now, with its environment set
     return db_path
 
 
@@ -156,22 +156,22 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
     """Load the DAG, create the run, seed XComs, run the task, collect state, XComs and branch."""
     import pendulum
 
-    from bridge.runtime import compat, hooks
+    from bridge.runtime import compat, database, hooks, loop, taskfile
 
     # Logs need no set-up: in-process, Airflow 2's `airflow.task` logger propagates to the root
     # console handler (stdout) and Airflow 3's supervisor logs through structlog to stdout.
-    dag, task_id = compat.load_dag(request.task_file)
+    dag, task_id = taskfile.load_dag(request.task_file)
     task = dag.task_dict[task_id]
-    mapped = compat.is_mapped(task)
+    mapped = is_mapped(task)
     hooks.instrument(task)
     outcome.task_id = task_id
     logical_date = pendulum.instance(request.logical_date)
-    interval = compat.data_interval(dag, logical_date)
+    interval = taskfile.data_interval(dag, logical_date)
     # A task clears its own XComs when it starts: rows under its own id must not come back.
     received = [row for row in request.xcom_in if row.task_id != task_id]
     outcome.rows = received
     with compat.session_scope() as session:
-        dag_run = compat.create_dag_run(
+        dag_run = database.create_dag_run(
             dag,
             run_id=request.run_id,
             logical_date=logical_date,
@@ -180,17 +180,17 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
             queued=request.mode == "backfill",
             session=session,
         )
-        compat.seed_xcom(db_path, dag_run, received)
-        compat.settle_stand_ins(dag_run, set(dag.task_dict) - {task_id}, received, session)
+        database.seed_xcom(db_path, dag_run, received)
+        database.settle_stand_ins(dag_run, set(dag.task_dict) - {task_id}, received, session)
         if request.mode == "backfill":
-            compat.ensure_pool(task, session)
-            compat.run_backfill(dag, logical_date, request.conf)
+            database.ensure_pool(task, session)
+            loop.run_backfill(dag, logical_date, request.conf)
             _print_backfill_logs(os.environ["AIRFLOW_HOME"])
         else:
-            compat.run_task_inprocess(dag, dag_run, session)
+            loop.run_task_inprocess(dag, dag_run, session)
         session.expire_all()
-        instances = compat.task_states(dag.dag_id, request.run_id, task_id, session)
-        pushed = compat.read_pushed_xcom(dag.dag_id, request.run_id, task_id, session)
+        instances = database.task_states(dag.dag_id, request.run_id, task_id, session)
+        pushed = database.read_pushed_xcom(dag.dag_id, request.run_id, task_id, session)
     state = dict(instances).get(-1)
     if mapped:
         # Airflow expands the task (map index -1 becomes 0..n-1) and runs each index; with a
@@ -222,7 +222,7 @@ def run(request: RunRequest) -> int:
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: BLE001 (outputs must be written; the task's own errors are Airflow's)
-        from bridge.runtime.compat import TaskLoadError
+        from bridge.runtime.taskfile import TaskLoadError
 
         if isinstance(exc, (TaskLoadError, Terminated)):
             notice(str(exc))
@@ -250,7 +250,7 @@ def run(request: RunRequest) -> int:
 def prepare(directory: str | None = None) -> str:
     """Create the pre-migrated SQLite template that `run` copies; return its path."""
     target = (
-        os.path.join(directory, f"airflow-{runtime_env.airflow_version()}.db")
+        os.path.join(directory, f"airflow-{AIRFLOW_VERSION}.db")
         if directory
         else runtime_env.template_path()
     )
@@ -262,9 +262,9 @@ def prepare(directory: str | None = None) -> str:
         empty_dags = os.path.join(state_dir, "dags")
         os.makedirs(empty_dags)
         runtime_env.apply_environment(runtime_env.airflow_environment(state_dir, empty_dags, db_path))
-        from bridge.runtime import compat
+        from bridge.runtime import database
 
-        compat.migrate_database()
+        database.migrate_database()
         from airflow import settings
 
         settings.dispose_orm()

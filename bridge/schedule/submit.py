@@ -22,7 +22,7 @@ _SA_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 def parse_time(value: str, what: str = "time") -> datetime:
     """A date or date-time (YYYYMMDD, YYYY-MM-DD, ISO; naive = UTC) as an aware UTC datetime."""
-    from bridge.runtime.dates import parse_run_date
+    from bridge.dates import parse_run_date
 
     try:
         return parse_run_date(value)

@@ -51,7 +51,7 @@ def main(mode: str, dag_file: str) -> None:
     from airflow.sdk.execution_time.supervisor import InProcessTestSupervisor
     from airflow.utils.state import TaskInstanceState
 
-    from bridge.runtime import compat
+    from bridge.runtime import compat, database, execution_api, taskfile
 
     bag = BundleDagBag(dag_folder=dag_file, bundle_path=os.path.dirname(dag_file), bundle_name=compat.BUNDLE_NAME,
                        safe_mode=False, load_op_links=False)
@@ -59,9 +59,9 @@ def main(mode: str, dag_file: str) -> None:
     dag = bag.dags["wide"]
     date = pendulum.datetime(2024, 1, 2, tz="UTC")
     with compat.session_scope() as session:
-        dag_run = compat.create_dag_run(dag, run_id="manual__x", logical_date=date,
-                                        interval=compat.data_interval(dag, date), conf={"n": 1}, queued=False,
-                                        session=session)
+        dag_run = database.create_dag_run(dag, run_id="manual__x", logical_date=date,
+                                          interval=taskfile.data_interval(dag, date), conf={"n": 1}, queued=False,
+                                          session=session)
         tis = {ti.task_id: ti for ti in dag_run.get_task_instances(session=session)}
         for task_id in ("a", "d"):
             tis[task_id].state, tis[task_id].try_number = TaskInstanceState.QUEUED, 1
@@ -70,10 +70,10 @@ def main(mode: str, dag_file: str) -> None:
     # Values of a mapped upstream "m" (three map indexes), as bridge-task seeds received XCom.
     from bridge.runtime.xcom import XComRow
 
-    compat.seed_xcom(db_path, dag_run, [XComRow("m", 0, "return_value", "10"), XComRow("m", 1, "return_value", "[20]"),
-                                       XComRow("m", 2, "return_value", '{"x": 1}')])
+    database.seed_xcom(db_path, dag_run, [XComRow("m", 0, "return_value", "10"), XComRow("m", 1, "return_value", "[20]"),
+                                         XComRow("m", 2, "return_value", '{"x": 1}')])
 
-    compat.prepare_execution_api()
+    execution_api.prepare_execution_api()
     client = InProcessTestSupervisor._api_client(dag)
     transport = client._transport
     now = pendulum.datetime(2024, 1, 3, tz="UTC").isoformat()

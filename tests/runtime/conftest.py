@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from bridge.version_compat import AIRFLOW_MAJOR  # noqa: F401  (the tests import it from here)
 
 # Imports that work on both Airflow lines; every test DAG source starts with this.
 DAG_HEADER = '''\
@@ -45,7 +47,6 @@ from bridge.dagfile import single_task_dag
 dag = single_task_dag(__file__, source="../../sources/{dag_id}/{dag_id}.py", dag_id="{dag_id}", task_id="{task_id}")
 '''
 
-AIRFLOW_MAJOR = int(__import__("importlib.metadata").metadata.version("apache-airflow").split(".")[0])
 
 
 def write_dag(root: Path, dag_id: str, body: str, task_ids: Iterable[str]) -> dict[str, Path]:
@@ -91,7 +92,7 @@ class TaskRun:
         return [part for part in text.split(",") if part]
 
     @property
-    def xcom(self) -> dict[str, object]:
+    def xcom(self) -> dict[tuple[str, str], object]:
         """(task_id, key) -> decoded value of every row in outputs/xcom.json."""
         doc = json.loads((self.outputs / "xcom.json").read_text())
         return {(r["task_id"], r["key"]): json.loads(r["value"]) for r in doc["rows"]}
@@ -116,7 +117,7 @@ def db_template(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def run_task(db_template: str, tmp_path: Path):
+def run_task(db_template: str, tmp_path: Path) -> Callable[..., TaskRun]:
     """Run `bridge-task run TASK_FILE ARGS...` in a fresh process; returns a TaskRun."""
     counter = iter(range(1000))
 

@@ -1,15 +1,14 @@
-"""Pure parts of the runner: dates, XCom documents, params, output files (no Airflow, no processes)."""
+"""Pure parts of the runner: XCom documents, params, output files (no Airflow, no processes)."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import click
 import pytest
 
 from bridge.runtime.cli import parse_params
-from bridge.runtime.dates import default_run_id, parse_run_date
 from bridge.runtime.runner import RunOutcome, write_outputs
 from bridge.runtime.xcom import (
     ARGO_PARAMETER_LIMIT,
@@ -20,33 +19,6 @@ from bridge.runtime.xcom import (
     parse_documents,
     render_document,
 )
-
-UTC = timezone.utc  # noqa: UP017 (datetime.UTC needs Python 3.11; we support 3.9)
-
-
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("20240102", datetime(2024, 1, 2, tzinfo=UTC)),
-        ("2024-01-02", datetime(2024, 1, 2, tzinfo=UTC)),
-        ("2024-01-02T06:30:00", datetime(2024, 1, 2, 6, 30, tzinfo=UTC)),
-        ("2024-01-02T06:30:00Z", datetime(2024, 1, 2, 6, 30, tzinfo=UTC)),
-        ("2024-01-02T06:30:00+02:00", datetime(2024, 1, 2, 4, 30, tzinfo=UTC)),
-    ],
-)
-def test_run_dates(text: str, expected: datetime) -> None:
-    parsed = parse_run_date(text)
-    assert parsed == expected and parsed.utcoffset() == timedelta(0)
-
-
-@pytest.mark.parametrize("text", ["2024-13-01", "yesterday", "2024010", ""])
-def test_bad_run_dates_say_what_is_accepted(text: str) -> None:
-    with pytest.raises(ValueError, match="is not YYYYMMDD, YYYY-MM-DD or an ISO date-time"):
-        parse_run_date(text)
-
-
-def test_default_run_id_is_airflows_manual_form() -> None:
-    assert default_run_id(parse_run_date("20240102")) == "manual__2024-01-02T00:00:00+00:00"
 
 
 def test_documents_merge_later_wins_and_sort() -> None:
@@ -113,7 +85,7 @@ def test_params_parse_json_else_string() -> None:
         parse_params(("novalue",))
 
 
-def test_outputs_are_written_even_for_a_failure(tmp_path) -> None:
+def test_outputs_are_written_even_for_a_failure(tmp_path: Path) -> None:
     write_outputs(str(tmp_path / "out"), RunOutcome(state="failed", rows=[XComRow("a", -1, "k", "1")]))
     assert (tmp_path / "out" / "state").read_text() == "failed\n"
     assert (tmp_path / "out" / "branch").read_text() == "null\n"

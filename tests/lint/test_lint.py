@@ -208,8 +208,8 @@ def test_split_refuses_to_write_output_that_fails_lint(tmp_path: Path, monkeypat
 
     original = argo.build_workflow
 
-    def broken(plan: Any) -> dict[str, Any]:
-        workflow = original(plan)
+    def broken(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        workflow = original(*args, **kwargs)
         workflow["spec"]["templates"][1]["container"]["imagePullPolicyy"] = "Always"
         return workflow
 

@@ -76,7 +76,7 @@ def test_long_dag_id_is_cut_to_52(tmp_path: Path) -> None:
     from bridge.emit.cronjob import cron_name
     from bridge.model import Plan, SourceDag
 
-    plan = Plan(dag=SourceDag(dag_id="x" * 80, source_path="/d.py", tasks=()), workflow_name="x", source_file="s", tasks=(), templates=(), image="i")
+    plan = Plan(dag=SourceDag(dag_id="x" * 80, source_path="/d.py", tasks=()), workflow_name="x", source_file="s", tasks=(), templates=())
     assert len(cron_name(plan)) == 52
 
 

@@ -91,7 +91,7 @@ def split_dag(
     plan = build_plan(dag, pool_slots=pool_slots)
     options = emit_options(plan, image=image, namespace=namespace, gcp_key_secret=gcp_key_secret, schedule=schedule)
     files = render_files(plan, options)
-    warnings = check_rendered(plan, files) + schedule_notes(plan, options) + plan.notes
+    warnings = check_rendered(plan, files, options) + schedule_notes(plan, options) + plan.notes
     changed = write_output(output, files, force=force)
     root = os.path.normpath(output)
     workflow = os.path.join(root, "workflows", f"{plan.workflow_name}.yaml")
@@ -99,16 +99,18 @@ def split_dag(
     return SplitResult(dag.dag_id, len(plan.tasks), workflow, tuple(changed), warnings, sync)
 
 
-def check_rendered(plan: Plan, files: dict[str, bytes]) -> tuple[str, ...]:
+def check_rendered(plan: Plan, files: dict[str, bytes], options: EmitOptions | None = None) -> tuple[str, ...]:
     """Run `bridge lint` on the manifests before writing; refuse what Argo or Kubernetes would reject.
 
     A DAG too large for one object is the user's to split; any other finding is a bug in bridge.
+    Secrets: a secret value from the environment that the DAG (or a flag) put into a value bridge
+    emits is refused; the DAG file's own copy under sources/ is only reported.
     """
     from bridge.lint import LintError, lint_files
-    from bridge.lint.secrets import find_secrets
+    from bridge.lint.secrets import find_secrets, given_values
 
     location = plan.dag.source_path
-    secrets = find_secrets(files)
+    secrets = find_secrets(files, given=given_values(plan.dag, options))
     for finding in secrets:
         if not finding.file.startswith("sources/"):
             raise UnsupportedError(

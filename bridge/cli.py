@@ -258,7 +258,7 @@ def submit(workflow_yaml: str, run_date: str | None, scheduled_time: str | None,
 
 
 @main.command("logical-date")
-@click.option("--timetable", "timetable_json", required=True, help="The bridge.dev/timetable annotation of the Workflow.")
+@click.option("--timetable", "timetable_json", required=True, help="The bridge.dev/timetable annotation (of the Workflow, CronWorkflow or CronJob).")
 @click.option("--scheduled-time", required=True, help="When the schedule fired (Argo: {{workflow.scheduledTime}}).")
 @click.option("--outputs", type=click.Path(file_okay=False), help="Also write run-date and run-id files here.")
 def logical_date(timetable_json: str, scheduled_time: str, outputs: str | None) -> None:

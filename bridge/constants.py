@@ -13,3 +13,8 @@ AIRFLOW_UID = 50000
 # run-date and run-id in the CronWorkflow's first step). Under /tmp because /tmp is the only
 # writable path of a bridge pod (an emptyDir; the root filesystem is read-only).
 OUTPUTS_DIR = "/tmp/bridge/out"
+
+# The annotation holding a DAG's schedule as one line of JSON (ScheduleSpec.to_json), on the Workflow,
+# the CronWorkflow and the CronJob alike: what `bridge logical-date --timetable`, `bridge submit`
+# and a person reading any of the three can use.
+TIMETABLE_ANNOTATION = "bridge.dev/timetable"

@@ -54,7 +54,7 @@ class ScheduleSpec:
     reason: str = ""  # why there is no cron line (shown by bridge split)
 
     def to_json(self) -> str:
-        """One line of JSON (the Workflow's `bridge.dev/timetable` annotation)."""
+        """One line of JSON (the `bridge.dev/timetable` annotation of the Workflow, CronWorkflow and CronJob)."""
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
 
     @classmethod

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.constants import AIRFLOW_UID, OUTPUTS_DIR, VERDICT_NAME
+from bridge.constants import AIRFLOW_UID, OUTPUTS_DIR, TIMETABLE_ANNOTATION, VERDICT_NAME
 from bridge.emit.sync import sync_path
 from bridge.emit.yaml import to_yaml
 from bridge.model import EmitOptions, Plan, PlannedTask, RetryPolicy, SyncSpec, TemplateSpec
@@ -67,7 +67,7 @@ def _annotations(plan: Plan) -> dict[str, str]:
         notes["bridge.dev/schedule"] = dag.schedule
         notes["bridge.dev/timezone"] = dag.timezone
     if dag.timetable is not None:
-        notes["bridge.dev/timetable"] = dag.timetable.to_json()
+        notes[TIMETABLE_ANNOTATION] = dag.timetable.to_json()
     if plan.task_settings:
         notes["bridge.dev/task-settings"] = json.dumps(
             {task_id: json.loads(text) for task_id, text in plan.task_settings}, sort_keys=True

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge import names
-from bridge.constants import AIRFLOW_UID, OUTPUTS_DIR
+from bridge.constants import AIRFLOW_UID, OUTPUTS_DIR, TIMETABLE_ANNOTATION
 from bridge.emit.argo import GLOBAL_OUTPUTS, SCRATCH_VOLUME, build_workflow, security_context
 from bridge.emit.sync import build_sync_configmaps, sync_path
 from bridge.emit.yaml import to_yaml, to_yaml_documents
@@ -117,7 +117,8 @@ def build_cronjob(plan: Plan, options: EmitOptions, workflow_text: str) -> list[
         ],
     }
     cron_metadata = _metadata(plan, options, name)
-    cron_metadata["annotations"] = {"bridge.dev/dag-id": plan.dag.dag_id, "bridge.dev/timetable": spec.timetable}
+    # The same annotation as the Workflow's: the schedule as JSON, which bridge logical-date and submit read.
+    cron_metadata["annotations"] = {"bridge.dev/dag-id": plan.dag.dag_id, TIMETABLE_ANNOTATION: spec.to_json()}
     cronjob = {
         "apiVersion": "batch/v1",
         "kind": "CronJob",

@@ -104,3 +104,17 @@ def test_logical_date_command_writes_outputs(tmp_path: Path) -> None:
     assert result.output.strip() == expected
     assert (tmp_path / "o" / "run-date").read_text() == expected
     assert (tmp_path / "o" / "run-id").read_text() == f"scheduled__{expected}"
+
+
+def test_timetable_annotation_is_one_format_on_every_kind(tmp_path: Path) -> None:
+    """The Workflow, the CronJob and the CronWorkflow carry the same JSON, which bridge logical-date reads."""
+    etl = ROOT / "examples" / "etl" / "etl.py"
+    cronjob_out = split(etl, tmp_path / "cronjob")
+    workflow = yaml.safe_load((cronjob_out / "workflows" / "etl.yaml").read_text())
+    cronjob = documents(cronjob_out / "cronjobs" / "etl.yaml")[-1]
+    (cronworkflow,) = documents(split(etl, tmp_path / "cronworkflow", "--schedule", "cronworkflow") / "cronworkflows" / "etl.yaml")
+    annotations = [doc["metadata"]["annotations"]["bridge.dev/timetable"] for doc in (workflow, cronjob, cronworkflow)]
+    assert annotations[0] == annotations[1] == annotations[2]
+    result = run_cli("logical-date", "--timetable", annotations[1], "--scheduled-time", "2024-01-02T00:00:00Z")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == ("2024-01-01T00:00:00+00:00" if airflow_major() == 2 else "2024-01-02T00:00:00+00:00")

@@ -128,6 +128,12 @@ def check_rendered(plan: Plan, files: dict[str, bytes], options: EmitOptions | N
                 "task ids, or route wide group-to-group dependencies through one EmptyOperator",
                 location=location,
             )
+        if finding.rule == "configmap-size":
+            raise UnsupportedError(
+                f"DAG {plan.dag.dag_id!r} ({len(plan.tasks)} tasks) gives {finding.file}: {finding.path}: "
+                f"{finding.message}; {finding.fix}. Nothing was written",
+                location=location,
+            )
     if errors:
         more = f" (and {len(errors) - 1} more; run bridge lint on a copy of the output)" if len(errors) > 1 else ""
         raise LintError(

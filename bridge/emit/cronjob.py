@@ -17,13 +17,11 @@ from bridge.model import EmitOptions, Plan
 
 WORKFLOW_MOUNT = "/etc/bridge/workflow"
 WORKFLOW_KEY = "workflow.yaml"
-SCHEDULED_TIMESTAMP = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 STARTING_DEADLINE_SECONDS = 3600
 HISTORY_LIMIT = 3
 SUBMIT_BACKOFF_LIMIT = 3
 SUBMIT_DEADLINE_SECONDS = 600
-CONFIGMAP_MAX_BYTES = 1024 * 1024  # Kubernetes' limit for one ConfigMap
 
 
 def cron_name(plan: Plan) -> str:

@@ -1,4 +1,4 @@
-"""Plan -> file contents. Pure functions: no Airflow, no file system."""
+"""Plan + EmitOptions -> file contents. Pure functions: no Airflow, no file system."""
 
 from __future__ import annotations
 

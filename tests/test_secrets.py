@@ -167,8 +167,8 @@ def test_secret_scanner_looks_for_the_secrets_the_dag_gave() -> None:
     environ = {"AIRFLOW_CONN_MOVIELENS": MOVIELENS}
     files = {"images/Dockerfile": b"RUN pip install apache-airflow==3\nUSER airflow\n"}
     assert [f.file for f in find_secrets(files)] == []  # os.environ: no such variable here
-    assert [f.path for f in find_secrets(files, environ)] == ["line 1"]  # no provenance: any occurrence
+    assert [f.path for f in find_secrets(files, environ)] == ["line 2"]  # no provenance: any occurrence
     plain = SourceDag(dag_id="etl", source_path="/home/airflow/dags/etl.py", tasks=(), owners=("airflow",))
     assert find_secrets(files, environ, given_values(plain)) == []  # the path and Airflow's default owner are not given
     copied = SourceDag(dag_id="etl", source_path="/d/etl.py", tasks=(), params=(("who", "airflow"),))
-    assert [f.path for f in find_secrets(files, environ, given_values(copied))] == ["line 1"]
+    assert [f.path for f in find_secrets(files, environ, given_values(copied))] == ["line 2"]  # the whole word

@@ -53,6 +53,13 @@ _NOT_GIVEN = frozenset({"source_path", "operator", "operator_module", "requireme
 AIRFLOW_DEFAULT_OWNER = "airflow"
 
 
+def _first_place(text: str, value: str) -> int:
+    """Where `value` first stands as a whole token (not inside a longer word), else where it first occurs:
+    the line to show for a common word ("airflow") is the one with the copy, not `apache-airflow`."""
+    token = re.search(rf"(?<![\w.-]){re.escape(value)}(?![\w.-])", text)
+    return token.start() if token else text.index(value)
+
+
 def given_values(*sources: Any) -> Iterator[str]:
     """Every string the DAG's author (or bridge split's flags) gave, from frozen dataclasses, tuples and strings."""
     for source in sources:
@@ -89,7 +96,7 @@ def find_secrets(
         text = data.decode("utf-8", errors="replace")
         for value, name in values.items():
             if value in text:
-                line = text.count("\n", 0, text.index(value)) + 1
+                line = text.count("\n", 0, _first_place(text, value)) + 1
                 findings.append(Finding(
                     rel, f"line {line}", f"holds the value of the environment variable {name}",
                     "never pass secrets through DAG params, ids or annotations; read them in the task from a "

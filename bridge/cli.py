@@ -49,6 +49,22 @@ POOL_SLOTS_HELP = (
     "default_pool gets a semaphore only when named here."
 )
 
+# The flags that shape the emitted Workflow, defined once: bridge backfill takes the same ones as
+# bridge split, so that every backfill mode starts exactly the Workflow the split wrote.
+image_option = click.option("--image", help="Image the Workflow's pods run.  [default: bridge/<dag name>:latest]")
+namespace_option = click.option(
+    "--namespace", callback=lambda ctx, param, value: _namespace(value), help="Kubernetes namespace written into the manifests."
+)
+gcp_key_secret_option = click.option(
+    "--gcp-key-secret",
+    metavar="SECRET",
+    callback=lambda ctx, param, value: _secret_name(value),
+    help="Mount this Secret's key.json read-only in every task pod and point GOOGLE_APPLICATION_CREDENTIALS at it.",
+)
+pool_slots_option = click.option(
+    "--pool-slots", "pool_slots", multiple=True, metavar="POOL=N", callback=_pool_slots, help=POOL_SLOTS_HELP
+)
+
 
 def _fail(error: BridgeError) -> None:
     click.echo(f"bridge: error: {error}", err=True)
@@ -65,8 +81,8 @@ def main() -> None:
 @click.argument("dag_file")
 @click.option("--dag-id", help="The DAG to split when the file defines several.")
 @click.option("-o", "--output", "output", default="build", show_default=True, help="Output folder.")
-@click.option("--image", help="Image the Workflow's pods run.  [default: bridge/<dag name>:latest]")
-@click.option("--namespace", callback=lambda ctx, param, value: _namespace(value), help="Kubernetes namespace written into the manifests.")
+@image_option
+@namespace_option
 @click.option("--force", is_flag=True, help="Overwrite files edited since bridge wrote them.")
 @click.option(
     "--schedule",
@@ -75,13 +91,8 @@ def main() -> None:
     show_default=True,
     help="What runs the DAG's schedule: a CronJob running bridge submit, an Argo CronWorkflow, or nothing.",
 )
-@click.option(
-    "--gcp-key-secret",
-    metavar="SECRET",
-    callback=lambda ctx, param, value: _secret_name(value),
-    help="Mount this Secret's key.json read-only in every task pod and point GOOGLE_APPLICATION_CREDENTIALS at it.",
-)
-@click.option("--pool-slots", "pool_slots", multiple=True, metavar="POOL=N", callback=_pool_slots, help=POOL_SLOTS_HELP)
+@gcp_key_secret_option
+@pool_slots_option
 def split(
     dag_file: str,
     dag_id: str | None,
@@ -254,7 +265,7 @@ def submit(workflow_yaml: str, run_date: str | None, scheduled_time: str | None,
 
 
 @main.command("logical-date")
-@click.option("--timetable", "timetable_json", required=True, help="The bridge.dev/timetable annotation of the Workflow.")
+@click.option("--timetable", "timetable_json", required=True, help="The bridge.dev/timetable annotation (of the Workflow, CronWorkflow or CronJob).")
 @click.option("--scheduled-time", required=True, help="When the schedule fired (Argo: {{workflow.scheduledTime}}).")
 @click.option("--outputs", type=click.Path(file_okay=False), help="Also write run-date and run-id files here.")
 def logical_date(timetable_json: str, scheduled_time: str, outputs: str | None) -> None:
@@ -285,16 +296,45 @@ def logical_date(timetable_json: str, scheduled_time: str, outputs: str | None) 
 @click.option("--local", "mode", flag_value="local", help="Run each date on this machine with bridge run.")
 @click.option("--submit", "mode", flag_value="submit", help="Create the Workflows through the Kubernetes API.")
 @click.option("--max-active", type=click.IntRange(min=1), default=1, show_default=True, help="With --submit: unfinished Workflows of the DAG at most.")
-@click.option("--namespace", help="With --submit: the namespace.  [default: kubeconfig's or default]")
 @click.option("--workflow-out", type=click.Path(dir_okay=False), help="Write one Workflow that runs every date (--max-active at once).")
-def backfill(dag_file: str, start: str, end: str, dag_id: str | None, mode: str, max_active: int, namespace: str | None, workflow_out: str | None) -> None:
-    """Run DAG_FILE for the logical dates Airflow's backfill gives between --start and --end."""
+@image_option
+@namespace_option
+@gcp_key_secret_option
+@pool_slots_option
+def backfill(
+    dag_file: str,
+    start: str,
+    end: str,
+    dag_id: str | None,
+    mode: str,
+    max_active: int,
+    workflow_out: str | None,
+    image: str | None,
+    namespace: str | None,
+    gcp_key_secret: str | None,
+    pool_slots: dict[str, int],
+) -> None:
+    """Run DAG_FILE for the logical dates Airflow's backfill gives between --start and --end.
+
+    Pass the options you gave bridge split (--image, --namespace, --gcp-key-secret, --pool-slots):
+    --submit and --workflow-out start the Workflow bridge split writes with them. Without
+    --namespace, --submit uses kubeconfig's namespace or default.
+    """
     from bridge.emit.yaml import to_yaml
     from bridge.schedule import backfill as bf
     from bridge.schedule.submit import default_namespace, kube_api, parse_time
 
     try:
-        plan = bf.prepare_backfill(dag_file, dag_id, parse_time(start, "--start"), parse_time(end, "--end"))
+        plan = bf.prepare_backfill(
+            dag_file,
+            dag_id,
+            parse_time(start, "--start"),
+            parse_time(end, "--end"),
+            image=image,
+            namespace=namespace,
+            gcp_key_secret=gcp_key_secret,
+            pool_slots=pool_slots,
+        )
         click.echo(f"bridge: backfill of DAG {plan.dag_id!r}: {len(plan.runs)} runs", err=True)
         if workflow_out:
             with open(workflow_out, "w", encoding="utf-8") as handle:
@@ -304,7 +344,7 @@ def backfill(dag_file: str, start: str, end: str, dag_id: str | None, mode: str,
             for line in bf.argo_commands(plan):
                 click.echo(line)
         elif mode == "local":
-            failed = [date for date, ok in bf.run_locally(dag_file, dag_id, plan) if not ok]
+            failed = [date for date, ok in bf.run_locally(dag_file, dag_id, plan, pool_slots=pool_slots) if not ok]
             sys.exit(1 if failed else 0)
         else:
             bf.submit_all(plan, kube_api(), default_namespace(plan.workflow, namespace), max_active)

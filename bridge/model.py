@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 
+from bridge.constants import VERDICT_NAME
+
 
 @dataclass(frozen=True)
 class SourceTask:
@@ -52,7 +54,7 @@ class ScheduleSpec:
     reason: str = ""  # why there is no cron line (shown by bridge split)
 
     def to_json(self) -> str:
-        """One line of JSON (the Workflow's `bridge.dev/timetable` annotation)."""
+        """One line of JSON (the `bridge.dev/timetable` annotation of the Workflow, CronWorkflow and CronJob)."""
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
 
     @classmethod
@@ -145,20 +147,29 @@ class PlannedTask:
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything the emitters need, already named and ordered."""
+    """The Workflow the DAG becomes, already named and ordered: what the DAG is, not where it runs."""
 
     dag: SourceDag
     workflow_name: str
     source_file: str  # relative to the output folder: "sources/<dag_id>/<file>"
     tasks: tuple[PlannedTask, ...]
     templates: tuple[TemplateSpec, ...]
-    image: str
-    namespace: str | None = None
     task_settings: tuple[tuple[str, str], ...] = field(default=())  # (task_id, JSON)
-    verdict_name: str = "airflow-dagrun"  # the no-op node whose phase is the DagRun state
+    verdict_name: str = VERDICT_NAME  # the no-op node whose phase is the DagRun state
     verdict_depends: str = ""
-    gcp_key_secret: str | None = None  # Secret holding key.json: mounted read-only, GOOGLE_APPLICATION_CREDENTIALS set
     run_sync: SyncSpec = SyncSpec()  # Workflow-level lock: max_active_runs, depends_on_past
     semaphore_limits: tuple[SemaphoreLimit, ...] = ()  # every semaphore's ConfigMap key, sorted
     notes: tuple[str, ...] = ()  # what the Workflow cannot honour exactly (bridge split prints them)
-    schedule_kind: str = "cronjob"  # "cronjob", "cronworkflow" or "none": what bridge split emits for the schedule
+
+
+SCHEDULE_KINDS = ("cronjob", "cronworkflow", "none")
+
+
+@dataclass(frozen=True)
+class EmitOptions:
+    """How a plan is emitted for a cluster (bridge split's flags), given to the emitters beside the Plan."""
+
+    image: str  # the image every pod runs (bridge.split.emit_options: bridge/<workflow name>:latest by default)
+    namespace: str | None = None  # written into every manifest's metadata when set
+    gcp_key_secret: str | None = None  # Secret holding key.json: mounted read-only, GOOGLE_APPLICATION_CREDENTIALS set
+    schedule_kind: str = "cronjob"  # one of SCHEDULE_KINDS: what bridge split emits for the schedule

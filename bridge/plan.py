@@ -11,10 +11,10 @@ from dataclasses import replace
 from typing import Mapping
 
 from bridge import names, semantics
+from bridge.constants import VERDICT_NAME
 from bridge.errors import UnsupportedError
 from bridge.model import Plan, PlannedTask, RetryPolicy, SemaphoreLimit, SourceDag, SourceTask, SyncSpec, TemplateSpec
 
-VERDICT = "airflow-dagrun"
 RESERVED_PARAMETERS = frozenset({"run-date", "run-id"})
 _PARAMETER_NAME = re.compile(r"^[-a-zA-Z0-9_]+$")
 _CONN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")  # Airflow's own rule for connection ids
@@ -30,11 +30,6 @@ DAG_LOCK_PREFIX = "bridge-dag-"
 MAX_ACTIVE_RUNS_KEY = "max-active-runs"
 MAX_ACTIVE_TIS_KEY = "max-active-tis-per-dag."
 _CONFIGMAP_NAME_MAX = 253
-
-
-def default_image(workflow_name: str) -> str:
-    """The image reference used when --image is not given."""
-    return f"bridge/{workflow_name}:latest"
 
 
 def retry_policy(task: SourceTask) -> RetryPolicy | None:
@@ -234,8 +229,6 @@ def concurrency_notes(dag: SourceDag, pool_slots: Mapping[str, int], locks: _Loc
 def plan_workflow(
     dag: SourceDag,
     *,
-    image: str | None = None,
-    namespace: str | None = None,
     deadline_grace_seconds: int = 60,
     pool_slots: Mapping[str, int] | None = None,
 ) -> Plan:
@@ -293,15 +286,13 @@ def plan_workflow(
             settings.append((task.task_id, extra))
     leaves = sorted(task_names[t] for t, downs in downstream.items() if not downs)
     state_tasks = [task_names[t] for t in semantics.dagrun_state_tasks(by_id, downstream)]
-    verdict = VERDICT if VERDICT not in task_names.values() else names.argo_name(VERDICT + "." + dag.dag_id)
+    verdict = VERDICT_NAME if VERDICT_NAME not in task_names.values() else names.argo_name(f"{VERDICT_NAME}.{dag.dag_id}")
     return Plan(
         dag=dag,
         workflow_name=workflow_name,
         source_file=f"sources/{dag.dag_id}/{os.path.basename(dag.source_path)}",
         tasks=tuple(planned),
         templates=tuple(specs[name] for name in sorted(specs)),
-        image=image or default_image(workflow_name),
-        namespace=namespace,
         task_settings=tuple(sorted(settings)),
         verdict_name=verdict,
         verdict_depends=semantics.verdict_depends(state_tasks, leaves),

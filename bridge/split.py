@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Mapping
 
 from bridge.emit import emit_all
 from bridge.emit.cronjob import schedule_problem
 from bridge.emit.sync import sync_path
 from bridge.errors import UnsupportedError
-from bridge.model import Plan, SourceDag
+from bridge.model import EmitOptions, Plan, SourceDag
 from bridge.plan import plan_workflow
 from bridge.write import write_output
 
@@ -27,18 +27,38 @@ class SplitResult:
     sync_path: str = ""  # the semaphore ConfigMaps to apply before the first run ("" when none)
 
 
-def build_plan(
-    dag: SourceDag, *, image: str | None, namespace: str | None, pool_slots: Mapping[str, int] | None = None
-) -> Plan:
+def build_plan(dag: SourceDag, *, pool_slots: Mapping[str, int] | None = None) -> Plan:
     """Plan the Workflow for a loaded DAG (pure)."""
     if dag.dag_id in {".", ".."}:
         raise UnsupportedError(f"dag_id {dag.dag_id!r} cannot be a folder name; rename the DAG", location=dag.source_path)
-    return plan_workflow(dag, image=image, namespace=namespace, pool_slots=pool_slots)
+    return plan_workflow(dag, pool_slots=pool_slots)
 
 
-def render_files(plan: Plan) -> dict[str, bytes]:
+def default_image(workflow_name: str) -> str:
+    """The image reference used when --image is not given."""
+    return f"bridge/{workflow_name}:latest"
+
+
+def emit_options(
+    plan: Plan,
+    *,
+    image: str | None = None,
+    namespace: str | None = None,
+    gcp_key_secret: str | None = None,
+    schedule: str = "cronjob",
+) -> EmitOptions:
+    """bridge split's target flags as the emitters take them (bridge backfill builds the same from the same flags)."""
+    return EmitOptions(
+        image=image or default_image(plan.workflow_name),
+        namespace=namespace,
+        gcp_key_secret=gcp_key_secret,
+        schedule_kind=schedule,
+    )
+
+
+def render_files(plan: Plan, options: EmitOptions) -> dict[str, bytes]:
     """All output files as bytes: emitted text plus the byte copy of the DAG source."""
-    files = {path: text.encode("utf-8") for path, text in emit_all(plan).items()}
+    files = {path: text.encode("utf-8") for path, text in emit_all(plan, options).items()}
     with open(plan.dag.source_path, "rb") as handle:
         files[plan.source_file] = handle.read()
     folder = os.path.dirname(plan.dag.source_path)
@@ -68,10 +88,10 @@ def split_dag(
     from bridge.airflow.loader import load_dag
 
     dag = load_dag(dag_file, dag_id)
-    plan = build_plan(dag, image=image, namespace=namespace, pool_slots=pool_slots)
-    plan = replace(plan, schedule_kind=schedule, gcp_key_secret=gcp_key_secret)
-    files = render_files(plan)
-    warnings = check_rendered(plan, files) + schedule_notes(plan) + plan.notes
+    plan = build_plan(dag, pool_slots=pool_slots)
+    options = emit_options(plan, image=image, namespace=namespace, gcp_key_secret=gcp_key_secret, schedule=schedule)
+    files = render_files(plan, options)
+    warnings = check_rendered(plan, files, options) + schedule_notes(plan, options) + plan.notes
     changed = write_output(output, files, force=force)
     root = os.path.normpath(output)
     workflow = os.path.join(root, "workflows", f"{plan.workflow_name}.yaml")
@@ -79,16 +99,18 @@ def split_dag(
     return SplitResult(dag.dag_id, len(plan.tasks), workflow, tuple(changed), warnings, sync)
 
 
-def check_rendered(plan: Plan, files: dict[str, bytes]) -> tuple[str, ...]:
+def check_rendered(plan: Plan, files: dict[str, bytes], options: EmitOptions | None = None) -> tuple[str, ...]:
     """Run `bridge lint` on the manifests before writing; refuse what Argo or Kubernetes would reject.
 
     A DAG too large for one object is the user's to split; any other finding is a bug in bridge.
+    Secrets: a secret value from the environment that the DAG (or a flag) put into a value bridge
+    emits is refused; the DAG file's own copy under sources/ is only reported.
     """
     from bridge.lint import LintError, lint_files
-    from bridge.lint.secrets import find_secrets
+    from bridge.lint.secrets import find_secrets, given_values
 
     location = plan.dag.source_path
-    secrets = find_secrets(files)
+    secrets = find_secrets(files, given=given_values(plan.dag, options))
     for finding in secrets:
         if not finding.file.startswith("sources/"):
             raise UnsupportedError(
@@ -102,8 +124,14 @@ def check_rendered(plan: Plan, files: dict[str, bytes]) -> tuple[str, ...]:
         if finding.rule == "object-size":
             raise UnsupportedError(
                 f"DAG {plan.dag.dag_id!r} ({len(plan.tasks)} tasks) gives {finding.file}: {finding.message}; "
-                f"{size_breakdown(plan)}; split it into several DAGs (e.g. one per task group), shorten long "
+                f"{size_breakdown(plan, files)}; split it into several DAGs (e.g. one per task group), shorten long "
                 "task ids, or route wide group-to-group dependencies through one EmptyOperator",
+                location=location,
+            )
+        if finding.rule == "configmap-size":
+            raise UnsupportedError(
+                f"DAG {plan.dag.dag_id!r} ({len(plan.tasks)} tasks) gives {finding.file}: {finding.path}: "
+                f"{finding.message}; {finding.fix}. Nothing was written",
                 location=location,
             )
     if errors:
@@ -117,12 +145,15 @@ def check_rendered(plan: Plan, files: dict[str, bytes]) -> tuple[str, ...]:
     return tuple(str(finding) for finding in report.findings) + tuple(copied)
 
 
-def size_breakdown(plan: Plan) -> str:
+def size_breakdown(plan: Plan, files: Mapping[str, bytes]) -> str:
     """Where a too-large Workflow's bytes go: the average DAG task and the largest one, as Argo stores them."""
-    from bridge.emit.argo import build_workflow
+    import yaml
+
     from bridge.lint.rules import stored_size
 
-    main = build_workflow(plan)["spec"]["templates"][0]["dag"]["tasks"]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    workflow = yaml.load(files[f"workflows/{plan.workflow_name}.yaml"], Loader=loader)
+    main = workflow["spec"]["templates"][0]["dag"]["tasks"]
     sizes = {entry["name"]: stored_size(entry) for entry in main}
     largest = max(plan.tasks, key=lambda task: sizes[task.name])
     return (
@@ -132,12 +163,12 @@ def size_breakdown(plan: Plan) -> str:
     )
 
 
-def schedule_notes(plan: Plan) -> tuple[str, ...]:
+def schedule_notes(plan: Plan, options: EmitOptions) -> tuple[str, ...]:
     """Why a scheduled DAG gets no CronJob (docs/SCHEDULES.md); nothing for unscheduled DAGs."""
     problem = schedule_problem(plan)
-    if plan.schedule_kind == "none" or plan.dag.timetable is None or not problem:
+    if options.schedule_kind == "none" or plan.dag.timetable is None or not problem:
         return ()
     return (
-        f"no {plan.schedule_kind} for DAG {plan.dag.dag_id!r}: {problem}; start runs with "
+        f"no {options.schedule_kind} for DAG {plan.dag.dag_id!r}: {problem}; start runs with "
         "`bridge submit --run-date` or `bridge backfill` instead (docs/SCHEDULES.md)",
     )

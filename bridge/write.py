@@ -1,4 +1,4 @@
-"""The only code that writes the output folder: all or nothing, never over a user's edits."""
+"""The only code that writes the output folder: all or nothing (a failure leaves it as it was), never over a user's edits."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def _check_writable(root: str) -> None:
 
 
 def write_output(root: str, files: dict[str, bytes], *, force: bool = False) -> list[str]:
-    """Write `files` under `root` atomically per file; return the paths that changed."""
+    """Write `files` under `root`, all or nothing; return the paths that changed (stale ones removed)."""
     files = dict(files)
     files[MANIFEST] = render_manifest({k: v for k, v in files.items() if k != MANIFEST})
     stale = check_output(root, files, force)
@@ -98,24 +98,72 @@ def _write_new_folder(root: str, files: dict[str, bytes]) -> None:
 
 
 def _update_folder(root: str, files: dict[str, bytes], stale: list[str]) -> list[str]:
-    """Stage changed files inside `root`, then move each into place; unchanged files are untouched."""
+    """Swap changed files in and stale files out with renames, keeping every replaced file until all are in.
+
+    The folder may hold files that are not bridge's (a repository root), so it cannot be swapped as
+    a whole. Instead every changed file is first written in full to a staging folder inside `root`
+    (same file system, so each move is a rename); then each old file is renamed aside into the
+    staging folder and the new one renamed into place, with a journal of what was moved. Any
+    failure rolls the journal back: the folder is left exactly as it was. Unchanged files are untouched.
+    """
     changed = [rel for rel, data in sorted(files.items()) if _read(os.path.join(root, rel)) != data]
     staging = tempfile.mkdtemp(prefix=".bridge-", dir=root)
+    new, old = os.path.join(staging, "new"), os.path.join(staging, "old")
+    journal: list[tuple[str, bool]] = []  # (path, whether an old file was moved aside), in order
+    created: list[str] = []  # folders made under root for new files
     try:
         for rel in changed:
-            _write_file(os.path.join(staging, rel), files[rel])
-        for rel in changed:
+            _write_file(os.path.join(new, rel), files[rel])
+        for rel in changed + stale:
             target = os.path.join(root, rel)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            os.replace(os.path.join(staging, rel), target)
-    finally:
+            had = os.path.lexists(target)
+            if had:
+                created += _make_folders(os.path.dirname(os.path.join(old, rel)))
+                os.replace(target, os.path.join(old, rel))
+            journal.append((rel, had))
+            if rel in files:
+                created += _make_folders(os.path.dirname(target))
+                os.replace(os.path.join(new, rel), target)
+    except BaseException as exc:
+        _roll_back(root, old, journal, created)
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            what = exc.filename or root
+            raise OutputError(
+                f"cannot write {what}: {exc.strerror or exc}; the folder was left as it was", location=root
+            ) from None
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
     for rel in stale:
-        target = os.path.join(root, rel)
-        if os.path.exists(target):
-            os.remove(target)
-            _remove_empty_parents(os.path.dirname(target), root)
+        _remove_empty_parents(os.path.dirname(os.path.join(root, rel)), root)
     return changed + stale
+
+
+def _make_folders(folder: str) -> list[str]:
+    """os.makedirs, returning the folders it created (outermost first)."""
+    missing = []
+    while folder and not os.path.isdir(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for path in reversed(missing):
+        os.mkdir(path)
+    return list(reversed(missing))
+
+
+def _roll_back(root: str, old: str, journal: list[tuple[str, bool]], created: list[str]) -> None:
+    """Undo `_update_folder`'s moves, newest first: remove what was put in place, restore what was moved aside."""
+    for rel, had in reversed(journal):
+        target = os.path.join(root, rel)
+        if had:
+            os.replace(os.path.join(old, rel), target)
+        elif os.path.lexists(target):
+            os.remove(target)
+    for folder in reversed(created):
+        if folder.startswith(os.path.join(root, "")) and not folder.startswith(old) and os.path.isdir(folder):
+            try:
+                os.rmdir(folder)
+            except OSError:  # not empty: it held something before the roll-back began
+                pass
 
 
 def _remove_empty_parents(folder: str, root: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import read_tree, run_cli
+from tests.helpers import ROOT, read_tree, run_cli
 
 SECRETS = {
     "AIRFLOW_CONN_WAREHOUSE": "postgres://etl:Wh-pass-7781@warehouse.internal:5432/sales",
@@ -131,3 +131,44 @@ def test_secret_scanner_reads_names_and_uri_passwords() -> None:
     found = find_secrets({"a.yaml": b"x: 1\ny: tok-9f8e7d6c5b4a\n", "b.yaml": b"dsn: mysql://me:pw12@h/db\n"}, SECRETS)
     assert [str(f) for f in found][0].startswith("a.yaml: line 2: holds the value of the environment variable AIRFLOW_VAR_API_TOKEN")
     assert [f.message for f in found][1] == "holds a URI with a password (user:password@host)"
+
+
+# A public book's own setting: the connection's password is a common word, which bridge's own text
+# holds too (the Dockerfile's `apache-airflow==…`, the image's `airflow` user).
+MOVIELENS = "http://airflow:airflow@host:5000"
+
+
+def test_a_common_word_password_in_bridges_own_text_is_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_MOVIELENS", MOVIELENS)
+    out = tmp_path / "out"
+    result = run_cli("split", str(ROOT / "examples" / "etl" / "etl.py"), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "secret" not in result.output
+    assert "apache-airflow==" in (out / "images" / "requirements.txt").read_text()
+
+
+def test_a_common_word_password_the_dag_copies_is_still_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_MOVIELENS", MOVIELENS)
+    dag_file = tmp_path / "copier.py"
+    copier = HOSTILE_DAG.replace('"dsn": os.environ["AIRFLOW_CONN_WAREHOUSE"],', "")
+    copier = copier.replace('params={"region": "eu"}', 'params={"who": os.environ["AIRFLOW_CONN_MOVIELENS"].split(":")[2].split("@")[0]}')
+    dag_file.write_text(copier)
+    out = tmp_path / "out"
+    result = run_cli("split", str(dag_file), "-o", str(out))
+    assert result.exit_code == 1, result.output
+    assert "would hold a secret: holds the value of the environment variable AIRFLOW_CONN_MOVIELENS (its password)" in result.output
+    assert not out.exists()
+
+
+def test_secret_scanner_looks_for_the_secrets_the_dag_gave() -> None:
+    from bridge.lint.secrets import find_secrets, given_values
+    from bridge.model import SourceDag
+
+    environ = {"AIRFLOW_CONN_MOVIELENS": MOVIELENS}
+    files = {"images/Dockerfile": b"RUN pip install apache-airflow==3\nUSER airflow\n"}
+    assert [f.file for f in find_secrets(files)] == []  # os.environ: no such variable here
+    assert [f.path for f in find_secrets(files, environ)] == ["line 2"]  # no provenance: any occurrence
+    plain = SourceDag(dag_id="etl", source_path="/home/airflow/dags/etl.py", tasks=(), owners=("airflow",))
+    assert find_secrets(files, environ, given_values(plain)) == []  # the path and Airflow's default owner are not given
+    copied = SourceDag(dag_id="etl", source_path="/d/etl.py", tasks=(), params=(("who", "airflow"),))
+    assert [f.path for f in find_secrets(files, environ, given_values(copied))] == ["line 2"]  # the whole word

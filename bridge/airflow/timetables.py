@@ -144,10 +144,10 @@ def _parse(text: str) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _restriction(spec: ScheduleSpec, earliest: datetime | None, latest: datetime | None) -> Any:
+def _restriction(spec: ScheduleSpec, earliest: datetime | None, latest: datetime | None, catchup: bool = True) -> Any:
     from airflow.timetables.base import TimeRestriction
 
-    return TimeRestriction(_coerce(earliest), _coerce(latest), True)
+    return TimeRestriction(_coerce(earliest), _coerce(latest), catchup)
 
 
 def _coerce(value: datetime | None) -> Any:
@@ -180,16 +180,34 @@ def runs_between(spec: ScheduleSpec, start: datetime, end: datetime) -> list[Any
     return list(iter_runs(timetable, _restriction(spec, start, end)))
 
 
+def _first_run(timetable: Any, spec: ScheduleSpec) -> Any | None:
+    """What Airflow's scheduler asks a DAG without a start_date (optional in Airflow 3) for its first run:
+    the timetable's next_dagrun_info with no previous run and earliest=None, under the DAG's catchup."""
+    return _next(timetable, None, _restriction(spec, None, _parse(spec.end_date), spec.catchup))
+
+
 def run_due_at(spec: ScheduleSpec, fire: datetime) -> Any | None:
-    """The latest run whose run_after is not after `fire` (the run a scheduler fired at `fire` starts)."""
+    """The latest run whose run_after is not after `fire` (the run a scheduler fired at `fire` starts).
+
+    Without a start_date the timetable decides whether the DAG runs at all (`_first_run`: a
+    data-interval cron DAG with catchup=True never does); cron runs are then the ones on its
+    schedule, found by the same look-back search; interval (delta) runs are laid from the first
+    run the timetable gives now, as Airflow lays them from the scheduler's first look.
+    """
     timetable = rebuild(spec)
     start = _parse(spec.start_date)
     end = _parse(spec.end_date)
     anchored = "Delta" in spec.timetable  # runs are laid from start_date: no look-back shortcut
-    lookbacks = () if anchored or start is None else _LOOKBACKS
+    if start is None:
+        first = _first_run(timetable, spec)
+        if first is None:
+            return None
+        if anchored:
+            return _latest_due(timetable, first, fire, _restriction(spec, None, end))
+    lookbacks = () if anchored else _LOOKBACKS
     for lookback in (*lookbacks, None):
         earliest = start if lookback is None else max(start, fire - lookback) if start else fire - lookback
-        if earliest is None:
+        if earliest is None:  # no start_date and no run within the longest look-back
             return None
         found = None
         for info in iter_runs(timetable, _restriction(spec, earliest, end)):
@@ -199,6 +217,16 @@ def run_due_at(spec: ScheduleSpec, fire: datetime) -> Any | None:
         if found is not None or lookback is None or (start is not None and earliest <= start):
             return found
     return None
+
+
+def _latest_due(timetable: Any, first: Any, fire: datetime, restriction: Any) -> Any | None:
+    """From Airflow's first run on, the latest run whose run_after is not after `fire`."""
+    found = None
+    info = first
+    while info is not None and info.run_after <= fire:
+        found = info
+        info = _next(timetable, info, restriction)
+    return found
 
 
 def latest_fire_time(spec: ScheduleSpec, now: datetime) -> datetime | None:

@@ -1,4 +1,4 @@
-"""Plan -> file contents. Pure functions: no Airflow, no file system."""
+"""Plan + EmitOptions -> file contents. Pure functions: no Airflow, no file system."""
 
 from __future__ import annotations
 
@@ -7,20 +7,21 @@ from bridge.emit.cronjob import cron_name, emit_cronjob, emit_cronworkflow, sche
 from bridge.emit.dagfile import emit_task_files
 from bridge.emit.image import emit_image
 from bridge.emit.sync import emit_sync, sync_path
-from bridge.model import Plan
+from bridge.model import EmitOptions, Plan
 
 
-def emit_all(plan: Plan) -> dict[str, str]:
+def emit_all(plan: Plan, options: EmitOptions) -> dict[str, str]:
     """Every text file `bridge split` writes, keyed by path relative to the output folder."""
     files: dict[str, str] = {}
     files.update(emit_task_files(plan))
-    files[f"workflows/{plan.workflow_name}.yaml"] = emit_workflow(plan)
+    files[f"workflows/{plan.workflow_name}.yaml"] = emit_workflow(plan, options)
     if plan.semaphore_limits:
-        files[sync_path(plan)] = emit_sync(plan)
-    if plan.schedule_kind != "none" and not schedule_problem(plan):
-        if plan.schedule_kind == "cronworkflow":
-            files[f"cronworkflows/{cron_name(plan)}.yaml"] = emit_cronworkflow(plan)
+        files[sync_path(plan)] = emit_sync(plan, options)
+    if options.schedule_kind != "none" and not schedule_problem(plan):
+        if options.schedule_kind == "cronworkflow":
+            files[f"cronworkflows/{cron_name(plan)}.yaml"] = emit_cronworkflow(plan, options)
         else:
-            files[f"cronjobs/{cron_name(plan)}.yaml"] = emit_cronjob(plan, files[f"workflows/{plan.workflow_name}.yaml"])
-    files.update(emit_image(plan))
+            workflow = files[f"workflows/{plan.workflow_name}.yaml"]
+            files[f"cronjobs/{cron_name(plan)}.yaml"] = emit_cronjob(plan, options, workflow)
+    files.update(emit_image(plan, options))
     return dict(sorted(files.items()))

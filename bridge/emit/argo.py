@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
+from bridge.constants import AIRFLOW_UID, OUTPUTS_DIR, TIMETABLE_ANNOTATION, VERDICT_NAME
 from bridge.emit.sync import sync_path
 from bridge.emit.yaml import to_yaml
-from bridge.model import Plan, PlannedTask, RetryPolicy, SyncSpec, TemplateSpec
+from bridge.model import EmitOptions, Plan, PlannedTask, RetryPolicy, SyncSpec, TemplateSpec
 from bridge.semantics import BRANCH_OUTPUT, STATE_OUTPUT, STATES_OUTPUT, XCOM_OUTPUT, output_ref
 
 API_VERSION = "argoproj.io/v1alpha1"
 ENTRYPOINT = "main"
 DAGS_HOME = "/opt/bridge/dags"
 XCOM_IN_PATH = "/tmp/bridge/in/xcom.json"
-OUTPUTS_DIR = "/tmp/bridge/out"
 EMPTY_XCOM = '{"rows": []}'
 CONNECTIONS_SECRET = "bridge-connections"
 VARIABLES_SECRET = "bridge-variables"
@@ -23,13 +24,32 @@ SCRATCH_VOLUME = "bridge-tmp"
 GCP_KEY_VOLUME = "gcp-key"
 GCP_KEY_DIR = "/var/secrets/google"
 GCP_KEY_FILE = "key.json"
-AIRFLOW_UID = 50000
 DESCRIPTION_MAX = 1024
-VERDICT_TEMPLATE = "airflow-dagrun"
 # The task templates' input parameters: the Airflow task id (default: the DAG task's name) and the
 # upstream XCom documents (docs/DESIGN.md, The Workflow).
 TASK_INPUT = "task"
 XCOM_INPUT = "x"
+RUN_PARAMETERS = ("run-date", "run-id")  # the run's logical date and run_id, shared by every pod
+
+
+@dataclass(frozen=True)
+class RunSource:
+    """Where the pods read run-date and run-id: an Argo expression scope holding both names."""
+
+    scope: str  # "workflow.parameters", "workflow.outputs.parameters" or "inputs.parameters"
+
+    def ref(self, name: str) -> str:
+        """The `{{…}}` expression a pod's argument uses for `name` (run-date or run-id)."""
+        return f"{{{{{self.scope}.{name}}}}}"
+
+
+# `argo submit -p run-date=…`: the Workflow's own parameters (the Workflow bridge split writes).
+WORKFLOW_PARAMETERS = RunSource("workflow.parameters")
+# The CronWorkflow: global outputs of its first step (bridge logical-date), not parameters.
+GLOBAL_OUTPUTS = RunSource("workflow.outputs.parameters")
+# One Workflow running many dates (bridge backfill --workflow-out): inputs of the DAG template,
+# passed on to every task template.
+TEMPLATE_INPUTS = RunSource("inputs.parameters")
 
 
 def _annotations(plan: Plan) -> dict[str, str]:
@@ -47,7 +67,7 @@ def _annotations(plan: Plan) -> dict[str, str]:
         notes["bridge.dev/schedule"] = dag.schedule
         notes["bridge.dev/timezone"] = dag.timezone
     if dag.timetable is not None:
-        notes["bridge.dev/timetable"] = dag.timetable.to_json()
+        notes[TIMETABLE_ANNOTATION] = dag.timetable.to_json()
     if plan.task_settings:
         notes["bridge.dev/task-settings"] = json.dumps(
             {task_id: json.loads(text) for task_id, text in plan.task_settings}, sort_keys=True
@@ -62,17 +82,19 @@ def _labels(plan: Plan) -> dict[str, str]:
     return {"bridge.dev/dag": plan.workflow_name}
 
 
-def _arguments(plan: Plan) -> list[dict[str, Any]]:
-    parameters: list[dict[str, Any]] = [
-        {"name": "run-date", "description": "Airflow logical date: YYYYMMDD, YYYY-MM-DD or an ISO date-time"},
-        {"name": "run-id", "value": "", "description": "Airflow run_id shared by all tasks; empty: manual__<date>"},
-    ]
+def _arguments(plan: Plan, run: RunSource) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = []
+    if run == WORKFLOW_PARAMETERS:
+        parameters += [
+            {"name": "run-date", "description": "Airflow logical date: YYYYMMDD, YYYY-MM-DD or an ISO date-time"},
+            {"name": "run-id", "value": "", "description": "Airflow run_id shared by all tasks; empty: manual__<date>"},
+        ]
     for name, value in plan.dag.params:
         parameters.append({"name": name, "value": value})
     return parameters
 
 
-def _dag_task(task: PlannedTask) -> dict[str, Any]:
+def _dag_task(task: PlannedTask, run: RunSource) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": task.name, "template": task.template}
     if task.depends:
         entry["depends"] = task.depends
@@ -86,6 +108,8 @@ def _dag_task(task: PlannedTask) -> dict[str, Any]:
         # Each document is one JSON object: no separator needed (docs/DESIGN.md, XCom input).
         joined = "".join(output_ref(up, XCOM_OUTPUT) for up in task.upstream_names)
         parameters.append({"name": XCOM_INPUT, "value": joined})
+    if run == TEMPLATE_INPUTS:
+        parameters += [{"name": name, "value": run.ref(name)} for name in RUN_PARAMETERS]
     if parameters:
         entry["arguments"] = {"parameters": parameters}
     return entry
@@ -115,14 +139,14 @@ def connection_env_name(conn_id: str) -> str:
     return "AIRFLOW_CONN_" + conn_id.upper()
 
 
-def _container_args(plan: Plan) -> list[str]:
+def _container_args(plan: Plan, run: RunSource) -> list[str]:
     args = [
         "run",
         f"{DAGS_HOME}/{plan.dag.dag_id}/{{{{inputs.parameters.{TASK_INPUT}}}}}.py",
         "--run-date",
-        "{{workflow.parameters.run-date}}",
+        run.ref("run-date"),
         "--run-id",
-        "{{workflow.parameters.run-id}}",
+        run.ref("run-id"),
         "--xcom-in",
         XCOM_IN_PATH,
         "--outputs",
@@ -145,7 +169,7 @@ def security_context() -> dict[str, Any]:
     }
 
 
-def _container_template(plan: Plan, spec: TemplateSpec) -> dict[str, Any]:
+def _container_template(plan: Plan, options: EmitOptions, spec: TemplateSpec, run: RunSource) -> dict[str, Any]:
     env: list[dict[str, Any]] = [
         {
             "name": connection_env_name(conn_id),
@@ -154,12 +178,12 @@ def _container_template(plan: Plan, spec: TemplateSpec) -> dict[str, Any]:
         for conn_id in spec.conn_ids
     ]
     container: dict[str, Any] = {
-        "image": plan.image,
+        "image": options.image,
         "command": ["bridge-task"],
-        "args": _container_args(plan),
+        "args": _container_args(plan, run),
     }
     mounts: list[dict[str, Any]] = [{"name": SCRATCH_VOLUME, "mountPath": "/tmp"}]
-    if plan.gcp_key_secret:
+    if options.gcp_key_secret:
         env.append({"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": f"{GCP_KEY_DIR}/{GCP_KEY_FILE}"})
         mounts.append({"name": GCP_KEY_VOLUME, "mountPath": GCP_KEY_DIR, "readOnly": True})
     if env:
@@ -167,10 +191,13 @@ def _container_template(plan: Plan, spec: TemplateSpec) -> dict[str, Any]:
     container["envFrom"] = [{"secretRef": {"name": VARIABLES_SECRET, "optional": True}}]
     container["volumeMounts"] = mounts
     container["securityContext"] = security_context()
+    inputs: list[dict[str, Any]] = [{"name": TASK_INPUT, "default": "{{tasks.name}}"}, {"name": XCOM_INPUT, "default": EMPTY_XCOM}]
+    if run == TEMPLATE_INPUTS:
+        inputs += [{"name": name} for name in RUN_PARAMETERS]
     template: dict[str, Any] = {
         "name": spec.name,
         "inputs": {
-            "parameters": [{"name": TASK_INPUT, "default": "{{tasks.name}}"}, {"name": XCOM_INPUT, "default": EMPTY_XCOM}],
+            "parameters": inputs,
             "artifacts": [{"name": "xcom-in", "path": XCOM_IN_PATH, "raw": {"data": f"{{{{inputs.parameters.{XCOM_INPUT}}}}}"}}],
         },
         "outputs": {
@@ -196,40 +223,54 @@ def _container_template(plan: Plan, spec: TemplateSpec) -> dict[str, Any]:
     return template
 
 
-def build_workflow(plan: Plan) -> dict[str, Any]:
-    """The Workflow object as plain dicts, in the field order a person would write it."""
+def build_workflow(plan: Plan, options: EmitOptions, run: RunSource = WORKFLOW_PARAMETERS) -> dict[str, Any]:
+    """The Workflow object as plain dicts, in the field order a person would write it.
+
+    `run` says where the pods read run-date and run-id: the Workflow's parameters (what bridge
+    split writes), or for the schedule and backfill emitters, which start the DAG template
+    themselves, global outputs or the DAG template's inputs (then the run lock is the DAG
+    template's, so that each date holds it as one run).
+    """
     metadata: dict[str, Any] = {"generateName": f"{plan.workflow_name}-"}
-    if plan.namespace:
-        metadata["namespace"] = plan.namespace
+    if options.namespace:
+        metadata["namespace"] = options.namespace
     metadata["labels"] = _labels(plan)
     metadata["annotations"] = _annotations(plan)
-    spec: dict[str, Any] = {"entrypoint": ENTRYPOINT, "arguments": {"parameters": _arguments(plan)}}
+    spec: dict[str, Any] = {"entrypoint": ENTRYPOINT}
+    arguments = _arguments(plan, run)
+    if arguments:
+        spec["arguments"] = {"parameters": arguments}
     if plan.dag.max_active_tasks:
         spec["parallelism"] = plan.dag.max_active_tasks
     if plan.dag.dagrun_timeout_seconds:
         spec["activeDeadlineSeconds"] = int(plan.dag.dagrun_timeout_seconds)
-    if plan.run_sync:
+    if plan.run_sync and run != TEMPLATE_INPUTS:
         # Runs of the DAG queue (by priority, then creation time) for a mutex or a semaphore slot.
         spec["synchronization"] = synchronization(plan.run_sync)
     spec["securityContext"] = {"runAsNonRoot": True, "runAsUser": AIRFLOW_UID, "fsGroup": 0}
     spec["volumes"] = [{"name": SCRATCH_VOLUME, "emptyDir": {}}]
-    if plan.gcp_key_secret:
-        spec["volumes"].append({"name": GCP_KEY_VOLUME, "secret": {"secretName": plan.gcp_key_secret}})
-    tasks = [_dag_task(task) for task in plan.tasks]
-    tasks.append({"name": plan.verdict_name, "template": VERDICT_TEMPLATE, "depends": plan.verdict_depends})
-    templates: list[dict[str, Any]] = [{"name": ENTRYPOINT, "dag": {"tasks": tasks}}]
-    templates += [_container_template(plan, spec_) for spec_ in plan.templates]
+    if options.gcp_key_secret:
+        spec["volumes"].append({"name": GCP_KEY_VOLUME, "secret": {"secretName": options.gcp_key_secret}})
+    tasks = [_dag_task(task, run) for task in plan.tasks]
+    tasks.append({"name": plan.verdict_name, "template": VERDICT_NAME, "depends": plan.verdict_depends})
+    main: dict[str, Any] = {"name": ENTRYPOINT, "dag": {"tasks": tasks}}
+    if run == TEMPLATE_INPUTS:
+        main["inputs"] = {"parameters": [{"name": name} for name in RUN_PARAMETERS]}
+        if plan.run_sync:
+            main["synchronization"] = synchronization(plan.run_sync)
+    templates: list[dict[str, Any]] = [main]
+    templates += [_container_template(plan, options, spec_, run) for spec_ in plan.templates]
     # A no-op (no pod): its phase is the Airflow DagRun state, see bridge.semantics.verdict_depends.
-    templates.append({"name": VERDICT_TEMPLATE, "suspend": {"duration": "0"}})
+    templates.append({"name": VERDICT_NAME, "suspend": {"duration": "0"}})
     spec["templates"] = templates
     return {"apiVersion": API_VERSION, "kind": "Workflow", "metadata": metadata, "spec": spec}
 
 
-def emit_workflow(plan: Plan) -> str:
+def emit_workflow(plan: Plan, options: EmitOptions) -> str:
     """The Workflow as YAML text."""
     header = f"# Argo Workflow for Airflow DAG {plan.dag.dag_id!r}, generated by bridge split; do not edit.\n"
     if plan.semaphore_limits:
         header += f"# First (once, and after every change): kubectl apply -f {sync_path(plan)}   (semaphore limits)\n"
     header += f"# Submit: argo submit workflows/{plan.workflow_name}.yaml -p run-date=20240101\n"
-    return header + to_yaml(build_workflow(plan))
+    return header + to_yaml(build_workflow(plan, options))
 

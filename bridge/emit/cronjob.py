@@ -9,20 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from bridge import names
-from bridge.emit.argo import AIRFLOW_UID, SCRATCH_VOLUME, build_workflow, security_context
+from bridge.constants import AIRFLOW_UID, OUTPUTS_DIR, TIMETABLE_ANNOTATION
+from bridge.emit.argo import GLOBAL_OUTPUTS, SCRATCH_VOLUME, build_workflow, security_context
 from bridge.emit.sync import build_sync_configmaps, sync_path
 from bridge.emit.yaml import to_yaml, to_yaml_documents
-from bridge.model import Plan
+from bridge.model import EmitOptions, Plan
 
 WORKFLOW_MOUNT = "/etc/bridge/workflow"
 WORKFLOW_KEY = "workflow.yaml"
-SCHEDULED_TIMESTAMP = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 STARTING_DEADLINE_SECONDS = 3600
 HISTORY_LIMIT = 3
 SUBMIT_BACKOFF_LIMIT = 3
 SUBMIT_DEADLINE_SECONDS = 600
-CONFIGMAP_MAX_BYTES = 1024 * 1024  # Kubernetes' limit for one ConfigMap
 
 
 def cron_name(plan: Plan) -> str:
@@ -40,43 +39,43 @@ def schedule_problem(plan: Plan) -> str:
     return ""
 
 
-def _metadata(plan: Plan, name: str) -> dict[str, Any]:
+def _metadata(plan: Plan, options: EmitOptions, name: str) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": name}
-    if plan.namespace:
-        metadata["namespace"] = plan.namespace
+    if options.namespace:
+        metadata["namespace"] = options.namespace
     metadata["labels"] = {"bridge.dev/dag": plan.workflow_name}
     return metadata
 
 
-def _rbac(plan: Plan, account: str) -> list[dict[str, Any]]:
+def _rbac(plan: Plan, options: EmitOptions, account: str) -> list[dict[str, Any]]:
     """A ServiceAccount allowed only what submitting needs: create/get Workflows, read its own Job."""
     role = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
-        "metadata": _metadata(plan, account),
+        "metadata": _metadata(plan, options, account),
         "rules": [
             {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["create", "get"]},
             {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get"]},
         ],
     }
     subject: dict[str, Any] = {"kind": "ServiceAccount", "name": account}
-    if plan.namespace:
-        subject["namespace"] = plan.namespace
+    if options.namespace:
+        subject["namespace"] = options.namespace
     binding = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
-        "metadata": _metadata(plan, account),
+        "metadata": _metadata(plan, options, account),
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
         "subjects": [subject],
     }
-    account_doc = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _metadata(plan, account)}
+    account_doc = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _metadata(plan, options, account)}
     return [account_doc, role, binding]
 
 
-def _submit_container(plan: Plan) -> dict[str, Any]:
+def _submit_container(options: EmitOptions) -> dict[str, Any]:
     return {
         "name": "submit",
-        "image": plan.image,
+        "image": options.image,
         "command": ["bridge"],
         "args": ["submit", f"{WORKFLOW_MOUNT}/{WORKFLOW_KEY}", "--from-cronjob"],
         "env": [
@@ -91,7 +90,7 @@ def _submit_container(plan: Plan) -> dict[str, Any]:
     }
 
 
-def build_cronjob(plan: Plan, workflow_text: str) -> list[dict[str, Any]]:
+def build_cronjob(plan: Plan, options: EmitOptions, workflow_text: str) -> list[dict[str, Any]]:
     """Semaphore ConfigMaps, ConfigMap (the Workflow), ServiceAccount, Role, RoleBinding and CronJob, in apply order."""
     spec = plan.dag.timetable
     assert spec is not None and spec.cron, schedule_problem(plan)
@@ -101,7 +100,7 @@ def build_cronjob(plan: Plan, workflow_text: str) -> list[dict[str, Any]]:
     configmap = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": _metadata(plan, configmap_name),
+        "metadata": _metadata(plan, options, configmap_name),
         "data": {WORKFLOW_KEY: workflow_text},
     }
     labels = {"bridge.dev/dag": plan.workflow_name}
@@ -109,14 +108,15 @@ def build_cronjob(plan: Plan, workflow_text: str) -> list[dict[str, Any]]:
         "serviceAccountName": account,
         "restartPolicy": "Never",
         "securityContext": {"runAsNonRoot": True, "runAsUser": AIRFLOW_UID, "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [_submit_container(plan)],
+        "containers": [_submit_container(options)],
         "volumes": [
             {"name": "workflow", "configMap": {"name": configmap_name}},
             {"name": SCRATCH_VOLUME, "emptyDir": {}},
         ],
     }
-    cron_metadata = _metadata(plan, name)
-    cron_metadata["annotations"] = {"bridge.dev/dag-id": plan.dag.dag_id, "bridge.dev/timetable": spec.timetable}
+    cron_metadata = _metadata(plan, options, name)
+    # The same annotation as the Workflow's: the schedule as JSON, which bridge logical-date and submit read.
+    cron_metadata["annotations"] = {"bridge.dev/dag-id": plan.dag.dag_id, TIMETABLE_ANNOTATION: spec.to_json()}
     cronjob = {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
@@ -138,20 +138,26 @@ def build_cronjob(plan: Plan, workflow_text: str) -> list[dict[str, Any]]:
             },
         },
     }
-    return [*build_sync_configmaps(plan), configmap, *_rbac(plan, account), cronjob]
+    return [*build_sync_configmaps(plan, options), configmap, *_rbac(plan, options, account), cronjob]
 
 
-def emit_cronjob(plan: Plan, workflow_text: str) -> str:
+def emit_cronjob(plan: Plan, options: EmitOptions, workflow_text: str) -> str:
     """The multi-document manifest for one `kubectl apply -f`."""
+    from bridge.lint.rules import fits_client_side_apply
+
     spec = plan.dag.timetable
     assert spec is not None
+    documents = build_cronjob(plan, options, workflow_text)
+    # Only a large Workflow changes the line: client-side apply keeps a copy of each object in a 256 KiB annotation.
+    workflow_configmap = next(doc for doc in documents if doc["kind"] == "ConfigMap" and WORKFLOW_KEY in doc["data"])
+    apply = "kubectl apply -f" if fits_client_side_apply(workflow_configmap) else "kubectl apply --server-side -f"
     header = (
         f"# Schedule of Airflow DAG {plan.dag.dag_id!r} ({spec.cron} in {spec.timezone}), generated by bridge split; do not edit.\n"
-        f"# kubectl apply -f cronjobs/{cron_name(plan)}.yaml   (each run: bridge submit, with Airflow's logical date)\n"
+        f"# {apply} cronjobs/{cron_name(plan)}.yaml   (each run: bridge submit, with Airflow's logical date)\n"
     )
     if plan.semaphore_limits:
         header += f"# The first documents are the semaphore limits of {sync_path(plan)}, so they exist before any run.\n"
-    return header + to_yaml_documents(build_cronjob(plan, workflow_text))
+    return header + to_yaml_documents(documents)
 
 
 # ----------------------------------------------------------------------------- Argo CronWorkflow
@@ -160,17 +166,7 @@ LOGICAL_DATE_TEMPLATE = "bridge-logical-date"
 SCHEDULED_ENTRYPOINT = "bridge-scheduled"
 
 
-def _replace_strings(value: Any, old: str, new: str) -> Any:
-    if isinstance(value, str):
-        return value.replace(old, new)
-    if isinstance(value, list):
-        return [_replace_strings(item, old, new) for item in value]
-    if isinstance(value, dict):
-        return {key: _replace_strings(item, old, new) for key, item in value.items()}
-    return value
-
-
-def build_cronworkflow(plan: Plan) -> dict[str, Any]:
+def build_cronworkflow(plan: Plan, options: EmitOptions) -> dict[str, Any]:
     """An Argo CronWorkflow: a first step computes the logical date from workflow.scheduledTime.
 
     The step publishes `run-date` and `run-id` as global outputs; the task containers read those
@@ -178,17 +174,10 @@ def build_cronworkflow(plan: Plan) -> dict[str, Any]:
     """
     spec = plan.dag.timetable
     assert spec is not None and spec.cron, schedule_problem(plan)
-    workflow = build_workflow(plan)
+    workflow = build_workflow(plan, options, GLOBAL_OUTPUTS)
     wf_spec = workflow["spec"]
-    for old in ("run-date", "run-id"):
-        wf_spec["templates"] = _replace_strings(
-            wf_spec["templates"], f"{{{{workflow.parameters.{old}}}}}", f"{{{{workflow.outputs.parameters.{old}}}}}"
-        )
-    wf_spec["arguments"]["parameters"] = [p for p in wf_spec["arguments"]["parameters"] if p["name"] not in ("run-date", "run-id")]
-    if not wf_spec["arguments"]["parameters"]:
-        del wf_spec["arguments"]
     wf_spec["entrypoint"] = SCHEDULED_ENTRYPOINT
-    out = "/tmp/bridge/out"
+    out = OUTPUTS_DIR
     logical = {
         "name": LOGICAL_DATE_TEMPLATE,
         "outputs": {
@@ -198,7 +187,7 @@ def build_cronworkflow(plan: Plan) -> dict[str, Any]:
             ]
         },
         "container": {
-            "image": plan.image,
+            "image": options.image,
             "command": ["bridge"],
             "args": [
                 "logical-date",
@@ -218,7 +207,7 @@ def build_cronworkflow(plan: Plan) -> dict[str, Any]:
         "steps": [[{"name": "logical-date", "template": LOGICAL_DATE_TEMPLATE}], [{"name": "run", "template": "main"}]],
     }
     wf_spec["templates"] = [steps, logical, *wf_spec["templates"]]
-    metadata = _metadata(plan, cron_name(plan))
+    metadata = _metadata(plan, options, cron_name(plan))
     metadata["annotations"] = dict(workflow["metadata"]["annotations"])
     cron_spec: dict[str, Any] = {
         "schedules": [spec.cron],
@@ -233,7 +222,7 @@ def build_cronworkflow(plan: Plan) -> dict[str, Any]:
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "metadata": metadata, "spec": cron_spec}
 
 
-def emit_cronworkflow(plan: Plan) -> str:
+def emit_cronworkflow(plan: Plan, options: EmitOptions) -> str:
     """The CronWorkflow as YAML text."""
     spec = plan.dag.timetable
     assert spec is not None
@@ -241,4 +230,4 @@ def emit_cronworkflow(plan: Plan) -> str:
     if plan.semaphore_limits:
         header += f"# First (once, and after every change): kubectl apply -f {sync_path(plan)}   (semaphore limits)\n"
     header += f"# argo cron create cronworkflows/{cron_name(plan)}.yaml   (the first step computes Airflow's logical date)\n"
-    return header + to_yaml(build_cronworkflow(plan))
+    return header + to_yaml(build_cronworkflow(plan, options))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bridge import __version__
-from bridge.model import Plan
+from bridge.constants import AIRFLOW_UID
+from bridge.model import EmitOptions, Plan
 
 BRIDGE_DISTRIBUTION = "airflow-argo-bridge"
 
@@ -28,7 +29,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \\
     AIRFLOW_HOME=/tmp/airflow \\
     BRIDGE_HOME=/opt/bridge \\
     HOME=/tmp
-RUN useradd --uid 50000 --gid 0 --no-create-home --home-dir /tmp --shell /usr/sbin/nologin airflow
+RUN useradd --uid {uid} --gid 0 --no-create-home --home-dir /tmp --shell /usr/sbin/nologin airflow
 COPY images/ /opt/bridge/images/
 RUN if [ -n "$AIRFLOW_VERSION" ]; then \\
         sed -i "s/^apache-airflow==.*/apache-airflow==$AIRFLOW_VERSION/" /opt/bridge/images/requirements.txt; \\
@@ -39,7 +40,7 @@ RUN if [ -n "$AIRFLOW_VERSION" ]; then \\
 COPY sources/ /opt/bridge/sources/
 COPY dags/ /opt/bridge/dags/
 RUN bridge-task prepare
-USER 50000
+USER {uid}
 WORKDIR /tmp
 ENTRYPOINT ["bridge-task"]
 """
@@ -54,11 +55,12 @@ def emit_requirements(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def emit_image(plan: Plan) -> dict[str, str]:
+def emit_image(plan: Plan, options: EmitOptions) -> dict[str, str]:
     """`images/Dockerfile` and `images/requirements.txt`."""
     dockerfile = _DOCKERFILE.format(
         dag_id=plan.dag.dag_id,
-        image=plan.image,
+        image=options.image,
+        uid=AIRFLOW_UID,
         airflow_version=plan.dag.airflow_version,
         airflow_line=plan.dag.airflow_version.split(".")[0],
     )

@@ -42,7 +42,7 @@ def check_document(document: Any) -> list[Problem]:
     """Every problem of one parsed document, whatever its kind."""
     from bridge.lint.argo_model import ARGO_API_VERSION, ARGO_KINDS, check_argo_model
     from bridge.lint.kube import check_kubernetes
-    from bridge.lint.rules import check_argo_rules, check_configmap_keys, check_metadata
+    from bridge.lint.rules import check_argo_rules, check_configmap_keys, check_configmap_size, check_metadata
 
     if not isinstance(document, dict):
         return [Problem("", "is not a mapping, so not a Kubernetes object", "remove it or make it a manifest",
@@ -65,7 +65,7 @@ def check_document(document: Any) -> list[Problem]:
         return [Problem("kind", f"no Kubernetes schema knows kind {kind!r} in {api_version!r}; not checked",
                         "check apiVersion and kind (custom resources are not checked)", severity=WARNING,
                         rule="manifest")]
-    return problems + list(check_metadata(document)) + list(check_configmap_keys(document))
+    return problems + list(check_metadata(document)) + list(check_configmap_keys(document)) + list(check_configmap_size(document))
 
 
 def lint_text(file: str, text: str | bytes) -> list[Finding]:

@@ -20,6 +20,8 @@ GENERATE_NAME_MAX = 58  # Kubernetes cuts a longer generateName to 58 before add
 OBJECT_NAME_MAX = 253
 FIELD_NAME_MAX = 128  # template and task names
 ANNOTATIONS_MAX_BYTES = 256 * 1024
+CONFIGMAP_DATA_MAX_BYTES = 1024 * 1024  # the API server: data plus binaryData values, bytes (core.MaxSecretSize)
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"  # where client-side `kubectl apply` copies the object
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -140,6 +142,43 @@ def check_configmap_keys(document: dict[str, Any]) -> Iterator[Problem]:
             if not _CONFIGMAP_KEY.match(str(key)) or str(key) in (".", ".."):
                 yield Problem(join(field, str(key)), f"{key!r} is not a valid ConfigMap key",
                               "use at most 253 letters, digits, '-', '_' or '.'", rule="k8s-key")
+
+
+def check_configmap_size(document: dict[str, Any]) -> Iterator[Problem]:
+    """A ConfigMap's data must fit the API server's 1 MiB (the values as stored: the Workflow as YAML in a
+    CronJob's ConfigMap, about 1.3x the JSON Argo measures); over 256 KiB, client-side `kubectl apply`
+    cannot store it in its last-applied-configuration annotation (annotations: 256 KiB in all)."""
+    if document.get("kind") != "ConfigMap":
+        return
+    stored = 0
+    for field in ("data", "binaryData"):
+        entries = document.get(field)
+        for value in (entries if isinstance(entries, dict) else {}).values():
+            stored += len(str(value).encode("utf-8"))
+    if stored > CONFIGMAP_DATA_MAX_BYTES:
+        yield Problem(
+            "data", f"holds {stored} bytes of data, over Kubernetes' 1 MiB limit for a ConfigMap (the values as "
+            "stored: a Workflow kept as YAML is about 1.3 times the compact JSON Argo measures)",
+            "make the DAG smaller (split it into several DAGs), or schedule it with bridge split --schedule "
+            "cronworkflow, which keeps the Workflow as an Argo object instead of a ConfigMap",
+            rule="configmap-size",
+        )
+        return
+    if not fits_client_side_apply(document):
+        yield Problem(
+            "metadata.annotations", f"the object is {stored_size(document)} bytes as JSON, which client-side `kubectl apply` copies into its {LAST_APPLIED} "
+            "annotation, over Kubernetes' 256 KiB for all annotations: a plain `kubectl apply -f` fails",
+            "apply this file with `kubectl apply --server-side -f` (or create it with `kubectl create -f`)",
+            severity=WARNING, rule="configmap-size",
+        )
+
+
+def fits_client_side_apply(document: dict[str, Any]) -> bool:
+    """Whether `kubectl apply` (client-side) can keep its copy of the object, as compact JSON, in the
+    last-applied-configuration annotation beside the object's own annotations (256 KiB in all)."""
+    annotations = (document.get("metadata") or {}).get("annotations") or {}
+    others = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in annotations.items() if k != LAST_APPLIED)
+    return len(LAST_APPLIED) + stored_size(document) + others <= ANNOTATIONS_MAX_BYTES
 
 
 def _synchronization(sync: Any, path: str) -> Iterator[Problem]:
@@ -523,4 +562,4 @@ def _unresolved(name: str, path: str, tasks: Mapping[Any, int]) -> Problem:
                    "template's inputs) or fix the name", rule="argo-reference")
 
 
-__all__ = ["check_argo_rules", "check_configmap_keys", "check_metadata", "check_size", "ERROR", "WARNING"]
+__all__ = ["check_argo_rules", "check_configmap_keys", "check_configmap_size", "check_metadata", "fits_client_side_apply", "check_size", "ERROR", "WARNING"]

@@ -20,10 +20,10 @@ import threading
 import uuid
 from typing import Iterable, Mapping, Optional
 
+from bridge.constants import AIRFLOW_UID
 from bridge.errors import BridgeError
 from bridge.local.launcher import LOCAL_FILE_VARIABLES, POD_SCRATCH, PodOutcome, PodSpec, make_scratch, map_path, read_file, wait_pod
 
-AIRFLOW_UID = 50000
 # Environment names a pod gets from this machine without being asked: the Secrets' stand-ins.
 SECRET_PREFIXES = ("AIRFLOW_CONN_", "AIRFLOW_VAR_")
 # Exit codes of `podman run`/`docker run` itself (not of the container's process).

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import shlex
 import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from bridge.errors import ScheduleError
-from bridge.model import ScheduleSpec
+from bridge.model import EmitOptions, Plan, ScheduleSpec
 from bridge.schedule.runs import Run, run_id, run_name, workflow_for_run
 
 UTC = timezone.utc  # noqa: UP017  (Python 3.9)
@@ -23,8 +22,10 @@ class Backfill:
 
     dag_id: str
     workflow_file: str  # relative to bridge split's output folder
-    workflow: dict[str, Any]
+    workflow: dict[str, Any]  # the Workflow bridge split writes with the same options
     runs: tuple[Run, ...]
+    plan: Plan
+    options: EmitOptions
 
 
 def backfill_runs(spec: ScheduleSpec | None, start: datetime, end: datetime, *, now: datetime | None = None) -> tuple[Run, ...]:
@@ -49,16 +50,28 @@ def backfill_runs(spec: ScheduleSpec | None, start: datetime, end: datetime, *, 
     return tuple(runs)
 
 
-def prepare_backfill(dag_file: str, dag_id: str | None, start: datetime, end: datetime) -> Backfill:
-    """Load the DAG (as bridge split does), build its Workflow and list the backfill's runs."""
+def prepare_backfill(
+    dag_file: str,
+    dag_id: str | None,
+    start: datetime,
+    end: datetime,
+    *,
+    image: str | None = None,
+    namespace: str | None = None,
+    gcp_key_secret: str | None = None,
+    pool_slots: Mapping[str, int] | None = None,
+) -> Backfill:
+    """Load the DAG and plan its Workflow as bridge split does with the same options; list the backfill's runs."""
     from bridge.airflow.loader import load_dag
     from bridge.emit.argo import build_workflow
-    from bridge.split import build_plan
+    from bridge.split import build_plan, emit_options
 
     dag = load_dag(dag_file, dag_id)
-    plan = build_plan(dag, image=None, namespace=None)
+    plan = build_plan(dag, pool_slots=pool_slots)
+    options = emit_options(plan, image=image, namespace=namespace, gcp_key_secret=gcp_key_secret)
     runs = backfill_runs(dag.timetable, start, end)
-    return Backfill(dag.dag_id, f"workflows/{plan.workflow_name}.yaml", build_workflow(plan), runs)
+    workflow = build_workflow(plan, options)
+    return Backfill(dag.dag_id, f"workflows/{plan.workflow_name}.yaml", workflow, runs, plan, options)
 
 
 def argo_commands(backfill: Backfill) -> list[str]:
@@ -98,30 +111,23 @@ def submit_all(
     return done
 
 
-def run_locally(dag_file: str, dag_id: str | None, backfill: Backfill) -> list[tuple[str, bool]]:
+def run_locally(
+    dag_file: str, dag_id: str | None, backfill: Backfill, *, pool_slots: Mapping[str, int] | None = None
+) -> list[tuple[str, bool]]:
     """Run each date with `bridge run`, one after another (in order, as Airflow's backfill does)."""
     from bridge.run import run_dag
 
     results = []
     for run in backfill.runs:
-        outcome = run_dag(dag_file, run_date=run.logical_date.isoformat(), dag_id=dag_id, parameters={"run-id": run.run_id})
+        outcome = run_dag(
+            dag_file, run_date=run.logical_date.isoformat(), dag_id=dag_id, parameters={"run-id": run.run_id},
+            pool_slots=pool_slots,
+        )
         results.append((run.logical_date.isoformat(), bool(outcome.succeeded)))
     return results
 
 
 # ------------------------------------------------------------------ one Workflow for the whole range
-
-
-def _use_inputs(value: Any) -> Any:
-    if isinstance(value, str):
-        for name in ("run-date", "run-id"):
-            value = value.replace(f"{{{{workflow.parameters.{name}}}}}", f"{{{{inputs.parameters.{name}}}}}")
-        return value
-    if isinstance(value, list):
-        return [_use_inputs(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _use_inputs(item) for key, item in value.items()}
-    return value
 
 
 def backfill_workflow(backfill: Backfill, parallelism: int) -> dict[str, Any]:
@@ -131,26 +137,10 @@ def backfill_workflow(backfill: Backfill, parallelism: int) -> dict[str, Any]:
     parameters; a steps template fans out over the dates. The DAG's run lock (max_active_runs,
     depends_on_past) moves from the Workflow to the DAG template: each date holds it as one run.
     """
-    workflow = copy.deepcopy(backfill.workflow)
+    from bridge.emit.argo import TEMPLATE_INPUTS, build_workflow
+
+    workflow = build_workflow(backfill.plan, backfill.options, TEMPLATE_INPUTS)
     spec = workflow["spec"]
-    run_lock = spec.pop("synchronization", None)
-    passed = [{"name": name, "value": f"{{{{inputs.parameters.{name}}}}}"} for name in ("run-date", "run-id")]
-    containers = {template["name"] for template in spec["templates"] if "container" in template}
-    templates = []
-    for template in spec["templates"]:
-        template = _use_inputs(template)
-        if "dag" in template:
-            template["inputs"] = {"parameters": [{"name": "run-date"}, {"name": "run-id"}]}
-            if run_lock:
-                template["synchronization"] = run_lock
-            for task in template["dag"]["tasks"]:
-                if task.get("template") in containers:  # not the verdict node (no pod, no inputs)
-                    arguments = task.setdefault("arguments", {})
-                    arguments["parameters"] = [*arguments.get("parameters", []), *passed]
-        elif "container" in template:
-            inputs = template.setdefault("inputs", {})
-            inputs["parameters"] = [*inputs.get("parameters", []), {"name": "run-date"}, {"name": "run-id"}]
-        templates.append(template)
     items = [{"run-date": run.logical_date.isoformat(), "run-id": run.run_id} for run in backfill.runs]
     fan_out = {
         "name": "backfill",
@@ -171,10 +161,7 @@ def backfill_workflow(backfill: Backfill, parallelism: int) -> dict[str, Any]:
             ]
         ],
     }
-    spec["templates"] = [fan_out, *templates]
+    spec["templates"] = [fan_out, *spec["templates"]]
     spec["entrypoint"] = "backfill"
-    spec["arguments"]["parameters"] = [p for p in spec["arguments"]["parameters"] if p["name"] not in ("run-date", "run-id")]
-    if not spec["arguments"]["parameters"]:
-        del spec["arguments"]
-    workflow["metadata"]["generateName"] = workflow["metadata"]["generateName"][:-1][:48] + "-backfill-"
+    workflow["metadata"]["generateName"] = f"{backfill.plan.workflow_name[:48]}-backfill-"
     return workflow

@@ -10,12 +10,12 @@ from typing import Any
 import yaml
 
 from bridge import names
+from bridge.constants import TIMETABLE_ANNOTATION
 from bridge.errors import ScheduleError
 from bridge.model import ScheduleSpec
 
 UTC = timezone.utc  # noqa: UP017  (Python 3.9)
 NAME_DAG_MAX = 48  # + "-" + 14 digits = 63, a DNS label (Argo labels pods with the Workflow name)
-TIMETABLE_ANNOTATION = "bridge.dev/timetable"
 
 
 @dataclass(frozen=True)

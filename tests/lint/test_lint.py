@@ -208,8 +208,8 @@ def test_split_refuses_to_write_output_that_fails_lint(tmp_path: Path, monkeypat
 
     original = argo.build_workflow
 
-    def broken(plan: Any) -> dict[str, Any]:
-        workflow = original(plan)
+    def broken(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        workflow = original(*args, **kwargs)
         workflow["spec"]["templates"][1]["container"]["imagePullPolicyy"] = "Always"
         return workflow
 
@@ -239,3 +239,18 @@ def test_stored_size_counts_gos_html_escaping() -> None:
     # Argo measures json.Marshal output: '&' is written as \u0026, so "a && b" takes 10 bytes more.
     assert stored_size({"depends": "a && b"}) == len('{"depends":"a && b"}') + 10
     assert stored_size({"name": "café"}) == len('{"name":"café"}'.encode())
+
+
+def test_configmap_data_is_measured_as_stored() -> None:
+    """1 MiB of data values (the API server's limit); over 256 KiB a client-side apply cannot keep its copy."""
+    from bridge.lint import lint_text
+
+    def configmap(size: int) -> str:
+        return yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x-workflow"},
+                               "data": {"workflow.yaml": "y" * size}})
+
+    assert [f.rule for f in lint_text("c.yaml", configmap(200 * 1024))] == []
+    (warning,) = lint_text("c.yaml", configmap(300 * 1024))
+    assert (warning.severity, warning.rule) == ("warning", "configmap-size") and "--server-side" in warning.fix
+    (error,) = lint_text("c.yaml", configmap(1024 * 1024 + 1))
+    assert (error.severity, error.path, error.rule) == ("error", "data", "configmap-size")

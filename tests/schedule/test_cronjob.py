@@ -76,7 +76,7 @@ def test_long_dag_id_is_cut_to_52(tmp_path: Path) -> None:
     from bridge.emit.cronjob import cron_name
     from bridge.model import Plan, SourceDag
 
-    plan = Plan(dag=SourceDag(dag_id="x" * 80, source_path="/d.py", tasks=()), workflow_name="x", source_file="s", tasks=(), templates=(), image="i")
+    plan = Plan(dag=SourceDag(dag_id="x" * 80, source_path="/d.py", tasks=()), workflow_name="x", source_file="s", tasks=(), templates=())
     assert len(cron_name(plan)) == 52
 
 
@@ -104,3 +104,59 @@ def test_logical_date_command_writes_outputs(tmp_path: Path) -> None:
     assert result.output.strip() == expected
     assert (tmp_path / "o" / "run-date").read_text() == expected
     assert (tmp_path / "o" / "run-id").read_text() == f"scheduled__{expected}"
+
+
+def test_timetable_annotation_is_one_format_on_every_kind(tmp_path: Path) -> None:
+    """The Workflow, the CronJob and the CronWorkflow carry the same JSON, which bridge logical-date reads."""
+    etl = ROOT / "examples" / "etl" / "etl.py"
+    cronjob_out = split(etl, tmp_path / "cronjob")
+    workflow = yaml.safe_load((cronjob_out / "workflows" / "etl.yaml").read_text())
+    cronjob = documents(cronjob_out / "cronjobs" / "etl.yaml")[-1]
+    (cronworkflow,) = documents(split(etl, tmp_path / "cronworkflow", "--schedule", "cronworkflow") / "cronworkflows" / "etl.yaml")
+    annotations = [doc["metadata"]["annotations"]["bridge.dev/timetable"] for doc in (workflow, cronjob, cronworkflow)]
+    assert annotations[0] == annotations[1] == annotations[2]
+    result = run_cli("logical-date", "--timetable", annotations[1], "--scheduled-time", "2024-01-02T00:00:00Z")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == ("2024-01-01T00:00:00+00:00" if airflow_major() == 2 else "2024-01-02T00:00:00+00:00")
+
+
+BIG_PARAM_DAG = '''
+import pendulum
+from airflow import DAG
+try:
+    from airflow.providers.standard.operators.empty import EmptyOperator
+except ImportError:
+    from airflow.operators.empty import EmptyOperator
+with DAG("big_param", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule="@daily", params={"rows": "x\\n" * LINES}):
+    EmptyOperator(task_id="noop")
+'''
+
+
+def _big_param_dag(tmp_path: Path, lines: int) -> Path:
+    """A DAG whose param default is many short lines: YAML indents each, so the ConfigMap is ~3x its JSON."""
+    path = tmp_path / "big_param.py"
+    path.write_text(BIG_PARAM_DAG.replace("LINES", str(lines)))
+    return path
+
+
+def test_cronjob_whose_workflow_configmap_is_over_1_mib_is_refused(tmp_path: Path) -> None:
+    from bridge.lint.rules import stored_size
+
+    dag_file = _big_param_dag(tmp_path, 120_000)
+    result = run_cli("split", str(dag_file), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1, result.output
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith(f"bridge: error: {dag_file}: DAG 'big_param' (1 tasks) gives cronjobs/big-param.yaml: document 1: data: holds ")
+    assert "over Kubernetes' 1 MiB limit for a ConfigMap" in line and "--schedule cronworkflow" in line
+    assert not (tmp_path / "out").exists()
+    # The Workflow itself fits Argo's 1 MiB as Argo measures it: only the ConfigMap's YAML is too large.
+    out = split(dag_file, tmp_path / "cw", "--schedule", "cronworkflow")
+    assert stored_size(yaml.safe_load((out / "workflows" / "big-param.yaml").read_text())) < 1024 * 1024
+
+
+def test_cronjob_over_kubectls_annotation_limit_says_to_apply_server_side(tmp_path: Path) -> None:
+    result = run_cli("split", str(_big_param_dag(tmp_path, 30_000)), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "kubectl apply --server-side -f" in result.output and "last-applied-configuration" in result.output
+    header = (tmp_path / "out" / "cronjobs" / "big-param.yaml").read_text().splitlines()[1]
+    assert header.startswith("# kubectl apply --server-side -f cronjobs/big-param.yaml")

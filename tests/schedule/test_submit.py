@@ -222,6 +222,71 @@ def test_backfill_submit_uses_deterministic_names(kube: FakeKube) -> None:
     assert listed and "labelSelector=bridge.dev" in listed[0]
 
 
+
+# bridge split's own options, all non-default: every backfill mode must start the Workflow they give.
+CONCURRENCY = ROOT / "tests" / "data" / "dags" / "concurrency_dag.py"
+SPLIT_OPTIONS = ("--image", "registry.example.com/concurrency:7", "--namespace", "team", "--gcp-key-secret", "gcp-key",
+                 "--pool-slots", "api=3")
+RUN_PARAMETERS = ("run-date", "run-id")
+
+
+def _without_run_wiring(workflow: dict[str, Any]) -> dict[str, Any]:
+    """The Workflow without what says where a run's date comes from: the backfill's fan-out, the
+    run-date/run-id parameters, inputs and references, the run lock's place and generateName."""
+    text = json.dumps(workflow)
+    for name in RUN_PARAMETERS:
+        for scope in ("workflow.parameters", "inputs.parameters"):
+            text = text.replace(f"{{{{{scope}.{name}}}}}", f"<{name}>")
+    document = json.loads(text)
+    document["metadata"].pop("generateName")
+    spec = document["spec"]
+    for key in ("entrypoint", "synchronization"):
+        spec.pop(key, None)
+    kept = [p for p in spec.pop("arguments", {}).get("parameters", []) if p["name"] not in RUN_PARAMETERS]
+    if kept:
+        spec["arguments"] = {"parameters": kept}
+    spec["templates"] = [t for t in spec["templates"] if t["name"] != "backfill"]
+    for template in spec["templates"]:
+        if "dag" in template:
+            template.pop("synchronization", None)
+            template.pop("inputs", None)
+            for task in template["dag"]["tasks"]:
+                params = [p for p in task.pop("arguments", {}).get("parameters", []) if p["name"] not in RUN_PARAMETERS]
+                if params:
+                    task["arguments"] = {"parameters": params}
+        if "container" in template:
+            inputs = template["inputs"]["parameters"]
+            template["inputs"]["parameters"] = [p for p in inputs if p["name"] not in RUN_PARAMETERS]
+    return document
+
+
+def test_backfill_workflow_out_is_the_splits_workflow(tmp_path: Path) -> None:
+    split_workflow = yaml.safe_load((split(CONCURRENCY, tmp_path / "out", *SPLIT_OPTIONS) / "workflows" / "concurrency.yaml").read_text())
+    out = tmp_path / "backfill.yaml"
+    result = run_cli("backfill", str(CONCURRENCY), "--start", "2024-01-01", "--end", "2024-01-02", "--workflow-out", str(out),
+                     *SPLIT_OPTIONS)
+    assert result.exit_code == 0, result.output
+    backfill = yaml.safe_load(out.read_text())
+    validate_argo(backfill)
+    images = {t["container"]["image"] for t in backfill["spec"]["templates"] if "container" in t}
+    assert images == {"registry.example.com/concurrency:7"} and backfill["metadata"]["namespace"] == "team"
+    assert _without_run_wiring(backfill) == _without_run_wiring(split_workflow)
+
+
+def test_backfill_submit_creates_the_splits_workflow(kube: FakeKube, tmp_path: Path) -> None:
+    from bridge.schedule.runs import Run, read_workflow, workflow_for_run
+    from bridge.schedule.submit import parse_time
+
+    split_workflow = read_workflow(str(split(CONCURRENCY, tmp_path / "out", *SPLIT_OPTIONS) / "workflows" / "concurrency.yaml"))
+    result = run_cli("backfill", str(CONCURRENCY), "--start", "2024-01-01", "--end", "2024-01-02", "--submit", "--max-active", "2",
+                     *SPLIT_OPTIONS)
+    assert result.exit_code == 0, result.output
+    assert kube.workflows and all("/namespaces/team/" in path for method, path in kube.requests)
+    for body in kube.workflows.values():
+        logical = parse_time(body["metadata"]["annotations"]["bridge.dev/logical-date"])
+        expected = workflow_for_run(split_workflow, Run(logical, f"backfill__{logical.isoformat()}"), "team")
+        assert body == expected
+
 LOCAL_BACKFILL_DAG = '''
 import pendulum
 from airflow import DAG

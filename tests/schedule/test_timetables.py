@@ -147,3 +147,51 @@ def test_schedules_without_a_cron_line_say_why(dags: dict[str, Any]) -> None:
 )
 def test_cron_line(expression: str, ok: bool) -> None:
     assert bool(timetables.cron_line(expression)) == ok
+
+
+def _no_start_spec(timetable: Any, catchup: bool) -> ScheduleSpec:
+    """A schedule as bridge split records it for a DAG without start_date (optional in Airflow 3)."""
+    import json
+
+    path = f"{type(timetable).__module__}.{type(timetable).__qualname__}"
+    return ScheduleSpec(timetable=path, data=json.dumps(timetable.serialize(), sort_keys=True), catchup=catchup)
+
+
+def _cron_timetables() -> list[Any]:
+    from airflow.timetables.interval import CronDataIntervalTimetable
+    from airflow.timetables.trigger import CronTriggerTimetable
+
+    return [
+        CronTriggerTimetable("0 6 * * *", timezone="UTC"),
+        CronTriggerTimetable("15 * * * *", timezone="Europe/Paris"),
+        CronDataIntervalTimetable("0 6 * * *", timezone="UTC"),
+        CronDataIntervalTimetable("15 * * * *", timezone="Europe/Paris"),
+    ]
+
+
+@pytest.mark.parametrize("catchup", [False, True])
+@pytest.mark.parametrize("index", range(4))
+def test_run_due_without_start_date_is_the_run_airflows_scheduler_starts(index: int, catchup: bool) -> None:
+    """No start_date: the scheduler asks the timetable for a first run with earliest=None, then chains;
+    at each of those runs' run_after, bridge's run due is that run."""
+    from airflow.timetables.base import TimeRestriction
+
+    timetable = _cron_timetables()[index]
+    spec = _no_start_spec(timetable, catchup)
+    restriction = TimeRestriction(None, None, catchup)
+    first = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
+    if first is None:  # Airflow never runs it (a data-interval DAG with catchup=True and no start_date)
+        assert timetables.run_due_at(spec, dt.datetime.now(UTC)) is None
+        return
+    second = timetable.next_dagrun_info(last_automated_data_interval=first.data_interval, restriction=restriction)
+    for theirs in (first, second):
+        ours = timetables.run_due_at(spec, theirs.run_after)
+        assert ours is not None and (ours.logical_date, ours.run_after) == (theirs.logical_date, theirs.run_after)
+
+
+def test_logical_run_without_start_date_for_a_past_fire_time() -> None:
+    from airflow.timetables.trigger import CronTriggerTimetable
+
+    spec = _no_start_spec(CronTriggerTimetable("0 6 * * *", timezone="UTC"), catchup=False)
+    run = logical_run(spec, dt.datetime(2024, 1, 2, 6, 0, 30, tzinfo=UTC))
+    assert run.logical_date == dt.datetime(2024, 1, 2, 6, 0, tzinfo=UTC)

@@ -1,0 +1,20 @@
+"""Names and numbers that several parts of bridge must agree on, each stated once. Pure: no imports."""
+
+# The no-op node (and its template) that ends every emitted Workflow: its phase is the Airflow
+# DagRun state (bridge.semantics.verdict_depends). Named after what it stands for, so the Argo UI
+# reads "airflow-dagrun: Failed" where Airflow would show a failed DagRun.
+VERDICT_NAME = "airflow-dagrun"
+
+# The uid every bridge pod and image runs as: the official apache/airflow image's `airflow` user,
+# so files and volumes prepared for Airflow's own images (fsGroup 0, uid 50000) work unchanged.
+AIRFLOW_UID = 50000
+
+# Where a pod writes the files Argo reads back as output parameters (xcom.json, state, branch;
+# run-date and run-id in the CronWorkflow's first step). Under /tmp because /tmp is the only
+# writable path of a bridge pod (an emptyDir; the root filesystem is read-only).
+OUTPUTS_DIR = "/tmp/bridge/out"
+
+# The annotation holding a DAG's schedule as one line of JSON (ScheduleSpec.to_json), on the Workflow,
+# the CronWorkflow and the CronJob alike: what `bridge logical-date --timetable`, `bridge submit`
+# and a person reading any of the three can use.
+TIMETABLE_ANNOTATION = "bridge.dev/timetable"

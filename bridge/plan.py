@@ -8,7 +8,7 @@ import os
 import re
 import shlex
 from dataclasses import replace
-from typing import Mapping
+from typing import Any, Mapping
 
 from bridge import names, semantics
 from bridge.constants import VERDICT_NAME
@@ -54,7 +54,7 @@ def deadline_seconds(task: SourceTask, grace_seconds: int) -> int | None:
 
 def _template_key(spec: TemplateSpec) -> str:
     retry = spec.retry
-    data = {
+    data: dict[str, Any] = {
         "retry": None if retry is None else [retry.limit, retry.duration_seconds, retry.factor, retry.cap_seconds],
         "deadline": spec.deadline_seconds,
         "conns": list(spec.conn_ids),

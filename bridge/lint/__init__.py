@@ -55,17 +55,17 @@ def check_document(document: Any) -> list[Problem]:
         if kind not in ARGO_KINDS:
             return [Problem("kind", f"{kind!r} is not an Argo Workflows kind bridge lint knows ({', '.join(ARGO_KINDS)})",
                             "check the kind", rule="manifest")]
-        problems = []
+        problems: list[Problem] = []
         if api_version != ARGO_API_VERSION:
             problems.append(Problem("apiVersion", f"{api_version!r} is not {ARGO_API_VERSION!r}",
                                     f"use {ARGO_API_VERSION}", rule="manifest"))
         return problems + check_argo_model(document) + check_argo_rules(document)
-    problems = check_kubernetes(document)
-    if problems is None:
+    schema_problems = check_kubernetes(document)
+    if schema_problems is None:
         return [Problem("kind", f"no Kubernetes schema knows kind {kind!r} in {api_version!r}; not checked",
                         "check apiVersion and kind (custom resources are not checked)", severity=WARNING,
                         rule="manifest")]
-    return problems + list(check_metadata(document)) + list(check_configmap_keys(document)) + list(check_configmap_size(document))
+    return schema_problems + list(check_metadata(document)) + list(check_configmap_keys(document)) + list(check_configmap_size(document))
 
 
 def lint_text(file: str, text: str | bytes) -> list[Finding]:

@@ -33,7 +33,7 @@ def _secret_name(value: str | None) -> str | None:
             param_hint="--gcp-key-secret",
         )
     return value
-def _pool_slots(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, int]:
+def _pool_slots(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, int]:
     """`--pool-slots NAME=N` (repeatable) as {pool: slots}, or a usage error."""
     slots: dict[str, int] = {}
     for value in values:
@@ -53,12 +53,12 @@ POOL_SLOTS_HELP = (
 # bridge split, so that every backfill mode starts exactly the Workflow the split wrote.
 image_option = click.option("--image", help="Image the Workflow's pods run.  [default: bridge/<dag name>:latest]")
 namespace_option = click.option(
-    "--namespace", callback=lambda ctx, param, value: _namespace(value), help="Kubernetes namespace written into the manifests."
+    "--namespace", callback=lambda _ctx, _param, value: _namespace(value), help="Kubernetes namespace written into the manifests."
 )
 gcp_key_secret_option = click.option(
     "--gcp-key-secret",
     metavar="SECRET",
-    callback=lambda ctx, param, value: _secret_name(value),
+    callback=lambda _ctx, _param, value: _secret_name(value),
     help="Mount this Secret's key.json read-only in every task pod and point GOOGLE_APPLICATION_CREDENTIALS at it.",
 )
 pool_slots_option = click.option(
@@ -160,7 +160,7 @@ def normalise_run_date(value: str) -> str:
 @click.option(
     "--run-date",
     required=True,
-    callback=lambda ctx, param, value: normalise_run_date(value),
+    callback=lambda _ctx, _param, value: normalise_run_date(value),
     help="Airflow logical date: YYYYMMDD, YYYY-MM-DD or ISO date-time.",
 )
 @click.option("--dag-id", help="The DAG to run when the file defines several.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 TASK_NAME_MAX = 128  # Argo template and DAG-task names
 WORKFLOW_PREFIX_MAX = 57  # generateName: Argo appends 5 chars, Kubernetes allows 63 (DNS label)

@@ -7,8 +7,9 @@ import json
 import os
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Mapping
+from typing import Any
 
 from bridge import names, semantics
 from bridge.constants import VERDICT_NAME

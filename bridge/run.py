@@ -11,8 +11,8 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 from bridge.errors import BridgeError
 
@@ -23,7 +23,7 @@ class LocalRun:
 
     succeeded: bool
     report: dict
-    work_dir: Optional[str]  # kept folder (split output and logs), None when removed
+    work_dir: str | None  # kept folder (split output and logs), None when removed
 
 
 def ensure_db_template() -> None:
@@ -44,16 +44,16 @@ def run_dag(
     dag_file: str,
     *,
     run_date: str,
-    dag_id: Optional[str] = None,
-    parallelism: Optional[int] = None,
-    parameters: Optional[Mapping[str, str]] = None,
+    dag_id: str | None = None,
+    parallelism: int | None = None,
+    parameters: Mapping[str, str] | None = None,
     retry_delay_scale: float = 1.0,
-    report_file: Optional[str] = None,
+    report_file: str | None = None,
     keep: bool = False,
     engine: str = "host",
-    image: Optional[str] = None,
+    image: str | None = None,
     pass_env: tuple[str, ...] = (),
-    pool_slots: Optional[Mapping[str, int]] = None,
+    pool_slots: Mapping[str, int] | None = None,
 ) -> LocalRun:
     """Split `dag_file`, run the Workflow for `run_date` with live progress, print a summary.
 

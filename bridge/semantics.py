@@ -15,8 +15,8 @@ is finished, and `when` only after `depends` held.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from bridge.model import SourceTask
 

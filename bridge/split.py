@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from bridge.emit import emit_all
 from bridge.emit.cronjob import schedule_problem

@@ -114,7 +114,7 @@ def argo_schema() -> dict[str, Any]:
     return json.loads(ARGO_SCHEMA.read_text())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def argo_crd_schema(kind: str) -> dict[str, Any]:
     """The openAPIV3Schema of Argo's full CRD for `kind` (v4.1.2, vendored): what a cluster validates."""
     import gzip

@@ -58,7 +58,7 @@ def test_bridge_run_refuses_a_bad_run_date_before_any_work(
 ) -> None:
     import bridge.split
 
-    def no_split(*args: object, **kwargs: object) -> None:
+    def no_split(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("bridge run split the DAG despite a bad --run-date")
 
     work, scratch = tmp_path / "cwd", tmp_path / "tmp"

@@ -102,7 +102,7 @@ def test_output_that_is_a_file(tmp_path: Path) -> None:
     assert result.output.strip() == f"bridge: error: {target}: exists and is not a folder; choose another -o"
 
 
-def test_bad_flag_exits_2(tmp_path: Path) -> None:
+def test_bad_flag_exits_2() -> None:
     from click.testing import CliRunner
 
     from bridge.cli import main

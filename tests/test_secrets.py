@@ -79,7 +79,8 @@ def _assert_no_value(text: str, where: str) -> None:
         assert value not in text, f"{where} holds a secret value"
 
 
-def test_split_writes_no_secret_and_prints_none(tmp_path: Path, secret_env: None) -> None:
+@pytest.mark.usefixtures("secret_env")
+def test_split_writes_no_secret_and_prints_none(tmp_path: Path) -> None:
     dag_file = tmp_path / "secretive.py"
     dag_file.write_text(HOSTILE_DAG)
     out = tmp_path / "out"
@@ -97,7 +98,8 @@ def test_split_writes_no_secret_and_prints_none(tmp_path: Path, secret_env: None
     assert "name: bridge-variables" in workflow
 
 
-def test_param_default_read_from_a_secret_is_refused(tmp_path: Path, secret_env: None) -> None:
+@pytest.mark.usefixtures("secret_env")
+def test_param_default_read_from_a_secret_is_refused(tmp_path: Path) -> None:
     dag_file = tmp_path / "leaky.py"
     dag_file.write_text(HOSTILE_DAG.replace('params={"region": "eu"}', 'params={"token": os.environ["AIRFLOW_VAR_API_TOKEN"]}'))
     out = tmp_path / "out"

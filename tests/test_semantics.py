@@ -5,7 +5,7 @@ trigger_rule_dep.py gives it, for every combination of upstream states."""
 from __future__ import annotations
 
 import itertools
-from typing import Iterable
+from collections.abc import Iterable
 
 import pytest
 

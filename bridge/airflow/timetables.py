@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any
 
 from bridge.model import ScheduleSpec
 from bridge.version_compat import AIRFLOW_3
@@ -84,7 +85,7 @@ def describe_schedule(dag: Any) -> ScheduleSpec | None:
         end_date=_iso(restriction.latest),
         catchup=bool(restriction.catchup),
     )
-    reason = _no_cron_reason(path, data)
+    reason = _no_cron_reason(path)
     if reason:
         return _replace(spec, reason=reason)
     line = cron_line(str(data.get("expression", "")))
@@ -103,7 +104,7 @@ def describe_schedule(dag: Any) -> ScheduleSpec | None:
     return _replace(spec, cron=line, timezone=zone, semantics=semantics)
 
 
-def _no_cron_reason(path: str, data: dict[str, Any]) -> str:
+def _no_cron_reason(path: str) -> str:
     if not path.startswith(_CORE_PREFIX):
         return f"it uses the custom timetable {path}, which a cron line cannot express"
     if path in _CRON_KINDS:
@@ -144,7 +145,7 @@ def _parse(text: str) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _restriction(spec: ScheduleSpec, earliest: datetime | None, latest: datetime | None, catchup: bool = True) -> Any:
+def _restriction(earliest: datetime | None, latest: datetime | None, catchup: bool = True) -> Any:
     from airflow.timetables.base import TimeRestriction
 
     return TimeRestriction(_coerce(earliest), _coerce(latest), catchup)
@@ -177,13 +178,13 @@ def iter_runs(timetable: Any, restriction: Any) -> Iterator[Any]:
 def runs_between(spec: ScheduleSpec, start: datetime, end: datetime) -> list[Any]:
     """The runs Airflow's backfill creates for [start, end] (logical dates), in order."""
     timetable = rebuild(spec)
-    return list(iter_runs(timetable, _restriction(spec, start, end)))
+    return list(iter_runs(timetable, _restriction(start, end)))
 
 
 def _first_run(timetable: Any, spec: ScheduleSpec) -> Any | None:
     """What Airflow's scheduler asks a DAG without a start_date (optional in Airflow 3) for its first run:
     the timetable's next_dagrun_info with no previous run and earliest=None, under the DAG's catchup."""
-    return _next(timetable, None, _restriction(spec, None, _parse(spec.end_date), spec.catchup))
+    return _next(timetable, None, _restriction(None, _parse(spec.end_date), spec.catchup))
 
 
 def run_due_at(spec: ScheduleSpec, fire: datetime) -> Any | None:
@@ -203,14 +204,14 @@ def run_due_at(spec: ScheduleSpec, fire: datetime) -> Any | None:
         if first is None:
             return None
         if anchored:
-            return _latest_due(timetable, first, fire, _restriction(spec, None, end))
+            return _latest_due(timetable, first, fire, _restriction(None, end))
     lookbacks = () if anchored else _LOOKBACKS
     for lookback in (*lookbacks, None):
         earliest = start if lookback is None else max(start, fire - lookback) if start else fire - lookback
         if earliest is None:  # no start_date and no run within the longest look-back
             return None
         found = None
-        for info in iter_runs(timetable, _restriction(spec, earliest, end)):
+        for info in iter_runs(timetable, _restriction(earliest, end)):
             if info.run_after > fire:
                 break
             found = info

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable
 
 RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "AnySucceeded", "AllFailed")
 
@@ -32,7 +33,7 @@ class ExpressionError(ValueError):
 # ---- depends ---------------------------------------------------------------------------------
 
 
-def _expand_dependency(name: str, continue_on: Optional[Mapping[str, Any]]) -> str:
+def _expand_dependency(name: str, continue_on: Mapping[str, Any] | None) -> str:
     """ancestry.go expandDependency: a bare name means Succeeded, Skipped or Daemoned (+ continueOn)."""
     terms = [f"{name}.Succeeded", f"{name}.Skipped", f"{name}.Daemoned"]
     if continue_on:
@@ -87,7 +88,7 @@ def evaluate_depends(logic: str, results: Mapping[str, Mapping[str, bool]]) -> b
         pos = match.end()
     index = 0
 
-    def peek() -> Optional[str]:
+    def peek() -> str | None:
         return tokens[index] if index < len(tokens) else None
 
     def take() -> str:
@@ -139,7 +140,7 @@ def evaluate_depends(logic: str, results: Mapping[str, Mapping[str, bool]]) -> b
     return value
 
 
-def task_results(phase: str, children: Optional[Sequence[str]] = None) -> dict[str, bool]:
+def task_results(phase: str, children: Sequence[str] | None = None) -> dict[str, bool]:
     """dag.go TaskResults for a node in `phase`; `children`: the phases of a TaskGroup's (a loop's) children.
 
     Never Daemoned: no daemon runs outside Kubernetes.
@@ -177,7 +178,7 @@ _VALUE_KINDS = {"NUMERIC", "STRING", "BOOLEAN", "ACCESSOR", "PATTERN", ")"}
 _TIME_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z")
 
 
-def _try_time(text: str) -> Optional[float]:
+def _try_time(text: str) -> float | None:
     candidate = text[:-1] + "+0000" if text.endswith("Z") else text
     for fmt in _TIME_FORMATS:
         try:
@@ -341,7 +342,7 @@ class _Parser:
         self.index = 0
         self.expression = expression
 
-    def peek(self) -> Optional[_Token]:
+    def peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
 
     def take(self) -> _Token:

@@ -10,7 +10,8 @@ import yaml
 class _Dumper(yaml.SafeDumper):
     """SafeDumper that keeps dict order and indents lists under their key."""
 
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> Any:
+    # PyYAML passes `indentless` by keyword; ignoring it is the point (lists indented under their key).
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> Any:  # noqa: ARG002
         return super().increase_indent(flow, False)
 
 

@@ -9,8 +9,9 @@ express (bridge.lint.rules). `bridge split` runs the same checks before it write
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from bridge.errors import BridgeError
 from bridge.lint.findings import ERROR, WARNING, Finding, Problem

@@ -13,7 +13,8 @@ import datetime as dt
 import importlib
 import inspect
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from bridge.lint.findings import Problem, index, join
 

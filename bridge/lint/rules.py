@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from bridge.lint.findings import ERROR, WARNING, Problem, index, join
 
@@ -45,7 +46,7 @@ _RETRY_POLICIES = ("Always", "OnFailure", "OnError", "OnTransientError")
 _ARGO_WORKFLOW_KINDS = frozenset({"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow"})
 
 
-def check_argo_rules(document: dict[str, Any], text_bytes: int | None = None) -> list[Problem]:
+def check_argo_rules(document: dict[str, Any]) -> list[Problem]:
     """Every violation of Argo's validation rules in one Argo document."""
     kind = document.get("kind")
     problems = list(check_metadata(document))

@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 from urllib.parse import unquote
 
 from bridge.lint.findings import Finding

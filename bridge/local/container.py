@@ -18,7 +18,7 @@ import shlex
 import subprocess
 import threading
 import uuid
-from typing import Iterable, Mapping, Optional
+from collections.abc import Iterable, Mapping
 
 from bridge.constants import AIRFLOW_UID
 from bridge.errors import BridgeError
@@ -43,12 +43,12 @@ class ContainerLauncher:
         engine: str,
         scratch_root: str,
         *,
-        image: Optional[str] = None,
+        image: str | None = None,
         pass_env: Iterable[str] = (),
         grace_seconds: float = 30.0,
         poll_seconds: float = 0.1,
-        base_env: Optional[Mapping[str, str]] = None,
-        flags: Optional[list[str]] = None,
+        base_env: Mapping[str, str] | None = None,
+        flags: list[str] | None = None,
     ):
         self.engine = engine
         self.flags = engine_flags() if flags is None else list(flags)
@@ -125,7 +125,7 @@ class ContainerLauncher:
         line += [image, *command[1:], *pod.args]
         return line, env
 
-    def run(self, pod: PodSpec, *, log_path: str, deadline: Optional[float], cancel: threading.Event) -> PodOutcome:
+    def run(self, pod: PodSpec, *, log_path: str, deadline: float | None, cancel: threading.Event) -> PodOutcome:
         """Run the pod's container to completion; stop it (SIGTERM, grace, SIGKILL) at the deadline or on cancel."""
         image = self.image or pod.image or ""
         self.check_image(image)

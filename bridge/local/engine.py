@@ -21,8 +21,9 @@ import re
 import string
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from bridge.argo import expr
 from bridge.local import expand, resolve
@@ -41,15 +42,15 @@ def run_workflow(
     workflow: Mapping[str, Any],
     *,
     split_dir: str,
-    parameters: Optional[Mapping[str, str]] = None,
-    parallelism: Optional[int] = None,
+    parameters: Mapping[str, str] | None = None,
+    parallelism: int | None = None,
     retry_delay_scale: float = 1.0,
     log_dir: str,
-    on_event: Optional[EventHandler] = None,
-    launcher: Optional[Launcher] = None,
+    on_event: EventHandler | None = None,
+    launcher: Launcher | None = None,
     grace_seconds: float = 30.0,
-    env: Optional[Mapping[str, str]] = None,
-    config_maps: Optional[Mapping[str, Mapping[str, Any]]] = None,
+    env: Mapping[str, str] | None = None,
+    config_maps: Mapping[str, Mapping[str, Any]] | None = None,
     config_maps_source: str = "",
 ) -> RunResult:
     """Run `workflow` (a parsed Workflow dict) to completion and return every node's outcome.
@@ -86,12 +87,12 @@ class _Job:
 
     template: dict[str, Any]
     kind: str  # container, suspend, dag (a DAG or steps template) or group (a loop's TaskGroup)
-    retry: Optional[dict[str, Any]]
+    retry: dict[str, Any] | None
     state: str = "ready"  # ready, running, backoff, suspended
     due: float = 0.0  # monotonic time the backoff or suspension ends
     first_started: float = 0.0  # monotonic, for backoff.maxDuration
     waiting: str = ""  # Argo's message while the node waits for a synchronization lock
-    dag: Optional[expand.DagSpec] = None  # kind dag: what it runs
+    dag: expand.DagSpec | None = None  # kind dag: what it runs
 
 
 @dataclass
@@ -122,14 +123,14 @@ class _Run:
         *,
         split_dir: str,
         parameters: dict[str, str],
-        parallelism: Optional[int],
+        parallelism: int | None,
         scale: float,
         log_dir: str,
-        on_event: Optional[EventHandler],
-        launcher: Optional[Launcher],
+        on_event: EventHandler | None,
+        launcher: Launcher | None,
         grace_seconds: float,
-        env: Optional[Mapping[str, str]] = None,
-        config_maps: Optional[Mapping[str, Mapping[str, Any]]] = None,
+        env: Mapping[str, str] | None = None,
+        config_maps: Mapping[str, Mapping[str, Any]] | None = None,
         config_maps_source: str = "",
     ) -> None:
         self.workflow = copy.deepcopy(dict(workflow))
@@ -190,14 +191,14 @@ class _Run:
             )
         return template
 
-    def _add_tasks(self, dag: _Dag, after: Optional[str]) -> None:
+    def _add_tasks(self, dag: _Dag, after: str | None) -> None:
         """Register a DAG's tasks and visit them right after the node that runs it."""
         keys = [dag.key(name) for name in dag.spec.order]
         for name, key in zip(dag.spec.order, keys):
             self.boundary[key], self.task_of[key] = dag, name
         self._insert(keys, after)
 
-    def _insert(self, keys: list[str], after: Optional[str]) -> None:
+    def _insert(self, keys: list[str], after: str | None) -> None:
         at = len(self.sequence) if after is None else self.sequence.index(after) + 1
         self.sequence[at:at] = keys
 
@@ -259,7 +260,7 @@ class _Run:
         assert waiting is None, waiting  # the only Workflow here: every lock is free
         return ""
 
-    def _acquire_node_locks(self, key: str) -> Optional[bool]:
+    def _acquire_node_locks(self, key: str) -> bool | None:
         """The template's synchronization before its first pod (or its DAG): True held, False waiting, None errored."""
         sync = self.jobs[key].template.get("synchronization")
         if not sync or key in self.holding:
@@ -337,7 +338,7 @@ class _Run:
     def _now(self) -> float:
         return time.monotonic()
 
-    def _deadline(self) -> Optional[float]:
+    def _deadline(self) -> float | None:
         """operator.go getWorkflowDeadline, on the monotonic clock."""
         if self.deadline_seconds is None:
             return None
@@ -347,7 +348,7 @@ class _Run:
         deadline = self._deadline()
         return deadline is not None and self._now() >= deadline
 
-    def _next_wakeup(self) -> Optional[float]:
+    def _next_wakeup(self) -> float | None:
         waits = [job.due - self._now() for job in self.jobs.values() if job.state in ("backoff", "suspended")]
         deadline = self._deadline()
         if deadline is not None:
@@ -356,7 +357,7 @@ class _Run:
             return None
         return max(0.0, min(waits))
 
-    def _drain(self, *, block: bool, timeout: Optional[float] = None) -> None:
+    def _drain(self, *, block: bool, timeout: float | None = None) -> None:
         try:
             item = self.events.get(block=block, timeout=timeout)
         except queue.Empty:
@@ -433,11 +434,11 @@ class _Run:
         self.nodes[key] = node
         return node
 
-    def _locals(self, key: str) -> dict[str, Optional[str]]:
+    def _locals(self, key: str) -> dict[str, str | None]:
         dag = self.boundary[key]
         return resolve.local_params(self.name, self.task_of[key], key, steps=dag.spec.steps)
 
-    def _execute(self, key: str, task: Mapping[str, Any], scope: Mapping[str, Optional[str]]) -> bool:
+    def _execute(self, key: str, task: Mapping[str, Any], scope: Mapping[str, str | None]) -> bool:
         """`when` -> Skipped, else the template (operator.go executeTemplate): a job for a pod, a suspension or a DAG."""
         node = self.nodes[key]
         when = str(task.get("when") or "")
@@ -449,7 +450,7 @@ class _Run:
                 return self._finish(key, "Error", self._unresolved(error))
             if not proceed:
                 return self._finish(key, "Skipped", f"when '{resolved}' evaluated false")
-        inner: Optional[expand.DagSpec] = None
+        inner: expand.DagSpec | None = None
         try:
             node.arguments = resolve.resolve_arguments(task, scope)
             template = self.templates.get(node.template)
@@ -472,7 +473,7 @@ class _Run:
             return self._suspend(key)
         return True
 
-    def _expand(self, key: str, task: Mapping[str, Any], scope: Mapping[str, Optional[str]]) -> bool:
+    def _expand(self, key: str, task: Mapping[str, Any], scope: Mapping[str, str | None]) -> bool:
         """dag.go executeDAGTask for a loop: resolve the task, expand it (expandTask), run each child."""
         node = self.nodes[key]
         dag = self.boundary[key]
@@ -539,7 +540,7 @@ class _Run:
             return f"{text} (Argo would wait for this value forever)"
         return text
 
-    def _local_scope(self, dag: _Dag, name: str) -> dict[str, Optional[str]]:
+    def _local_scope(self, dag: _Dag, name: str) -> dict[str, str | None]:
         """dag.go buildLocalScopeFromTask for task `name` of `dag`: its ancestors' nodes."""
         ancestors = sorted(expand.with_ancestors(dag.spec.dependencies, [name]) - {name})
         nodes = {a: self.nodes[dag.key(a)] for a in ancestors if dag.key(a) in self.nodes}

@@ -13,8 +13,9 @@ steps.go starts the next group; `{{steps.X…}}` reads as `{{tasks.X…}}`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 from bridge.argo import expr
 from bridge.local.phase import target_tasks
@@ -38,7 +39,7 @@ class DagSpec:
     targets: Sequence[str]
     order: Sequence[str]  # targets and their ancestors, in template order (executeDAG walks only those)
     fail_fast: bool
-    parallelism: Optional[int]  # the template's: active children at once
+    parallelism: int | None  # the template's: active children at once
     steps: bool  # a steps template: its tasks' local variable is steps.name
 
 
@@ -127,10 +128,10 @@ def _go_list(items: Sequence[Any]) -> str:
     return "[" + " ".join(item_text(item) for item in items) + "]"
 
 
-def item_scope(item: Any, index: int, where: str) -> tuple[str, dict[str, Optional[str]]]:
+def item_scope(item: Any, index: int, where: str) -> tuple[str, dict[str, str | None]]:
     """operator.go processItem: (the description in the node name, the `{{item…}}` variables)."""
     if isinstance(item, dict):
-        scope: dict[str, Optional[str]] = {f"item.{key}": item_text(value) for key, value in item.items()}
+        scope: dict[str, str | None] = {f"item.{key}": item_text(value) for key, value in item.items()}
         scope["item"] = go_json(item)
         return ",".join(sorted(f"{key}:{item_text(value)}" for key, value in item.items())), scope
     if isinstance(item, list):
@@ -159,7 +160,7 @@ def loop_items(task: Mapping[str, Any]) -> list[Any]:
     return items
 
 
-def expand_task(task: Mapping[str, Any], scope: Mapping[str, Optional[str]]) -> list[tuple[str, dict[str, Any]]]:
+def expand_task(task: Mapping[str, Any], scope: Mapping[str, str | None]) -> list[tuple[str, dict[str, Any]]]:
     """dag.go expandTask: one (name, task) per item, `{{item}}`/`{{item.key}}` substituted with `scope`.
 
     Every `{{…}}` left in the task must resolve (template.Replace without allowUnresolved).
@@ -188,7 +189,7 @@ def _json_values(values: Sequence[str]) -> str:
     return go_json(parsed)
 
 
-def aggregate_outputs(prefix: str, children: Sequence[NodeResult]) -> dict[str, Optional[str]]:
+def aggregate_outputs(prefix: str, children: Sequence[NodeResult]) -> dict[str, str | None]:
     """operator.go processAggregateNodeOutputs: the outputs of a loop's Succeeded children, in index order."""
     if not children:
         return {}
@@ -201,7 +202,7 @@ def aggregate_outputs(prefix: str, children: Sequence[NodeResult]) -> dict[str, 
             params.append({key: value or "" for key, value in child.outputs.items()})
             for key, value in child.outputs.items():
                 values.setdefault(key, []).append(value or "")
-    scope: dict[str, Optional[str]] = {f"{prefix}.outputs.result": "[]", f"{prefix}.outputs.parameters": go_json(params)}
+    scope: dict[str, str | None] = {f"{prefix}.outputs.result": "[]", f"{prefix}.outputs.parameters": go_json(params)}
     for key, listed in values.items():
         scope[f"{prefix}.outputs.parameters.{key}"] = _json_values(listed)
     return scope

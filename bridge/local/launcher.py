@@ -17,8 +17,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Optional, Protocol
+from typing import Callable, Protocol
 
 # Where the image keeps the split output folder (docs/DESIGN.md, images/Dockerfile).
 BRIDGE_HOME = "/opt/bridge"
@@ -39,24 +40,24 @@ class PodSpec:
     env: Mapping[str, str]
     files: Mapping[str, str] = field(default_factory=dict)  # container path -> text (raw input artifacts)
     outputs: tuple[str, ...] = ()  # container paths to read back after the run
-    workdir: Optional[str] = None
-    image: Optional[str] = None  # the template's container image (the host launcher ignores it)
+    workdir: str | None = None
+    image: str | None = None  # the template's container image (the host launcher ignores it)
 
 
 @dataclass(frozen=True)
 class PodOutcome:
     """How the main container ended and the output files it left (None: file absent)."""
 
-    exit_code: Optional[int]  # None when the process never started
+    exit_code: int | None  # None when the process never started
     reason: str  # Completed, Error, DeadlineExceeded, Cancelled, StartError
     message: str
-    files: Mapping[str, Optional[bytes]]
+    files: Mapping[str, bytes | None]
 
 
 class Launcher(Protocol):
     """Runs one pod to completion; must honour `deadline` (monotonic seconds) and `cancel`."""
 
-    def run(self, pod: PodSpec, *, log_path: str, deadline: Optional[float], cancel: threading.Event) -> PodOutcome:
+    def run(self, pod: PodSpec, *, log_path: str, deadline: float | None, cancel: threading.Event) -> PodOutcome:
         """Run `pod`, appending its stdout and stderr to `log_path`."""
         ...
 
@@ -106,7 +107,7 @@ class HostLauncher:
         *,
         grace_seconds: float = 30.0,
         poll_seconds: float = 0.05,
-        base_env: Optional[Mapping[str, str]] = None,
+        base_env: Mapping[str, str] | None = None,
     ):
         # base_env: what every process inherits (a developer's AIRFLOW_CONN_*/AIRFLOW_VAR_* stand in for
         # the Secrets); default: this process's environment at launch time.
@@ -120,7 +121,7 @@ class HostLauncher:
         """Container prefix -> host folder for one pod."""
         return {BRIDGE_HOME: self.split_dir, POD_SCRATCH: scratch}
 
-    def run(self, pod: PodSpec, *, log_path: str, deadline: Optional[float], cancel: threading.Event) -> PodOutcome:
+    def run(self, pod: PodSpec, *, log_path: str, deadline: float | None, cancel: threading.Event) -> PodOutcome:
         """Run the pod as a process in its own session, killing it at the deadline or on cancel."""
         scratch = make_scratch(self.scratch_root, pod.name)
         mounts = self.mounts(scratch)
@@ -189,7 +190,7 @@ class HostLauncher:
 
 
 def wait_pod(
-    process: subprocess.Popen, deadline: Optional[float], cancel: threading.Event, poll_seconds: float, stop: Callable[[], None]
+    process: subprocess.Popen, deadline: float | None, cancel: threading.Event, poll_seconds: float, stop: Callable[[], None]
 ) -> tuple[str, str]:
     """Wait for the pod's process; at the deadline or on cancel call `stop` (SIGTERM, grace, SIGKILL). (reason, message)."""
     while True:
@@ -220,7 +221,7 @@ def make_scratch(root: str, name: str) -> str:
     raise RuntimeError(f"cannot create a scratch folder for {name!r} under {root}")
 
 
-def read_file(path: str) -> Optional[bytes]:
+def read_file(path: str) -> bytes | None:
     """A file's bytes, None when it is absent (an output the pod did not write)."""
     try:
         with open(path, "rb") as handle:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
 
 FULFILLED = {"Succeeded", "Failed", "Error", "Skipped", "Omitted"}
 COMPLETED = {"Succeeded", "Failed", "Error"}  # NodePhase.Completed: Skipped/Omitted are not
@@ -29,7 +29,7 @@ def assess_dag_phase(
     targets: Sequence[str],
     *,
     fail_fast: bool = True,
-    continue_on: Optional[Mapping[str, Mapping[str, bool]]] = None,
+    continue_on: Mapping[str, Mapping[str, bool]] | None = None,
 ) -> str:
     """dag.go assessDAGPhase over task nodes (`phases` holds only tasks whose node exists).
 

@@ -6,7 +6,8 @@ activeDeadlineSeconds) and workflow/executor/executor.go (SaveParameters).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from bridge.local.launcher import LOCAL_FILE_VARIABLES, PodSpec
 from bridge.local.spec import WorkflowError, as_string, int_or_string, parse_duration
@@ -96,7 +97,7 @@ def container_env(
     return env
 
 
-def pod_deadline(template: Mapping[str, Any], now: float, workflow_deadline: Optional[float]) -> Optional[float]:
+def pod_deadline(template: Mapping[str, Any], now: float, workflow_deadline: float | None) -> float | None:
     """workflowpod.go: activeDeadlineSeconds = min(template's, template timeout, workflow time left)."""
     limits = []
     ads = int_or_string(template.get("activeDeadlineSeconds"), f"templates.{template.get('name')}.activeDeadlineSeconds")
@@ -110,13 +111,13 @@ def pod_deadline(template: Mapping[str, Any], now: float, workflow_deadline: Opt
 
 
 def output_parameters(
-    template: Mapping[str, Any], files: Mapping[str, Optional[bytes]]
-) -> tuple[dict[str, Optional[str]], str]:
+    template: Mapping[str, Any], files: Mapping[str, bytes | None]
+) -> tuple[dict[str, str | None], str]:
     """executor.go SaveParameters: file text, else valueFrom.default; one trailing newline trimmed.
 
     Returns the values and, when a file is missing without a default, the message of that Error.
     """
-    values: dict[str, Optional[str]] = {}
+    values: dict[str, str | None] = {}
     missing = ""
     for param in ((template.get("outputs") or {}).get("parameters")) or []:
         source = param.get("valueFrom") or {}
@@ -126,7 +127,7 @@ def output_parameters(
             continue
         data = files.get(str(path))
         if data is not None:
-            text: Optional[str] = data.decode("utf-8", errors="replace")
+            text: str | None = data.decode("utf-8", errors="replace")
         else:
             text = as_string(source.get("default"))
             if text is None and not missing:
@@ -135,7 +136,7 @@ def output_parameters(
     return values, missing
 
 
-def suspend_outputs(template: Mapping[str, Any]) -> dict[str, Optional[str]]:
+def suspend_outputs(template: Mapping[str, Any]) -> dict[str, str | None]:
     """A resumed suspend node's output parameters: their valueFrom.default (no `argo resume` locally)."""
     return {
         param["name"]: as_string((param.get("valueFrom") or {}).get("default"))

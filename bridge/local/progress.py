@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Optional, TextIO
+from typing import TextIO
 
 from bridge.local.report import airflow_state, airflow_task_id
 from bridge.local.result import Event, NodeResult, RunResult
@@ -14,7 +14,7 @@ from bridge.local.result import Event, NodeResult, RunResult
 TAIL_LINES = 10
 
 
-def log_tail(path: Optional[str], lines: int = TAIL_LINES) -> list[str]:
+def log_tail(path: str | None, lines: int = TAIL_LINES) -> list[str]:
     """The last `lines` lines of a log file ([] when there is none)."""
     if not path:
         return []
@@ -79,7 +79,7 @@ def format_event(event: Event, tail_lines: int = TAIL_LINES) -> str:
 class ProgressPrinter:
     """An `on_event` handler that prints each event to a stream as it happens."""
 
-    def __init__(self, stream: Optional[TextIO] = None, tail_lines: int = TAIL_LINES) -> None:
+    def __init__(self, stream: TextIO | None = None, tail_lines: int = TAIL_LINES) -> None:
         self.stream = stream or sys.stderr
         self.tail_lines = tail_lines
         self._lock = threading.Lock()

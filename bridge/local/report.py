@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Optional, Union
+from typing import Any
 
 from bridge.local.result import NodeResult, RunResult
 from bridge.semantics import STATE_OUTPUT, STATES_OUTPUT
@@ -12,7 +12,7 @@ from bridge.semantics import STATE_OUTPUT, STATES_OUTPUT
 _STATE_OF_PHASE = {"Failed": "failed", "Error": "failed", "Skipped": "skipped", "Omitted": "upstream_failed"}
 
 
-def airflow_task_id(node: NodeResult) -> Optional[str]:
+def airflow_task_id(node: NodeResult) -> str | None:
     """The Airflow task id a node runs: input `task` (bridge omits the argument when the task id is
     the DAG task's name, the input's default `{{tasks.name}}`), else `task-file`
     "<dag_id>/<task_id>.py"; None for others."""
@@ -36,7 +36,7 @@ def airflow_state(node: NodeResult) -> str:
     return _STATE_OF_PHASE.get(node.phase, "failed")
 
 
-def _task_states(node: NodeResult) -> Union[str, list[str]]:
+def _task_states(node: NodeResult) -> str | list[str]:
     """One state per node; a mapped task that expanded gives a list of its map indexes' states, in order."""
     if node.phase in ("Succeeded", "Failed", "Error"):
         try:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
 
 from bridge.local.expand import aggregate_outputs
 from bridge.local.result import NodeResult, rfc3339
@@ -43,11 +44,11 @@ def global_parameters(spec: Mapping[str, Any], overrides: Mapping[str, str]) -> 
     return values
 
 
-def global_scope(workflow: Mapping[str, Any], name: str, parameters: Mapping[str, str], created: float) -> dict[str, Optional[str]]:
+def global_scope(workflow: Mapping[str, Any], name: str, parameters: Mapping[str, str], created: float) -> dict[str, str | None]:
     """The `workflow.*` variables of a run named `name`, created at wall-clock time `created`."""
     meta = workflow.get("metadata") or {}
     spec = workflow.get("spec") or {}
-    scope: dict[str, Optional[str]] = {
+    scope: dict[str, str | None] = {
         "workflow.name": name,
         "workflow.namespace": str(meta.get("namespace") or "default"),
         "workflow.uid": f"local-{name}",
@@ -64,7 +65,7 @@ def global_scope(workflow: Mapping[str, Any], name: str, parameters: Mapping[str
     return scope
 
 
-def global_outputs(template: Mapping[str, Any], outputs: Mapping[str, Optional[str]]) -> dict[str, str]:
+def global_outputs(template: Mapping[str, Any], outputs: Mapping[str, str | None]) -> dict[str, str]:
     """operator.go addParamToGlobalScope: output parameters with a `globalName`, as `workflow.outputs.parameters.*`."""
     exported: dict[str, str] = {}
     for param in ((template.get("outputs") or {}).get("parameters")) or []:
@@ -74,7 +75,7 @@ def global_outputs(template: Mapping[str, Any], outputs: Mapping[str, Optional[s
     return exported
 
 
-def local_params(workflow_name: str, task: str, node: Optional[str] = None, *, steps: bool = False) -> dict[str, Optional[str]]:
+def local_params(workflow_name: str, task: str, node: str | None = None, *, steps: bool = False) -> dict[str, str | None]:
     """operator.go executeTemplate localParams for a DAG task's (or step's) template (pod.name is not emulated).
 
     `node` is the node's name inside the Workflow (default: `task`, a task of the entrypoint).
@@ -82,9 +83,9 @@ def local_params(workflow_name: str, task: str, node: Optional[str] = None, *, s
     return {"steps.name" if steps else "tasks.name": task, "node.name": f"{workflow_name}.{node or task}"}
 
 
-def skipped_outputs(task: str, template: Mapping[str, Any]) -> dict[str, Optional[str]]:
+def skipped_outputs(task: str, template: Mapping[str, Any]) -> dict[str, str | None]:
     """scope.go addSkippedNodeOutputsToScope: declared outputs -> valueFrom.default, else absent (None)."""
-    values: dict[str, Optional[str]] = {}
+    values: dict[str, str | None] = {}
     for param in ((template.get("outputs") or {}).get("parameters")) or []:
         default = (param.get("valueFrom") or {}).get("default")
         values[f"tasks.{task}.outputs.parameters.{param['name']}"] = as_string(default)
@@ -96,8 +97,8 @@ def local_scope(
     workflow_name: str,
     ancestors: Mapping[str, NodeResult],
     templates: Mapping[str, Mapping[str, Any]],
-    loops: Optional[Mapping[str, Sequence[NodeResult]]] = None,
-) -> dict[str, Optional[str]]:
+    loops: Mapping[str, Sequence[NodeResult]] | None = None,
+) -> dict[str, str | None]:
     """dag.go buildLocalScopeFromTask: globals plus every ancestor's status and outputs.
 
     `ancestors` maps each ancestor task that has a node to it; `templates` maps a task to the
@@ -127,9 +128,9 @@ def local_scope(
     return scope
 
 
-def known_inputs(template: Mapping[str, Any], arguments: Mapping[str, Optional[str]], scope: Scope) -> dict[str, Optional[str]]:
+def known_inputs(template: Mapping[str, Any], arguments: Mapping[str, str | None], scope: Scope) -> dict[str, str | None]:
     """The template's input parameters from the arguments, else their defaults (`scope` substituted)."""
-    inputs: dict[str, Optional[str]] = {}
+    inputs: dict[str, str | None] = {}
     for param in ((template.get("inputs") or {}).get("parameters")) or []:
         value = arguments.get(param["name"])
         if value is None:
@@ -142,9 +143,9 @@ def known_inputs(template: Mapping[str, Any], arguments: Mapping[str, Optional[s
     return inputs
 
 
-def resolve_arguments(task: Mapping[str, Any], scope: Scope) -> dict[str, Optional[str]]:
+def resolve_arguments(task: Mapping[str, Any], scope: Scope) -> dict[str, str | None]:
     """dag.go resolveDependencyReferences for argument parameters (absent optionals -> ABSENT)."""
-    resolved: dict[str, Optional[str]] = {}
+    resolved: dict[str, str | None] = {}
     for param in ((task.get("arguments") or {}).get("parameters")) or []:
         value = as_string(param.get("value"))
         if value is None:
@@ -160,7 +161,7 @@ def resolve_arguments(task: Mapping[str, Any], scope: Scope) -> dict[str, Option
 
 def process_template(
     template: Mapping[str, Any],
-    arguments: Mapping[str, Optional[str]],
+    arguments: Mapping[str, str | None],
     task: Mapping[str, Any],
     globals_: Scope,
     locals_: Scope,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Optional
+from typing import Callable
 
 
 def rfc3339(stamp: float) -> str:
@@ -19,7 +19,7 @@ class Attempt:
     number: int  # 1-based
     phase: str
     message: str
-    exit_code: Optional[int]
+    exit_code: int | None
     started_at: float
     finished_at: float
 
@@ -35,19 +35,19 @@ class NodeResult:
     kind: str
     phase: str = "Pending"
     message: str = ""
-    arguments: dict[str, Optional[str]] = field(default_factory=dict)  # resolved argument parameters
+    arguments: dict[str, str | None] = field(default_factory=dict)  # resolved argument parameters
     # The template's input parameters as far as known without other tasks' outputs: the argument
     # (raw until resolved), else the default with {{tasks.name}} substituted; set even for no pod.
-    inputs: dict[str, Optional[str]] = field(default_factory=dict)
-    outputs: Optional[dict[str, Optional[str]]] = None  # output parameters of the last attempt
-    exit_code: Optional[int] = None
+    inputs: dict[str, str | None] = field(default_factory=dict)
+    outputs: dict[str, str | None] | None = None  # output parameters of the last attempt
+    exit_code: int | None = None
     attempts: list[Attempt] = field(default_factory=list)
-    log_path: Optional[str] = None
-    started_at: Optional[float] = None
-    finished_at: Optional[float] = None
+    log_path: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
 
     @property
-    def duration(self) -> Optional[float]:
+    def duration(self) -> float | None:
         """Seconds from the first attempt's start to the node's end (None without a pod)."""
         if self.started_at is None or self.finished_at is None:
             return None
@@ -85,12 +85,12 @@ class Event:
     elapsed: float
     attempt: int = 0
     message: str = ""
-    exit_code: Optional[int] = None
-    log_path: Optional[str] = None
-    delay: Optional[float] = None  # retrying: the real wait in seconds
-    nominal_delay: Optional[float] = None  # retrying: what Argo would wait
-    node: Optional[NodeResult] = None
-    result: Optional[RunResult] = None
+    exit_code: int | None = None
+    log_path: str | None = None
+    delay: float | None = None  # retrying: the real wait in seconds
+    nominal_delay: float | None = None  # retrying: what Argo would wait
+    node: NodeResult | None = None
+    result: RunResult | None = None
 
 
 EventHandler = Callable[[Event], None]

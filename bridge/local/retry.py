@@ -5,8 +5,9 @@ Times are seconds on one monotonic clock; `scale` is `bridge run --retry-delay-s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from bridge.local.spec import int_or_string, parse_duration
 
@@ -28,7 +29,7 @@ class RetryDecision:
 
 
 def decide_retry(
-    retry: Optional[Mapping[str, Any]],
+    retry: Mapping[str, Any] | None,
     *,
     attempts: int,
     phase: str,
@@ -53,7 +54,7 @@ def decide_retry(
     limit = int_or_string(retry.get("limit"), "retryStrategy.limit")
     backoff = retry.get("backoff")
     if backoff:
-        max_deadline: Optional[float] = None
+        max_deadline: float | None = None
         if backoff.get("maxDuration"):
             max_deadline = first_started + parse_duration(backoff["maxDuration"])
             if now > max_deadline:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 
@@ -35,7 +36,7 @@ def parse_duration(value: Any) -> float:
     return sign * total
 
 
-def int_or_string(value: Any, field: str) -> Optional[int]:
+def int_or_string(value: Any, field: str) -> int | None:
     """intstr.Int32/Int64: an int, or a string holding one (`limit: '2'`); None when absent."""
     if value is None or value == "":
         return None
@@ -79,7 +80,7 @@ def template_kind(template: Mapping[str, Any]) -> str:
     return "unknown"
 
 
-def as_string(value: Any) -> Optional[str]:
+def as_string(value: Any) -> str | None:
     """An Argo AnyString: YAML scalars become their text (`true`, `2`), None stays None."""
     if value is None:
         return None
@@ -88,7 +89,7 @@ def as_string(value: Any) -> Optional[str]:
     return str(value)
 
 
-def argument_values(task: Mapping[str, Any]) -> dict[str, Optional[str]]:
+def argument_values(task: Mapping[str, Any]) -> dict[str, str | None]:
     """A DAG task's `arguments.parameters` as name -> value (None when it has no value)."""
     params = ((task.get("arguments") or {}).get("parameters")) or []
     return {p["name"]: as_string(p.get("value")) for p in params}

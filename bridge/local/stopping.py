@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from types import FrameType
-from typing import Iterator, Optional
 
 # Signals that stop a run as Ctrl-C does (`timeout`, a closed terminal, a service manager).
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -36,7 +36,7 @@ def stop_on_signals(stopping: threading.Event) -> Iterator[None]:
         yield
         return
 
-    def handler(signum: int, frame: Optional[FrameType]) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
         if not stopping.is_set():
             raise Stopped(signum)
 

@@ -13,8 +13,9 @@ order, as Argo's DAG walk does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any
 
 
 class LockError(Exception):
@@ -82,7 +83,7 @@ class Locks:
                 raise LockError("requested configuration is invalid: duplicate synchronization item found")
         return [self._lock(item, kind) for kind, item in items]
 
-    def try_acquire(self, holder: str, sync: Mapping[str, Any]) -> Optional[str]:
+    def try_acquire(self, holder: str, sync: Mapping[str, Any]) -> str | None:
         """Take every lock of `sync` for `holder`, or none; None when held, else Argo's waiting message."""
         locks = self._items(sync)
         for lock in locks:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 # common.AbsentOptionalArgumentValue: an argument that was a pure reference to a skipped/omitted
 # node's output with no default (scope.go markAbsentOptionalArgs); the input's default applies.
@@ -14,7 +15,7 @@ class SubstitutionError(ValueError):
     """A reference Argo could not resolve (the node ends in Error)."""
 
 
-def _is_strict(tag: str, strict: Optional[Sequence[str]]) -> bool:
+def _is_strict(tag: str, strict: Sequence[str] | None) -> bool:
     """template.getStrictRegex: `tasks` matches `tasks.A...` but not `tasksA`; None = allow unresolved."""
     if strict is None:
         return False
@@ -23,7 +24,7 @@ def _is_strict(tag: str, strict: Optional[Sequence[str]]) -> bool:
     return any(tag == p or tag.startswith(p + ".") for p in strict)
 
 
-def substitute(text: str, scope: Mapping[str, Optional[str]], strict: Optional[Sequence[str]] = None) -> str:
+def substitute(text: str, scope: Mapping[str, str | None], strict: Sequence[str] | None = None) -> str:
     """Replace every `{{tag}}` found in scope; a missing strict tag raises, others stay as written."""
     if "{{" not in text:
         return text
@@ -60,7 +61,7 @@ def substitute(text: str, scope: Mapping[str, Optional[str]], strict: Optional[S
     return "".join(out)
 
 
-def substitute_all(value: Any, scope: Mapping[str, Optional[str]], strict: Optional[Sequence[str]] = None) -> Any:
+def substitute_all(value: Any, scope: Mapping[str, str | None], strict: Sequence[str] | None = None) -> Any:
     """`substitute` on every string inside a JSON-like value (Argo substitutes the marshalled object)."""
     if isinstance(value, str):
         return substitute(value, scope, strict)
@@ -71,7 +72,7 @@ def substitute_all(value: Any, scope: Mapping[str, Optional[str]], strict: Optio
     return copy.deepcopy(value)
 
 
-def is_pure_reference(value: str) -> Optional[str]:
+def is_pure_reference(value: str) -> str | None:
     """scope.go absentOptionalRef: the key of a value that is exactly one `{{key}}`, else None."""
     if not (value.startswith("{{") and value.endswith("}}")):
         return None

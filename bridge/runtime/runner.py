@@ -56,7 +56,7 @@ class Terminated(BaseException):
     """SIGTERM while bridge (not the task) was working; a BaseException like Airflow's own."""
 
 
-def _terminate(signum: int, frame: Any) -> None:
+def _terminate(_signum: int, _frame: Any) -> None:
     """SIGTERM handler outside the task: stop, but still write the output files."""
     raise Terminated("received SIGTERM outside the task; stopping")
 

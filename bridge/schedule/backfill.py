@@ -5,9 +5,10 @@ from __future__ import annotations
 import shlex
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from bridge.errors import ScheduleError
 from bridge.model import EmitOptions, Plan, ScheduleSpec

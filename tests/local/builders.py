@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional
+from typing import Any
 
 # Every script gets its output folder as argv[1] (/tmp/out in the pod) and `put(name, text)`.
 PRELUDE = (
@@ -19,8 +19,8 @@ PRELUDE = (
 def py_template(
     name: str = "py",
     *,
-    outputs: Optional[dict[str, Optional[str]]] = None,
-    inputs: Optional[dict[str, Optional[str]]] = None,
+    outputs: dict[str, str | None] | None = None,
+    inputs: dict[str, str | None] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
     """A container template running `inputs.parameters.code` with the prelude; outputs read from /tmp/out/<name>."""
@@ -57,10 +57,10 @@ def task(name: str, code: str = "pass", *, template: str = "py", **fields: Any) 
 
 def workflow(
     tasks: list[dict[str, Any]],
-    templates: Optional[list[dict[str, Any]]] = None,
+    templates: list[dict[str, Any]] | None = None,
     *,
-    parameters: Optional[list[dict[str, Any]]] = None,
-    dag: Optional[dict[str, Any]] = None,
+    parameters: list[dict[str, Any]] | None = None,
+    dag: dict[str, Any] | None = None,
     **spec: Any,
 ) -> dict[str, Any]:
     """A Workflow whose entrypoint DAG `main` has `tasks`."""

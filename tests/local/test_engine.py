@@ -328,7 +328,7 @@ def test_dag_target_runs_only_targets_and_their_ancestors(run):
     assert result.phase == "Succeeded"
 
 
-def test_bridge_task_resolves_next_to_the_interpreter(tmp_path: Path):
+def test_bridge_task_resolves_next_to_the_interpreter():
     from bridge.local.launcher import resolve_command
 
     resolved = resolve_command("bridge-task")

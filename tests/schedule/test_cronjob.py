@@ -72,7 +72,7 @@ def test_interval_schedule_gets_a_message_and_no_cronjob(tmp_path: Path) -> None
     assert not (tmp_path / "out" / "cronjobs").exists()
 
 
-def test_long_dag_id_is_cut_to_52(tmp_path: Path) -> None:
+def test_long_dag_id_is_cut_to_52() -> None:
     from bridge.emit.cronjob import cron_name
     from bridge.model import Plan, SourceDag
 

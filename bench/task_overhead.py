@@ -23,11 +23,11 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from importlib import metadata
+
+from bridge.version_compat import AIRFLOW_MAJOR, AIRFLOW_VERSION
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.path.dirname(sys.executable)
-AIRFLOW_MAJOR = int(metadata.version("apache-airflow").split(".")[0])
 DATE = "2024-01-02"
 
 SOURCE = textwrap.dedent(
@@ -121,7 +121,7 @@ def measure(root: str, task_file: str, runs: int) -> dict[str, dict[str, float]]
     template_dir = os.path.join(root, "template")
     subprocess.run([sys.executable, "-m", "bridge.runtime", "prepare", "--dir", template_dir],
                    check=True, capture_output=True, env=airflow_env(os.path.join(root, "prep"), dags_folder))
-    template = os.path.join(template_dir, f"airflow-{metadata.version('apache-airflow')}.db")
+    template = os.path.join(template_dir, f"airflow-{AIRFLOW_VERSION}.db")
     if AIRFLOW_MAJOR >= 3:
         recipe = [[airflow, "db", "migrate"], [airflow, "dags", "test", "bench", DATE]]
     else:
@@ -157,7 +157,7 @@ def main() -> None:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     recipe = "db migrate + dags test" if AIRFLOW_MAJOR >= 3 else "db migrate + dags backfill"
-    print(f"Airflow {metadata.version('apache-airflow')}, Python {sys.version.split()[0]}, "
+    print(f"Airflow {AIRFLOW_VERSION}, Python {sys.version.split()[0]}, "
           f"median of {args.runs} runs, trivial BashOperator")
     labels = {"a": "(a) floor: import + execute()", "b": f"(b) original: {recipe}", "c": "(c) bridge-task run"}
     for key, label in labels.items():

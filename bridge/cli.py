@@ -241,7 +241,11 @@ def lint(paths: tuple[str, ...], strict: bool) -> None:
 
 @main.command()
 @click.argument("workflow_yaml", type=click.Path(exists=True, dir_okay=False))
-@click.option("--run-date", help="Airflow logical date to run (a manual run).")
+@click.option(
+    "--run-date",
+    callback=lambda _ctx, _param, value: None if value is None else normalise_run_date(value),
+    help="Airflow logical date to run (a manual run): YYYYMMDD, YYYY-MM-DD or ISO date-time.",
+)
 @click.option("--scheduled-time", help="When the schedule fired; the logical date comes from the DAG's timetable.")
 @click.option("--from-cronjob", is_flag=True, help="In a CronJob: the scheduled time of this Job (see docs/SCHEDULES.md).")
 @click.option("--namespace", help="Namespace to create the Workflow in.  [default: the Workflow's, the pod's, or default]")

@@ -44,6 +44,11 @@ def check_run_date(value: str) -> str:
     return text
 
 
+def run_id(kind: str, logical_date: datetime) -> str:
+    """Airflow's run_id format, `<kind>__<logical date ISO, UTC>` (kind: manual, scheduled, backfill)."""
+    return f"{kind}__{logical_date.astimezone(UTC).isoformat()}"
+
+
 def default_run_id(logical_date: datetime) -> str:
     """`manual__<iso>` as `airflow dags test`/`trigger` name a run (Airflow's own format)."""
-    return f"manual__{logical_date.isoformat()}"
+    return run_id("manual", logical_date)

@@ -20,10 +20,10 @@ ARGO_CRDS = {"Workflow": "crd-workflows.yaml.gz", "CronWorkflow": "crd-cronworkf
 
 
 def airflow_major() -> int:
-    """2 or 3, from the installed Airflow."""
-    import airflow
+    """2 or 3, from the installed Airflow (bridge's one flag)."""
+    from bridge.version_compat import AIRFLOW_MAJOR
 
-    return int(airflow.__version__.split(".")[0])
+    return AIRFLOW_MAJOR
 
 
 def run_cli(*args: str) -> Result:

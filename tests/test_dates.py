@@ -71,3 +71,13 @@ def test_bridge_run_refuses_a_bad_run_date_before_any_work(
     assert result.exit_code == 2, result.output
     assert "--run-date" in result.output and "is not YYYYMMDD, YYYY-MM-DD or an ISO date-time" in result.output
     assert os.listdir(work) == [] and os.listdir(scratch) == []
+
+
+def test_bridge_submit_refuses_a_bad_run_date_as_a_usage_error(tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    workflow = tmp_path / "wf.yaml"
+    workflow.write_text("kind: Workflow\n")
+    result = run_cli("submit", str(workflow), "--run-date", "2024-13-45", "--dry-run")
+    assert result.exit_code == 2
+    assert "Invalid value for --run-date" in result.output and "YYYYMMDD" in result.output

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from bridge.dates import run_id
 from bridge.errors import ScheduleError
 from bridge.model import EmitOptions, Plan, ScheduleSpec
-from bridge.schedule.runs import Run, run_id, run_name, workflow_for_run
+from bridge.schedule.runs import Run, run_name, workflow_for_run
 
 UTC = timezone.utc  # noqa: UP017  (Python 3.9)
 

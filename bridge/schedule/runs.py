@@ -27,11 +27,6 @@ class Run:
     scheduled_time: datetime | None = None
 
 
-def run_id(kind: str, logical_date: datetime) -> str:
-    """Airflow's run_id format, `<kind>__<logical date ISO>` (kind: scheduled, backfill, manual)."""
-    return f"{kind}__{logical_date.astimezone(UTC).isoformat()}"
-
-
 def run_name(dag_id: str, logical_date: datetime) -> str:
     """The Workflow name of the run at this logical date: the same for every retry and backfill."""
     return f"{names.argo_name(dag_id, NAME_DAG_MAX)}-{logical_date.astimezone(UTC):%Y%m%d%H%M%S}"

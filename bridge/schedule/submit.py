@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from bridge.dates import run_id
 from bridge.errors import ScheduleError
 from bridge.model import ScheduleSpec
-from bridge.schedule.runs import Run, dag_id_of, read_workflow, run_id, schedule_of, workflow_for_run
+from bridge.schedule.runs import Run, dag_id_of, read_workflow, schedule_of, workflow_for_run
 
 UTC = timezone.utc  # noqa: UP017  (Python 3.9)
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "workflows"

@@ -152,6 +152,18 @@ def unknown_fields(schema: dict[str, Any], node: dict[str, Any], value: Any, pat
     return found
 
 
+@functools.cache
+def _validator(kind: str, crd: bool) -> Any:
+    """A jsonschema validator for `kind`, built once (checking a 2 MB schema on every call costs seconds)."""
+    import jsonschema
+
+    if crd:
+        schema = argo_crd_schema(kind)
+    else:
+        schema = {"$ref": f"#/definitions/io.argoproj.workflow.v1alpha1.{kind}", "definitions": argo_schema()["definitions"]}
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
 def validate_argo(document: dict[str, Any]) -> None:
     """Validate one Argo object against Argo's JSON schema and, for the kinds with one, its CRD; unknown fields too.
 
@@ -161,17 +173,16 @@ def validate_argo(document: dict[str, Any]) -> None:
     """
     import jsonschema
 
-    schema = argo_schema()
     kind = document["kind"]
-    root = {"$ref": f"#/definitions/io.argoproj.workflow.v1alpha1.{kind}", "definitions": schema["definitions"]}
-    jsonschema.validate(document, root)
-    unknown = unknown_fields(schema, root, document)
-    assert not unknown, f"fields outside Argo's schema: {unknown}"
-    if kind in ARGO_CRDS:
-        crd = argo_crd_schema(kind)
-        jsonschema.validate(document, crd)
-        unknown = unknown_fields({}, crd, document)
-        assert not unknown, f"fields outside Argo's {kind} CRD: {unknown}"
+    for crd in (False, True) if kind in ARGO_CRDS else (False,):
+        validator = _validator(kind, crd)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+        if error is not None:
+            raise error
+        schema = argo_schema() if not crd else {}
+        unknown = unknown_fields(schema, validator.schema, document)
+        where = f"Argo's {kind} CRD" if crd else "Argo's schema"
+        assert not unknown, f"fields outside {where}: {unknown}"
 
 
 def env_without(*prefixes: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -77,9 +78,25 @@ def main() -> None:
     """Run Apache Airflow DAGs on Argo Workflows, one container per task."""
 
 
+def folder_options(function: Any) -> Any:
+    """--dags-folder and --plugins-folder: the folders Airflow would use for PATH (docs/DESIGN.md, "Projects")."""
+    function = click.option(
+        "--plugins-folder",
+        type=click.Path(file_okay=False),
+        help="Airflow's plugins folder, carried and loaded.  [default: a plugins/ folder beside the dags folder]",
+    )(function)
+    return click.option(
+        "--dags-folder",
+        type=click.Path(file_okay=False),
+        help="The dags folder Airflow puts on sys.path.  [default: PATH when a folder, else its folder]",
+    )(function)
+
+
 @main.command()
-@click.argument("dag_file")
-@click.option("--dag-id", help="The DAG to split when the file defines several.")
+@click.argument("path")
+@click.option("--dag-id", "dag_ids", multiple=True, help="Split only this DAG (repeatable).  [default: every DAG]")
+@folder_options
+@click.option("--skip-broken", is_flag=True, help="Split the DAGs of the files that load, listing the broken ones.")
 @click.option("-o", "--output", "output", default="build", show_default=True, help="Output folder.")
 @image_option
 @namespace_option
@@ -94,8 +111,11 @@ def main() -> None:
 @gcp_key_secret_option
 @pool_slots_option
 def split(
-    dag_file: str,
-    dag_id: str | None,
+    path: str,
+    dag_ids: tuple[str, ...],
+    dags_folder: str | None,
+    plugins_folder: str | None,
+    skip_broken: bool,
     output: str,
     image: str | None,
     namespace: str | None,
@@ -104,13 +124,17 @@ def split(
     gcp_key_secret: str | None,
     pool_slots: dict[str, int],
 ) -> None:
-    """Split DAG_FILE into single-task DAG files, an Argo Workflow, its schedule and an image recipe."""
-    from bridge.split import split_dag
+    """Split PATH (a DAG file or a dags folder): per DAG, single-task DAG files, an Argo Workflow and its
+    schedule; for them all, one image recipe and a kustomization.yaml."""
+    from bridge.split import split_project
 
     try:
-        result = split_dag(
-            dag_file,
-            dag_id=dag_id,
+        result = split_project(
+            path,
+            dags_folder=dags_folder,
+            plugins_folder=plugins_folder,
+            dag_ids=dag_ids,
+            skip_broken=skip_broken,
             output=output,
             image=image,
             namespace=namespace,
@@ -123,14 +147,24 @@ def split(
         _fail(error)
         return
     changed = len(result.changed)
+    root = os.path.normpath(output)
+    tasks = sum(dag.task_count for dag in result.dags)
+    what = f"DAG {result.dags[0].dag_id!r}" if len(result.dags) == 1 else f"{len(result.dags)} DAGs"
     click.echo(
-        f"bridge: split DAG {result.dag_id!r} into {result.task_count} tasks -> {os.path.normpath(output)}/ "
-        f"({changed} file{'s' if changed != 1 else ''} changed)"
+        f"bridge: split {what} into {tasks} tasks -> {root}/ ({changed} file{'s' if changed != 1 else ''} changed)"
     )
-    click.echo(f"  workflow: {result.workflow_path}")
-    if result.sync_path:
-        click.echo(f"  first:    kubectl apply -f {result.sync_path}   (semaphore limits; Argo fails runs without them)")
-    click.echo(f"  submit:   argo submit {result.workflow_path} -p run-date=YYYYMMDD")
+    if len(result.dags) == 1:
+        only = result.dags[0]
+        click.echo(f"  workflow: {only.workflow_path}")
+        if only.sync_path:
+            click.echo(f"  first:    kubectl apply -f {only.sync_path}   (semaphore limits; Argo fails runs without them)")
+        click.echo(f"  submit:   argo submit {only.workflow_path} -p run-date=YYYYMMDD")
+    else:
+        for dag in result.dags:
+            click.echo(f"  {dag.dag_id}: {dag.workflow_path} ({dag.task_count} task{'s' if dag.task_count != 1 else ''})")
+        click.echo(f"  install:  kubectl apply -k {root}   (schedules and semaphore limits)")
+        click.echo(f"  submit:   argo submit {root}/workflows/<name>.yaml -p run-date=YYYYMMDD")
+    click.echo(f"  image:    podman build -f images/Dockerfile -t {result.image} {root}")
     for warning in result.warnings:
         click.echo(f"bridge: warning: {warning}", err=True)
 
@@ -156,14 +190,15 @@ def normalise_run_date(value: str) -> str:
 
 
 @main.command()
-@click.argument("dag_file")
+@click.argument("dag_file", metavar="PATH")
 @click.option(
     "--run-date",
     required=True,
     callback=lambda _ctx, _param, value: normalise_run_date(value),
     help="Airflow logical date: YYYYMMDD, YYYY-MM-DD or ISO date-time.",
 )
-@click.option("--dag-id", help="The DAG to run when the file defines several.")
+@click.option("--dag-id", help="The DAG to run when PATH holds several.")
+@folder_options
 @click.option("--parallelism", type=click.IntRange(min=1), help="Tasks running at once.  [default: the DAG's max_active_tasks]")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), help="Write the run's JSON report here.")
 @click.option("-p", "--parameter", "parameters", multiple=True, metavar="NAME=VALUE", help="Workflow parameter (a DAG param), as with argo submit -p.")
@@ -183,6 +218,8 @@ def run(
     dag_file: str,
     run_date: str,
     dag_id: str | None,
+    dags_folder: str | None,
+    plugins_folder: str | None,
     parallelism: int | None,
     report_file: str | None,
     parameters: tuple[str, ...],
@@ -193,7 +230,7 @@ def run(
     pass_env: tuple[str, ...],
     pool_slots: dict[str, int],
 ) -> None:
-    """Run DAG_FILE for one date on this machine, the way Argo runs the emitted Workflow."""
+    """Run a DAG of PATH (a DAG file or a dags folder) for one date here, the way Argo runs its Workflow."""
     from bridge.run import run_dag
 
     try:
@@ -201,6 +238,8 @@ def run(
             dag_file,
             run_date=run_date,
             dag_id=dag_id,
+            dags_folder=dags_folder,
+            plugins_folder=plugins_folder,
             parallelism=parallelism,
             parameters=_parameter(parameters),
             retry_delay_scale=retry_delay_scale,
@@ -292,10 +331,11 @@ def logical_date(timetable_json: str, scheduled_time: str, outputs: str | None) 
 
 
 @main.command()
-@click.argument("dag_file")
+@click.argument("dag_file", metavar="PATH")
 @click.option("--start", required=True, help="First logical date of the range (inclusive).")
 @click.option("--end", required=True, help="Last logical date of the range (inclusive).")
-@click.option("--dag-id", help="The DAG when the file defines several.")
+@click.option("--dag-id", help="The DAG when PATH holds several.")
+@folder_options
 @click.option("--dry-run", "mode", flag_value="dry-run", default=True, help="Print the argo submit commands (default).")
 @click.option("--local", "mode", flag_value="local", help="Run each date on this machine with bridge run.")
 @click.option("--submit", "mode", flag_value="submit", help="Create the Workflows through the Kubernetes API.")
@@ -310,6 +350,8 @@ def backfill(
     start: str,
     end: str,
     dag_id: str | None,
+    dags_folder: str | None,
+    plugins_folder: str | None,
     mode: str,
     max_active: int,
     workflow_out: str | None,
@@ -338,6 +380,8 @@ def backfill(
             namespace=namespace,
             gcp_key_secret=gcp_key_secret,
             pool_slots=pool_slots,
+            dags_folder=dags_folder,
+            plugins_folder=plugins_folder,
         )
         click.echo(f"bridge: backfill of DAG {plan.dag_id!r}: {len(plan.runs)} runs", err=True)
         if workflow_out:
@@ -348,7 +392,9 @@ def backfill(
             for line in bf.argo_commands(plan):
                 click.echo(line)
         elif mode == "local":
-            failed = [date for date, ok in bf.run_locally(dag_file, dag_id, plan, pool_slots=pool_slots) if not ok]
+            failed = [date for date, ok in bf.run_locally(
+                dag_file, plan, pool_slots=pool_slots, dags_folder=dags_folder, plugins_folder=plugins_folder
+            ) if not ok]
             sys.exit(1 if failed else 0)
         else:
             bf.submit_all(plan, kube_api(), default_namespace(plan.workflow, namespace), max_active)

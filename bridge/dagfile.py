@@ -35,7 +35,7 @@ def _dag_context() -> Any:
     return Airflow2DagContext
 
 
-def _import_source(path: str) -> ModuleType:
+def _import_source(path: str, dags_folder: str) -> ModuleType:
     """Import the original DAG file once per process, under a stable private name."""
     digest = hashlib.sha256(path.encode()).hexdigest()[:12]
     name = _SOURCE_MODULE_PREFIX + digest
@@ -47,9 +47,8 @@ def _import_source(path: str) -> ModuleType:
         raise ImportError(f"bridge: cannot import DAG source {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    folder = os.path.dirname(path)
-    if folder not in sys.path:  # as Airflow puts the dags folder on sys.path
-        sys.path.insert(0, folder)
+    if dags_folder not in sys.path:  # as Airflow puts the dags folder on sys.path
+        sys.path.insert(0, dags_folder)
     context = _dag_context()
     before = set(context.autoregistered_dags)
     previous_name = context.current_autoregister_module_name
@@ -125,11 +124,25 @@ def _trim_to(dag: Any, keep: set[str]) -> None:
         task.downstream_task_ids.intersection_update(dag.task_dict)
 
 
-def single_task_dag(task_file: str, *, source: str, dag_id: str, task_id: str) -> Any:
-    """Return the DAG `dag_id` of `source` reduced to the one task `task_id`, without retries."""
+def single_task_dag(
+    task_file: str,
+    *,
+    source: str,
+    dag_id: str,
+    task_id: str,
+    dags_folder: str | None = None,
+    template_searchpath: tuple[str, ...] | None = None,
+) -> Any:
+    """Return the DAG `dag_id` of `source` reduced to the one task `task_id`, without retries.
+
+    Paths are relative to the task file: `source` the DAG file, `dags_folder` the project's dags
+    folder (put on sys.path; default: the DAG file's folder), `template_searchpath` the carried
+    folders standing for the DAG's own entries, in order (docs/DESIGN.md, "Projects").
+    """
     here = os.path.dirname(os.path.abspath(task_file))
     path = os.path.normpath(os.path.join(here, source))
-    module = _import_source(path)
+    root = os.path.normpath(os.path.join(here, dags_folder)) if dags_folder else os.path.dirname(path)
+    module = _import_source(path, root)
     dag = _find_dag(module, dag_id, path)
     if task_id not in dag.task_dict:
         raise ImportError(f"bridge: DAG {dag_id!r} in {path} has no task {task_id!r}; re-run bridge split")
@@ -144,13 +157,14 @@ def single_task_dag(task_file: str, *, source: str, dag_id: str, task_id: str) -
         # identity; partial_subset's deep copy made a new one.
         task.expand_input = original.expand_input
     task.retries = 0  # Argo's retryStrategy retries the pod
-    searchpath = list(sub.template_searchpath or [])
-    if isinstance(sub.template_searchpath, str):
-        searchpath = [sub.template_searchpath]
-    source_folder = os.path.dirname(path)
-    if source_folder not in searchpath:
-        searchpath.append(source_folder)
-    sub.template_searchpath = searchpath
+    # Airflow's Jinja loader searches the DAG file's folder, then template_searchpath; the subset's
+    # own folder is the task file's, so the DAG file's folder is named first.
+    if template_searchpath is None:
+        own = sub.template_searchpath or []
+        entries = [own] if isinstance(own, str) else list(own)
+    else:
+        entries = [os.path.normpath(os.path.join(here, entry)) for entry in template_searchpath]
+    sub.template_searchpath = [os.path.dirname(path), *entries]
     sub.fileloc = os.path.abspath(task_file)
     TARGETS[sub.fileloc] = task_id
     return sub

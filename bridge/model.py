@@ -84,8 +84,24 @@ class SourceDag:
     dagrun_timeout_seconds: float | None = None
     airflow_version: str = ""
     requirements: tuple[tuple[str, str], ...] = ()  # (distribution, version), sorted
-    support_files: tuple[str, ...] = ()  # modules the DAG file imported from its own folder (relative)
+    template_searchpath: tuple[str, ...] = ()  # the DAG's template_searchpath, as carried folders of the output
+    source_rel: str = ""  # the DAG file's path relative to the dags folder (posix); "" means its basename
     timetable: ScheduleSpec | None = None  # None when unscheduled
+
+
+@dataclass(frozen=True)
+class Project:
+    """A dags folder as Airflow would load it: its DAGs and every file a pod may read (docs/DESIGN.md, "Projects")."""
+
+    name: str  # names the image when several DAGs share it
+    dags_folder: str  # absolute: the root Airflow puts on sys.path
+    plugins_folder: str  # absolute, "" when the project has none
+    dags: tuple[SourceDag, ...]  # sorted by dag_id
+    files: tuple[tuple[str, str], ...] = ()  # (path in the output, absolute path here): sources/, plugins/, searchpath/
+    requirements: str = ""  # text of the project's requirements.txt, "" when none
+    packages: str = ""  # text of its packages.txt (Debian packages), "" when none
+    skipped: tuple[str, ...] = ()  # broken files left out by --skip-broken, as located messages
+    single_file: bool = False  # split from one DAG file (the image is named after its DAG when it has one)
 
 
 @dataclass(frozen=True)
@@ -173,3 +189,4 @@ class EmitOptions:
     namespace: str | None = None  # written into every manifest's metadata when set
     gcp_key_secret: str | None = None  # Secret holding key.json: mounted read-only, GOOGLE_APPLICATION_CREDENTIALS set
     schedule_kind: str = "cronjob"  # one of SCHEDULE_KINDS: what bridge split emits for the schedule
+    shared_pools: bool = False  # several DAGs in one output: pool ConfigMaps once, in sync/pools.yaml

@@ -291,7 +291,7 @@ def plan_workflow(
     return Plan(
         dag=dag,
         workflow_name=workflow_name,
-        source_file=f"sources/{dag.dag_id}/{os.path.basename(dag.source_path)}",
+        source_file=f"sources/{dag.source_rel or os.path.basename(dag.source_path)}",
         tasks=tuple(planned),
         templates=tuple(specs[name] for name in sorted(specs)),
         task_settings=tuple(sorted(settings)),

@@ -54,8 +54,10 @@ def run_dag(
     image: str | None = None,
     pass_env: tuple[str, ...] = (),
     pool_slots: Mapping[str, int] | None = None,
+    dags_folder: str | None = None,
+    plugins_folder: str | None = None,
 ) -> LocalRun:
-    """Split `dag_file`, run the Workflow for `run_date` with live progress, print a summary.
+    """Split `dag_file` (a DAG file or a dags folder, with its project's files), run the Workflow for `run_date` with live progress, print a summary.
 
     `engine` "host" runs each pod's command as a local process; "podman" or "docker" runs it in
     the Workflow's image (`image` overrides it, as `bridge split --image` would), see
@@ -75,7 +77,10 @@ def run_dag(
     work = tempfile.mkdtemp(prefix="bridge-run-")
     split_dir = os.path.join(work, "split")
     try:
-        result = split_dag(dag_file, dag_id=dag_id, output=split_dir, image=image, pool_slots=pool_slots)
+        result = split_dag(
+            dag_file, dag_id=dag_id, output=split_dir, image=image, pool_slots=pool_slots, dags_folder=dags_folder,
+            plugins_folder=plugins_folder,
+        )
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

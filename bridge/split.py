@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from bridge.emit import emit_all
 from bridge.emit.cronjob import schedule_problem
 from bridge.emit.sync import sync_path
-from bridge.errors import UnsupportedError
-from bridge.model import EmitOptions, Plan, SourceDag
+from bridge.errors import DagLoadError, UnsupportedError
+from bridge.model import EmitOptions, Plan, Project, SourceDag
 from bridge.plan import plan_workflow
 from bridge.write import write_output
 
@@ -46,6 +45,7 @@ def emit_options(
     namespace: str | None = None,
     gcp_key_secret: str | None = None,
     schedule: str = "cronjob",
+    shared_pools: bool = False,
 ) -> EmitOptions:
     """bridge split's target flags as the emitters take them (bridge backfill builds the same from the same flags)."""
     return EmitOptions(
@@ -53,20 +53,116 @@ def emit_options(
         namespace=namespace,
         gcp_key_secret=gcp_key_secret,
         schedule_kind=schedule,
+        shared_pools=shared_pools,
     )
 
 
-def render_files(plan: Plan, options: EmitOptions) -> dict[str, bytes]:
-    """All output files as bytes: emitted text plus the byte copy of the DAG source."""
-    files = {path: text.encode("utf-8") for path, text in emit_all(plan, options).items()}
-    with open(plan.dag.source_path, "rb") as handle:
-        files[plan.source_file] = handle.read()
-    folder = os.path.dirname(plan.dag.source_path)
-    target = os.path.dirname(plan.source_file)
-    for rel in plan.dag.support_files:
-        with open(os.path.join(folder, rel), "rb") as handle:
-            files[f"{target}/{rel}"] = handle.read()
+@dataclass(frozen=True)
+class ProjectSplit:
+    """What `bridge split` did for a DAG file or a dags folder."""
+
+    dags: tuple[SplitResult, ...]  # by dag_id
+    changed: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()  # broken files left out (--skip-broken), as located messages
+    image: str = ""  # the one image every Workflow runs
+
+
+def project_image(project: Project, plans: list[Plan], image: str | None) -> str:
+    """--image, else bridge/<the DAG's name>:latest for one DAG of one file, else bridge/<project>:latest."""
+    if image:
+        return image
+    if project.single_file and len(plans) == 1:
+        return default_image(plans[0].workflow_name)
+    return f"bridge/{project.name}:latest"
+
+
+def render_files(project: Project, plans: list[Plan], options: EmitOptions) -> dict[str, bytes]:
+    """All output files as bytes: emitted text plus the byte copies of the project's files."""
+    from bridge.emit import emit_project
+
+    files = {path: text.encode("utf-8") for path, text in emit_project(project, plans, options).items()}
+    for target, source in project.files:
+        with open(source, "rb") as handle:
+            files[target] = handle.read()
     return files
+
+
+def split_project(
+    path: str,
+    *,
+    dags_folder: str | None = None,
+    plugins_folder: str | None = None,
+    dag_ids: tuple[str, ...] = (),
+    skip_broken: bool = False,
+    output: str = "build",
+    image: str | None = None,
+    namespace: str | None = None,
+    force: bool = False,
+    schedule: str = "cronjob",
+    gcp_key_secret: str | None = None,
+    pool_slots: Mapping[str, int] | None = None,
+    one_dag: bool = False,
+) -> ProjectSplit:
+    """Load a DAG file or a dags folder, plan and emit every DAG, write one output; all or nothing.
+
+    `pool_slots` sets Airflow pools' slots (docs/SCHEDULES.md, "Concurrency"); the folders are
+    docs/DESIGN.md's "Projects". `one_dag`: exactly one DAG must be chosen (bridge run).
+    """
+    from bridge.airflow.project import load_project
+
+    project = load_project(
+        path, dags_folder=dags_folder, plugins_folder=plugins_folder, dag_ids=dag_ids, skip_broken=skip_broken,
+        excluded=output,
+    )
+    if one_dag and len(project.dags) > 1:
+        listed = ", ".join(dag.dag_id for dag in project.dags)
+        what = "defines" if project.single_file else "holds"
+        raise DagLoadError(f"{what} {len(project.dags)} DAGs ({listed}); choose one with --dag-id", location=os.path.abspath(path))
+    plans = [build_plan(dag, pool_slots=pool_slots) for dag in project.dags]
+    check_unique_names(plans)
+    options = emit_options(
+        plans[0], image=project_image(project, plans, image), namespace=namespace, gcp_key_secret=gcp_key_secret,
+        schedule=schedule, shared_pools=len(plans) > 1,
+    )
+    files = render_files(project, plans, options)
+    warnings: list[str] = [f"skipped (--skip-broken): {message}" for message in project.skipped]
+    warnings += check_secrets(plans, files, options)
+    for plan in plans:
+        own = {rel: data for rel, data in files.items() if _belongs_to(rel, plan)}
+        warnings += check_rendered(plan, own) + schedule_notes(plan, options) + plan.notes
+    changed = write_output(output, files, force=force)
+    root = os.path.normpath(output)
+    results = []
+    for plan in plans:
+        workflow = os.path.join(root, "workflows", f"{plan.workflow_name}.yaml")
+        sync = os.path.join(root, sync_path(plan)) if sync_path(plan) in files else ""
+        results.append(SplitResult(plan.dag.dag_id, len(plan.tasks), workflow, (), (), sync))
+    return ProjectSplit(tuple(results), tuple(changed), tuple(warnings), project.skipped, options.image)
+
+
+def _belongs_to(rel: str, plan: Plan) -> bool:
+    """Whether an output file is one DAG's own (its Workflow, schedule, sync ConfigMaps, task files)."""
+    from bridge.emit.cronjob import cron_name
+
+    return rel in {
+        f"workflows/{plan.workflow_name}.yaml", sync_path(plan), f"cronjobs/{cron_name(plan)}.yaml",
+        f"cronworkflows/{cron_name(plan)}.yaml", f"workflowtemplates/{plan.workflow_name}.yaml",
+    } or rel.startswith(f"dags/{plan.dag.dag_id}/")
+
+
+def check_unique_names(plans: list[Plan]) -> None:
+    """Two DAGs whose Argo names collide (e.g. `etl_v1` and `etl-v1`) cannot share an output."""
+    seen: dict[str, Plan] = {}
+    for plan in plans:
+        other = seen.get(plan.workflow_name)
+        if other is not None:
+            raise UnsupportedError(
+                f"DAGs {other.dag.dag_id!r} ({other.dag.source_path}) and {plan.dag.dag_id!r} both become the Argo "
+                f"name {plan.workflow_name!r}; rename one, or split them into different output folders",
+                location=plan.dag.source_path,
+            )
+        seen[plan.workflow_name] = plan
 
 
 def split_dag(
@@ -80,44 +176,51 @@ def split_dag(
     schedule: str = "cronjob",
     gcp_key_secret: str | None = None,
     pool_slots: Mapping[str, int] | None = None,
+    dags_folder: str | None = None,
+    plugins_folder: str | None = None,
 ) -> SplitResult:
-    """Load, plan, emit and write; nothing is written unless everything succeeded.
+    """Split one DAG (of a file or a dags folder; `dag_id` chooses when there are several) with its project's files."""
+    done = split_project(
+        dag_file, dags_folder=dags_folder, plugins_folder=plugins_folder, dag_ids=(dag_id,) if dag_id else (),
+        output=output, image=image, namespace=namespace, force=force, schedule=schedule,
+        gcp_key_secret=gcp_key_secret, pool_slots=pool_slots, one_dag=True,
+    )
+    return replace(done.dags[0], changed=done.changed, warnings=done.warnings)
 
-    `pool_slots` sets Airflow pools' slots (docs/SCHEDULES.md, "Concurrency").
+
+def check_secrets(plans: list[Plan], files: dict[str, bytes], options: EmitOptions) -> tuple[str, ...]:
+    """Refuse a secret value from the environment that a DAG (or a flag) put into a file bridge emits.
+
+    The project's own files (sources/, plugins/, searchpath/) are copied as they are: only reported.
     """
-    from bridge.airflow.loader import load_dag
+    from bridge.lint.secrets import find_secrets, given_values
 
-    dag = load_dag(dag_file, dag_id)
-    plan = build_plan(dag, pool_slots=pool_slots)
-    options = emit_options(plan, image=image, namespace=namespace, gcp_key_secret=gcp_key_secret, schedule=schedule)
-    files = render_files(plan, options)
-    warnings = check_rendered(plan, files, options) + schedule_notes(plan, options) + plan.notes
-    changed = write_output(output, files, force=force)
-    root = os.path.normpath(output)
-    workflow = os.path.join(root, "workflows", f"{plan.workflow_name}.yaml")
-    sync = os.path.join(root, sync_path(plan)) if plan.semaphore_limits else ""
-    return SplitResult(dag.dag_id, len(plan.tasks), workflow, tuple(changed), warnings, sync)
+    given = [value for plan in plans for value in given_values(plan.dag, options)]
+    reported = []
+    for finding in find_secrets(files, given=given):
+        if finding.file.split("/", 1)[0] in COPIED_FOLDERS:
+            reported.append(f"{finding} (a file of your project, copied into the image as is)")
+            continue
+        raise UnsupportedError(
+            f"{finding.file} ({finding.path}) would hold a secret: {finding.message} (value not shown); "
+            f"{finding.fix}. Nothing was written",
+            location=plans[0].dag.source_path if len(plans) == 1 else os.path.dirname(plans[0].dag.source_path),
+        )
+    return tuple(reported)
 
 
-def check_rendered(plan: Plan, files: dict[str, bytes], options: EmitOptions | None = None) -> tuple[str, ...]:
+COPIED_FOLDERS = ("sources", "plugins", "searchpath")
+
+
+def check_rendered(plan: Plan, files: dict[str, bytes]) -> tuple[str, ...]:
     """Run `bridge lint` on the manifests before writing; refuse what Argo or Kubernetes would reject.
 
     A DAG too large for one object is the user's to split; any other finding is a bug in bridge.
-    Secrets: a secret value from the environment that the DAG (or a flag) put into a value bridge
-    emits is refused; the DAG file's own copy under sources/ is only reported.
+    Secrets are `check_secrets`'.
     """
     from bridge.lint import LintError, lint_files
-    from bridge.lint.secrets import find_secrets, given_values
 
     location = plan.dag.source_path
-    secrets = find_secrets(files, given=given_values(plan.dag, options))
-    for finding in secrets:
-        if not finding.file.startswith("sources/"):
-            raise UnsupportedError(
-                f"DAG {plan.dag.dag_id!r}: {finding.file} ({finding.path}) would hold a secret: {finding.message} "
-                f"(value not shown); {finding.fix}. Nothing was written",
-                location=location,
-            )
     report = lint_files(files)
     errors = report.errors()
     for finding in errors:
@@ -141,8 +244,7 @@ def check_rendered(plan: Plan, files: dict[str, bytes], options: EmitOptions | N
             f"{errors[0]}{more}; this is a bug in bridge, please report it with the DAG file",
             location=location,
         )
-    copied = [f"{f} (your DAG file, copied into the image as is)" for f in secrets]
-    return tuple(str(finding) for finding in report.findings) + tuple(copied)
+    return tuple(str(finding) for finding in report.findings)
 
 
 def size_breakdown(plan: Plan, files: Mapping[str, bytes]) -> str:

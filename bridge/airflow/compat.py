@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 from typing import Any
 
@@ -114,3 +115,71 @@ def skip_kind(task: Any) -> str:
     if "SkipMixin" in names and "BaseSensorOperator" not in names:  # sensors only skip themselves
         return "other"
     return ""
+
+
+def _discovery() -> tuple[Any, Any]:
+    """Airflow's own (find_path_from_directory, list_py_file_paths) of the installed line."""
+    import importlib
+
+    from airflow.utils import file as airflow_file
+
+    try:  # Airflow 3.1+: the shared module-loading library (airflow.utils.file's is deprecated there)
+        find = importlib.import_module("airflow._shared.module_loading.file_discovery").find_path_from_directory
+    except ImportError:
+        find = airflow_file.find_path_from_directory
+    return find, airflow_file.list_py_file_paths
+
+
+def _ignore_syntax() -> str:
+    """`[core] dag_ignore_file_syntax`, with the installed line's default (regexp on 2, glob on 3)."""
+    from airflow.configuration import conf
+
+    return conf.get("core", "dag_ignore_file_syntax", fallback="glob" if AIRFLOW_3 else "regexp") or ""
+
+
+def find_files(folder: str) -> list[str]:
+    """Every file of `folder` that Airflow's walk does not ignore (`.airflowignore`, in the configured syntax)."""
+    find, _ = _discovery()
+    return [str(path) for path in find(folder, ".airflowignore", _ignore_syntax())]
+
+
+def list_dag_files(folder: str) -> list[str]:
+    """The files Airflow's DagBag would parse in `folder`: its walk, then `[core] dag_discovery_safe_mode`."""
+    from airflow.configuration import conf
+
+    _, list_py = _discovery()
+    safe_mode = conf.getboolean("core", "dag_discovery_safe_mode", fallback=True)
+    if AIRFLOW_3:
+        return [str(path) for path in list_py(folder, safe_mode=safe_mode)]
+    return [str(path) for path in list_py(folder, safe_mode=safe_mode, include_examples=False)]
+
+
+_PLUGIN_STATE_AF2 = (
+    "plugins", "registered_hooks", "macros_modules", "executors_modules", "admin_views", "flask_blueprints",
+    "menu_links", "flask_appbuilder_views", "flask_appbuilder_menu_links", "global_operator_extra_links",
+    "operator_extra_links", "registered_operator_link_classes", "registered_ti_dep_classes", "timetable_classes",
+    "hook_lineage_reader_classes", "priority_weight_strategy_classes",
+)
+
+
+def use_plugins_folder(folder: str) -> None:
+    """Point this process's Airflow at a project's plugins folder, as its settings do at start-up.
+
+    Airflow appends the plugins folder to sys.path (settings.prepare_syspath...) and loads plugins on
+    demand from `settings.PLUGINS_FOLDER`; plugins loaded earlier in this process are forgotten.
+    """
+    from airflow import plugins_manager, settings
+    from airflow.configuration import conf
+
+    conf.set("core", "plugins_folder", folder)
+    if folder not in sys.path:
+        sys.path.append(folder)
+    if settings.PLUGINS_FOLDER == folder:
+        return
+    settings.PLUGINS_FOLDER = folder
+    for value in list(vars(plugins_manager).values()):  # Airflow 3: functools.cache'd loaders
+        if callable(getattr(value, "cache_clear", None)):
+            value.cache_clear()
+    for name in _PLUGIN_STATE_AF2:  # Airflow 2: module globals, None until loaded
+        if getattr(plugins_manager, name, None) is not None:
+            setattr(plugins_manager, name, None)

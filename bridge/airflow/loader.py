@@ -25,7 +25,7 @@ def check_readable(path: str) -> str:
     if not os.path.exists(path):
         raise DagLoadError("no such file; pass the path of an Airflow DAG file", location=path)
     if os.path.isdir(path):
-        raise DagLoadError("is a folder; pass one DAG file (bridge splits one DAG at a time)", location=path)
+        raise DagLoadError("is a folder; pass one DAG file", location=path)
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read()
@@ -42,7 +42,7 @@ def check_syntax(path: str, text: str) -> None:
         raise DagLoadError(f"syntax error: {exc.msg}; fix the file and run again", location=f"{path}:{exc.lineno}") from None
 
 
-def _import_error_message(path: str, trace: str) -> DagLoadError:
+def import_error(path: str, trace: str) -> DagLoadError:
     """Turn DagBag's import-error traceback into one located line."""
     lines = [line.strip() for line in trace.strip().splitlines() if line.strip()]
     exceptions = [line for line in lines if _EXCEPTION_LINE.match(line)]
@@ -87,10 +87,10 @@ def load_dag(path: str, dag_id: str | None = None) -> SourceDag:
     folder = os.path.dirname(path)
     if folder not in sys.path:  # as if the file's folder were Airflow's dags folder (on sys.path)
         sys.path.insert(0, folder)
-    bag = _import_quietly(path)
+    bag = import_quietly(path)
     if bag.import_errors:
         trace = next(iter(bag.import_errors.values()))
-        raise _import_error_message(path, trace)
+        raise import_error(path, trace)
     dags = {key: dag for key, dag in bag.dags.items() if not getattr(dag, "parent_dag", None)}
     if not dags:
         raise DagLoadError("no DAG found; the file must create an Airflow DAG at import time", location=path)
@@ -102,10 +102,10 @@ def load_dag(path: str, dag_id: str | None = None) -> SourceDag:
     if dag_id not in dags:
         listed = ", ".join(sorted(dags))
         raise DagLoadError(f"no DAG with id {dag_id!r}; the file defines: {listed}", location=path)
-    return replace(describe_dag(dags[dag_id], path), support_files=support_files(path))
+    return replace(describe_dag(dags[dag_id], path), source_rel=os.path.basename(path))
 
 
-def _import_quietly(path: str) -> Any:
+def import_quietly(path: str) -> Any:
     """DagBag over the file; what the file prints is not echoed (it may print secrets), and exiting is an error."""
     import contextlib
     import io
@@ -119,52 +119,6 @@ def _import_quietly(path: str) -> Any:
             f"import error: the file called sys.exit({exc.code}) while it was imported; a DAG file must not exit",
             location=path,
         ) from None
-
-
-def support_files(path: str) -> tuple[str, ...]:
-    """Modules the DAG file imports from its own folder (e.g. a shared `common.py`), relative paths.
-
-    Airflow puts the dags folder on sys.path, so DAG files often import neighbours; the image
-    needs them beside the DAG file. Found by reading import statements (recursively), so the
-    answer does not depend on what this process imported before.
-    """
-    folder = os.path.dirname(path)
-    found: set[str] = set()
-    pending = [path]
-    while pending:
-        current = pending.pop()
-        for name in _imported_top_levels(current):
-            for candidate in (os.path.join(folder, name + ".py"), os.path.join(folder, name)):
-                if os.path.isfile(candidate):
-                    files = [candidate]
-                elif os.path.isdir(candidate) and os.path.isfile(os.path.join(candidate, "__init__.py")):
-                    files = [os.path.join(d, f) for d, _, fs in os.walk(candidate) for f in fs if f.endswith(".py")]
-                else:
-                    continue
-                for file in files:
-                    rel = os.path.relpath(file, folder).replace(os.sep, "/")
-                    if rel not in found and os.path.abspath(file) != path:
-                        found.add(rel)
-                        pending.append(file)
-    return tuple(sorted(found))
-
-
-def _imported_top_levels(path: str) -> set[str]:
-    """Top-level module names a Python file imports (absolute imports only)."""
-    import ast
-
-    try:
-        with open(path, encoding="utf-8") as handle:
-            tree = ast.parse(handle.read(), path)
-    except (OSError, SyntaxError, UnicodeDecodeError):
-        return set()
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module.split(".")[0])
-    return names
 
 
 def _seconds(value: Any) -> float | None:

@@ -6,16 +6,17 @@ from bridge.emit.argo import emit_workflow
 from bridge.emit.cronjob import cron_name, emit_cronjob, emit_cronworkflow, schedule_problem
 from bridge.emit.dagfile import emit_task_files
 from bridge.emit.image import emit_image
-from bridge.emit.sync import emit_sync, sync_path
-from bridge.model import EmitOptions, Plan
+from bridge.emit.kustomize import KUSTOMIZATION, emit_kustomization
+from bridge.emit.sync import POOLS_PATH, emit_pools, emit_sync, own_limits, sync_path
+from bridge.model import EmitOptions, Plan, Project
 
 
 def emit_all(plan: Plan, options: EmitOptions) -> dict[str, str]:
-    """Every text file `bridge split` writes, keyed by path relative to the output folder."""
+    """Every text file of one DAG, keyed by path relative to the output folder (the image is the project's)."""
     files: dict[str, str] = {}
     files.update(emit_task_files(plan))
     files[f"workflows/{plan.workflow_name}.yaml"] = emit_workflow(plan, options)
-    if plan.semaphore_limits:
+    if own_limits(plan, options):
         files[sync_path(plan)] = emit_sync(plan, options)
     if options.schedule_kind != "none" and not schedule_problem(plan):
         if options.schedule_kind == "cronworkflow":
@@ -23,5 +24,16 @@ def emit_all(plan: Plan, options: EmitOptions) -> dict[str, str]:
         else:
             workflow = files[f"workflows/{plan.workflow_name}.yaml"]
             files[f"cronjobs/{cron_name(plan)}.yaml"] = emit_cronjob(plan, options, workflow)
-    files.update(emit_image(plan, options))
+    return dict(sorted(files.items()))
+
+
+def emit_project(project: Project, plans: list[Plan], options: EmitOptions) -> dict[str, str]:
+    """Every text file of a project: each DAG's, the shared pools, the one image and the kustomization."""
+    files: dict[str, str] = {}
+    for plan in plans:
+        files.update(emit_all(plan, options))
+    if options.shared_pools and any(limit.pool for plan in plans for limit in plan.semaphore_limits):
+        files[POOLS_PATH] = emit_pools(plans, options)
+    files.update(emit_image(project, plans, options))
+    files[KUSTOMIZATION] = emit_kustomization(plans, files)
     return dict(sorted(files.items()))

@@ -12,7 +12,13 @@ Do not edit: re-run `bridge split`. The task is Airflow's own subset of the orig
 """
 from bridge.dagfile import single_task_dag
 
-dag = single_task_dag(__file__, source={relative!r}, dag_id={dag_id!r}, task_id={task_id!r})
+dag = single_task_dag(
+    __file__,
+    source={relative!r},
+    dag_id={dag_id!r},
+    task_id={task_id!r},
+    dags_folder={dags_folder!r},{searchpath}
+)
 '''
 
 
@@ -22,8 +28,12 @@ def emit_task_files(plan: Plan) -> dict[str, str]:
     operators = {task.task_id: task.operator for task in plan.dag.tasks}
     for task in plan.tasks:
         path = task.task_file
-        relative = posixpath.relpath(plan.source_file, posixpath.dirname(path))
+        here = posixpath.dirname(path)
+        relative = posixpath.relpath(plan.source_file, here)
+        searchpath = tuple(posixpath.relpath(entry, here) for entry in plan.dag.template_searchpath)
         files[path] = _TEMPLATE.format(
+            dags_folder=posixpath.relpath("sources", here),
+            searchpath=f"\n    template_searchpath={searchpath!r}," if searchpath else "",
             dag_id=plan.dag.dag_id,
             task_id=task.task_id,
             operator=operators[task.task_id],

@@ -40,8 +40,18 @@ def remove_state_dir(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def airflow_environment(state_dir: str, dags_folder: str, db_path: str) -> dict[str, str]:
-    """AIRFLOW_* settings pointing Airflow at the throwaway home and SQLite file."""
+def plugins_folder(task_file: str) -> str:
+    """The project's plugins folder: `plugins/` of the split output holding the task file ("" when none).
+
+    A task file is `<output>/dags/<dag_id>/<task_id>.py` (docs/DESIGN.md, "Projects").
+    """
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(task_file))))
+    folder = os.path.join(root, "plugins")
+    return folder if os.path.isdir(folder) else ""
+
+
+def airflow_environment(state_dir: str, dags_folder: str, db_path: str, plugins: str = "") -> dict[str, str]:
+    """AIRFLOW_* settings pointing Airflow at the throwaway home and SQLite file (and the project's plugins)."""
     home = os.path.join(state_dir, "home")
     os.makedirs(home, exist_ok=True)
     env = {
@@ -50,7 +60,7 @@ def airflow_environment(state_dir: str, dags_folder: str, db_path: str) -> dict[
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{db_path}",
         "AIRFLOW__CORE__DAGS_FOLDER": dags_folder,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__PLUGINS_FOLDER": os.path.join(home, "plugins"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": plugins or os.path.join(home, "plugins"),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": os.path.join(home, "logs"),
         # One task, one process: nothing may wait on a scheduler or a migration check.
         "AIRFLOW__DATABASE__CHECK_MIGRATIONS": "False",

@@ -137,7 +137,8 @@ def _setup(request: RunRequest, state_dir: str) -> str:
     if request.mode == "backfill":
         # SequentialExecutor runs `airflow tasks run`: it must be this installation's `airflow`.
         overrides["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-    runtime_env.apply_environment(runtime_env.airflow_environment(state_dir, dags_folder, db_path), overrides)
+    plugins = runtime_env.plugins_folder(request.task_file)
+    runtime_env.apply_environment(runtime_env.airflow_environment(state_dir, dags_folder, db_path, plugins), overrides)
     if request.mode == "backfill":
         from bridge.runtime.hooks import LOCAL_SETTINGS
 

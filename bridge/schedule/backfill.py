@@ -62,15 +62,22 @@ def prepare_backfill(
     namespace: str | None = None,
     gcp_key_secret: str | None = None,
     pool_slots: Mapping[str, int] | None = None,
+    dags_folder: str | None = None,
+    plugins_folder: str | None = None,
 ) -> Backfill:
     """Load the DAG and plan its Workflow as bridge split does with the same options; list the backfill's runs."""
-    from bridge.airflow.loader import load_dag
+    from bridge.airflow.project import load_project
     from bridge.emit.argo import build_workflow
-    from bridge.split import build_plan, emit_options
+    from bridge.errors import DagLoadError
+    from bridge.split import build_plan, emit_options, project_image
 
-    dag = load_dag(dag_file, dag_id)
+    project = load_project(dag_file, dags_folder=dags_folder, plugins_folder=plugins_folder, dag_ids=(dag_id,) if dag_id else ())
+    if len(project.dags) > 1:
+        listed = ", ".join(found.dag_id for found in project.dags)
+        raise DagLoadError(f"holds {len(project.dags)} DAGs ({listed}); choose one with --dag-id", location=dag_file)
+    dag = project.dags[0]
     plan = build_plan(dag, pool_slots=pool_slots)
-    options = emit_options(plan, image=image, namespace=namespace, gcp_key_secret=gcp_key_secret)
+    options = emit_options(plan, image=project_image(project, [plan], image), namespace=namespace, gcp_key_secret=gcp_key_secret)
     runs = backfill_runs(dag.timetable, start, end)
     workflow = build_workflow(plan, options)
     return Backfill(dag.dag_id, f"workflows/{plan.workflow_name}.yaml", workflow, runs, plan, options)
@@ -114,7 +121,12 @@ def submit_all(
 
 
 def run_locally(
-    dag_file: str, dag_id: str | None, backfill: Backfill, *, pool_slots: Mapping[str, int] | None = None
+    dag_file: str,
+    backfill: Backfill,
+    *,
+    pool_slots: Mapping[str, int] | None = None,
+    dags_folder: str | None = None,
+    plugins_folder: str | None = None,
 ) -> list[tuple[str, bool]]:
     """Run each date with `bridge run`, one after another (in order, as Airflow's backfill does)."""
     from bridge.run import run_dag
@@ -122,8 +134,8 @@ def run_locally(
     results = []
     for run in backfill.runs:
         outcome = run_dag(
-            dag_file, run_date=run.logical_date.isoformat(), dag_id=dag_id, parameters={"run-id": run.run_id},
-            pool_slots=pool_slots,
+            dag_file, run_date=run.logical_date.isoformat(), dag_id=backfill.dag_id, parameters={"run-id": run.run_id},
+            pool_slots=pool_slots, dags_folder=dags_folder, plugins_folder=plugins_folder,
         )
         results.append((run.logical_date.isoformat(), bool(outcome.succeeded)))
     return results

@@ -201,10 +201,11 @@ def check_secrets(plans: list[Plan], files: dict[str, bytes], options: EmitOptio
         if finding.file.split("/", 1)[0] in COPIED_FOLDERS:
             reported.append(f"{finding} (a file of your project, copied into the image as is)")
             continue
+        owner = next((plan for plan in plans if _belongs_to(finding.file, plan)), plans[0])
         raise UnsupportedError(
-            f"{finding.file} ({finding.path}) would hold a secret: {finding.message} (value not shown); "
-            f"{finding.fix}. Nothing was written",
-            location=plans[0].dag.source_path if len(plans) == 1 else os.path.dirname(plans[0].dag.source_path),
+            f"DAG {owner.dag.dag_id!r}: {finding.file} ({finding.path}) would hold a secret: {finding.message} "
+            f"(value not shown); {finding.fix}. Nothing was written",
+            location=owner.dag.source_path,
         )
     return tuple(reported)
 

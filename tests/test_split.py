@@ -40,10 +40,11 @@ def test_layout(etl_out: Path) -> None:
         "dags/etl/transform.py",
         "images/Dockerfile",
         "images/requirements.txt",
-        "sources/etl/etl.py",
+        "kustomization.yaml",
+        "sources/etl.py",
         "workflows/etl.yaml",
     }
-    assert (etl_out / "sources/etl/etl.py").read_bytes() == ETL.read_bytes()
+    assert (etl_out / "sources/etl.py").read_bytes() == ETL.read_bytes()
 
 
 def test_each_task_file_is_one_task_of_the_original_dag(etl_out: Path) -> None:
@@ -209,8 +210,8 @@ def test_mapped_tasks_get_a_states_output_and_keep_their_upstreams(tmp_path: Pat
     from bridge.dagfile import TARGETS, single_task_dag
 
     task_file = tmp_path / "out" / "dags" / "parity_mapping" / "double.py"
-    sub = single_task_dag(str(task_file), source="../../sources/parity_mapping/parity_mapping.py",
-                          dag_id="parity_mapping", task_id="double")
+    sub = single_task_dag(str(task_file), source="../../sources/parity_mapping.py",
+                          dag_id="parity_mapping", task_id="double", dags_folder="../../sources")
     assert sorted(sub.task_dict) == ["double", "numbers"]
     assert TARGETS[str(task_file)] == "double"
 

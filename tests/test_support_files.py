@@ -1,4 +1,4 @@
-"""Modules a DAG file imports from its own folder travel with it into sources/."""
+"""The DAG file's folder (Airflow's dags folder when none is given) travels with it into sources/."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from tests.helpers import DATA, load_dagbag, read_tree, split
 def test_neighbour_module_is_copied_and_task_files_load(tmp_path: Path) -> None:
     out = split(DATA / "parity" / "parity_cleanup.py", tmp_path / "out")
     files = read_tree(out)
-    assert files["sources/parity_cleanup/_compat.py"] == (DATA / "parity" / "_compat.py").read_bytes()
+    assert files["sources/_compat.py"] == (DATA / "parity" / "_compat.py").read_bytes()
     assert not any(path.startswith("sources/") and "site-packages" in path for path in files)
     bag = load_dagbag(out / "dags" / "parity_cleanup" / "cleanup.py")
     assert bag.import_errors == {} and list(bag.dags) == ["parity_cleanup"]

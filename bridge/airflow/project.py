@@ -101,19 +101,16 @@ def _searchpath(dag: Any) -> list[str]:
     return [os.path.normpath(os.path.abspath(str(entry))) for entry in entries]
 
 
-def _load_file(path: str) -> tuple[list[Any], str]:
-    """The DAGs one file defines, or a located error message (the file is parsed once)."""
+def _load_file(path: str) -> tuple[list[Any], DagLoadError | None]:
+    """The DAGs one file defines, or its located error (the file is parsed once)."""
     try:
         check_syntax(path, check_readable(path))
-    except DagLoadError as error:
-        return [], str(error)
-    try:
         bag = import_quietly(path)
     except DagLoadError as error:
-        return [], str(error)
+        return [], error
     if bag.import_errors:
-        return [], str(import_error(path, next(iter(bag.import_errors.values()))))
-    return [dag for dag in bag.dags.values() if not getattr(dag, "parent_dag", None)], ""
+        return [], import_error(path, next(iter(bag.import_errors.values())))
+    return [dag for dag in bag.dags.values() if not getattr(dag, "parent_dag", None)], None
 
 
 def _read_text(path: str) -> str:
@@ -156,8 +153,10 @@ def load_project(
             broken.append(f"{file}: a zipped DAG package; bridge carries plain files only: unzip it into the dags folder")
             continue
         defined, error = _load_file(file)
-        if error:
-            broken.append(error)
+        if error is not None and single_file:
+            raise error
+        if error is not None:
+            broken.append(str(error))
         for dag in defined:
             found.setdefault(plain_id(dag.dag_id), []).append((file, dag))
     if broken and not skip_broken:
@@ -178,7 +177,7 @@ def load_project(
     if not found:
         where = "the file must create an Airflow DAG at import time" if single_file else "no file of the folder creates one"
         raise DagLoadError(f"no DAG found; {where}", location=path)
-    chosen = _choose(found, dag_ids, path)
+    chosen = _choose(found, dag_ids, path, "the file" if single_file else "the dags folder")
     described = [_describe(found[dag_id][0], dags_root, plugins) for dag_id in chosen]
     dags = tuple(dag for dag, _ in described)
     files = _carried_files(dags_root, plugins, described, excluded)
@@ -196,13 +195,13 @@ def load_project(
     )
 
 
-def _choose(found: dict[str, list[tuple[str, Any]]], dag_ids: tuple[str, ...], path: str) -> list[str]:
+def _choose(found: dict[str, list[tuple[str, Any]]], dag_ids: tuple[str, ...], path: str, where: str) -> list[str]:
     if not dag_ids:
         return sorted(found)
     unknown = [dag_id for dag_id in dag_ids if dag_id not in found]
     if unknown:
         listed = ", ".join(sorted(found))
-        raise DagLoadError(f"no DAG with id {unknown[0]!r}; found: {listed}", location=path)
+        raise DagLoadError(f"no DAG with id {unknown[0]!r}; {where} defines: {listed}", location=path)
     return sorted(set(dag_ids))
 
 

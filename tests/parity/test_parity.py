@@ -40,7 +40,7 @@ def _bundled(name: str) -> Path:
     return Path(airflow.__file__).parent / "example_dags" / name
 
 
-def _template() -> str:
+def airflow_db_template() -> str:
     """The runtime's pre-migrated database (made once per installation)."""
     from bridge.run import ensure_db_template
     from bridge.runtime.env import template_path
@@ -58,7 +58,7 @@ def airflow_dags_test(dag_file: Path, dag_id: str, tmp_path: Path) -> dict:
         if source.exists():
             shutil.copy(source, dags / source.name)
     db = home / "airflow.db"
-    shutil.copy(_template(), db)
+    shutil.copy(airflow_db_template(), db)
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
@@ -76,10 +76,10 @@ def airflow_dags_test(dag_file: Path, dag_id: str, tmp_path: Path) -> dict:
         ).fetchall()
         states = [row[0] for row in connection.execute("SELECT state FROM dag_run WHERE dag_id = ?", (dag_id,))]
     assert len(states) == 1, done.stdout[-3000:] + done.stderr[-3000:]
-    return {"state": states[0], "tasks": _task_states(rows)}
+    return {"state": states[0], "tasks": task_states(rows)}
 
 
-def _task_states(rows: list[tuple[str, int, str]]) -> dict:
+def task_states(rows: list[tuple[str, int, str]]) -> dict:
     """task_id -> state; a mapped task that expanded -> the states of its map indexes, in map_index order."""
     mapped: dict[str, list[str]] = {}
     tasks: dict = {}

@@ -9,6 +9,7 @@ import click
 
 from bridge import __version__
 from bridge.errors import BridgeError
+from bridge.model import WORKFLOW_KINDS
 
 
 def _namespace(value: str | None) -> str | None:
@@ -61,6 +62,13 @@ gcp_key_secret_option = click.option(
     callback=lambda _ctx, _param, value: _secret_name(value),
     help="Mount this Secret's key.json read-only in every task pod and point GOOGLE_APPLICATION_CREDENTIALS at it.",
 )
+emit_option = click.option(
+    "--emit",
+    type=click.Choice(list(WORKFLOW_KINDS)),
+    default="workflow",
+    show_default=True,
+    help="workflowtemplate: also an Argo WorkflowTemplate, which the CronJob/CronWorkflow reference instead of embedding the spec.",
+)
 pool_slots_option = click.option(
     "--pool-slots", "pool_slots", multiple=True, metavar="POOL=N", callback=_pool_slots, help=POOL_SLOTS_HELP
 )
@@ -93,6 +101,7 @@ def main() -> None:
 )
 @gcp_key_secret_option
 @pool_slots_option
+@emit_option
 def split(
     dag_file: str,
     dag_id: str | None,
@@ -103,6 +112,7 @@ def split(
     schedule: str,
     gcp_key_secret: str | None,
     pool_slots: dict[str, int],
+    emit: str,
 ) -> None:
     """Split DAG_FILE into single-task DAG files, an Argo Workflow, its schedule and an image recipe."""
     from bridge.split import split_dag
@@ -118,6 +128,7 @@ def split(
             schedule=schedule,
             gcp_key_secret=gcp_key_secret,
             pool_slots=pool_slots,
+            emit=emit,
         )
     except BridgeError as error:
         _fail(error)
@@ -131,6 +142,10 @@ def split(
     if result.sync_path:
         click.echo(f"  first:    kubectl apply -f {result.sync_path}   (semaphore limits; Argo fails runs without them)")
     click.echo(f"  submit:   argo submit {result.workflow_path} -p run-date=YYYYMMDD")
+    if result.template_path:
+        name = os.path.splitext(os.path.basename(result.template_path))[0]
+        click.echo(f"  template: kubectl apply -f {result.template_path}   (before the schedule; it references the template)")
+        click.echo(f"            argo submit --from workflowtemplate/{name} -p run-date=YYYYMMDD")
     for warning in result.warnings:
         click.echo(f"bridge: warning: {warning}", err=True)
 
@@ -305,6 +320,7 @@ def logical_date(timetable_json: str, scheduled_time: str, outputs: str | None) 
 @namespace_option
 @gcp_key_secret_option
 @pool_slots_option
+@emit_option
 def backfill(
     dag_file: str,
     start: str,
@@ -317,11 +333,13 @@ def backfill(
     namespace: str | None,
     gcp_key_secret: str | None,
     pool_slots: dict[str, int],
+    emit: str,
 ) -> None:
     """Run DAG_FILE for the logical dates Airflow's backfill gives between --start and --end.
 
-    Pass the options you gave bridge split (--image, --namespace, --gcp-key-secret, --pool-slots):
-    --submit and --workflow-out start the Workflow bridge split writes with them. Without
+    Pass the options you gave bridge split (--image, --namespace, --gcp-key-secret, --pool-slots,
+    --emit): --submit and --workflow-out start the Workflow bridge split writes with them (with
+    --emit workflowtemplate, --submit and the printed commands run the WorkflowTemplate). Without
     --namespace, --submit uses kubeconfig's namespace or default.
     """
     from bridge.emit.yaml import to_yaml
@@ -338,6 +356,7 @@ def backfill(
             namespace=namespace,
             gcp_key_secret=gcp_key_secret,
             pool_slots=pool_slots,
+            emit=emit,
         )
         click.echo(f"bridge: backfill of DAG {plan.dag_id!r}: {len(plan.runs)} runs", err=True)
         if workflow_out:

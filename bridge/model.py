@@ -163,6 +163,7 @@ class Plan:
 
 
 SCHEDULE_KINDS = ("cronjob", "cronworkflow", "none")
+WORKFLOW_KINDS = ("workflow", "workflowtemplate")  # bridge split --emit
 
 
 @dataclass(frozen=True)
@@ -173,3 +174,4 @@ class EmitOptions:
     namespace: str | None = None  # written into every manifest's metadata when set
     gcp_key_secret: str | None = None  # Secret holding key.json: mounted read-only, GOOGLE_APPLICATION_CREDENTIALS set
     schedule_kind: str = "cronjob"  # one of SCHEDULE_KINDS: what bridge split emits for the schedule
+    workflow_kind: str = "workflow"  # one of WORKFLOW_KINDS: "workflowtemplate" adds a WorkflowTemplate the schedules reference

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bridge.emit import emit_all
 from bridge.emit.cronjob import schedule_problem
 from bridge.emit.sync import sync_path
+from bridge.emit.workflowtemplate import template_path
 from bridge.errors import UnsupportedError
 from bridge.model import EmitOptions, Plan, SourceDag
 from bridge.plan import plan_workflow
@@ -25,6 +26,7 @@ class SplitResult:
     changed: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     sync_path: str = ""  # the semaphore ConfigMaps to apply before the first run ("" when none)
+    template_path: str = ""  # the WorkflowTemplate (--emit workflowtemplate), "" when none
 
 
 def build_plan(dag: SourceDag, *, pool_slots: Mapping[str, int] | None = None) -> Plan:
@@ -46,6 +48,7 @@ def emit_options(
     namespace: str | None = None,
     gcp_key_secret: str | None = None,
     schedule: str = "cronjob",
+    emit: str = "workflow",
 ) -> EmitOptions:
     """bridge split's target flags as the emitters take them (bridge backfill builds the same from the same flags)."""
     return EmitOptions(
@@ -53,6 +56,7 @@ def emit_options(
         namespace=namespace,
         gcp_key_secret=gcp_key_secret,
         schedule_kind=schedule,
+        workflow_kind=emit,
     )
 
 
@@ -80,6 +84,7 @@ def split_dag(
     schedule: str = "cronjob",
     gcp_key_secret: str | None = None,
     pool_slots: Mapping[str, int] | None = None,
+    emit: str = "workflow",
 ) -> SplitResult:
     """Load, plan, emit and write; nothing is written unless everything succeeded.
 
@@ -89,14 +94,15 @@ def split_dag(
 
     dag = load_dag(dag_file, dag_id)
     plan = build_plan(dag, pool_slots=pool_slots)
-    options = emit_options(plan, image=image, namespace=namespace, gcp_key_secret=gcp_key_secret, schedule=schedule)
+    options = emit_options(plan, image=image, namespace=namespace, gcp_key_secret=gcp_key_secret, schedule=schedule, emit=emit)
     files = render_files(plan, options)
     warnings = check_rendered(plan, files, options) + schedule_notes(plan, options) + plan.notes
     changed = write_output(output, files, force=force)
     root = os.path.normpath(output)
     workflow = os.path.join(root, "workflows", f"{plan.workflow_name}.yaml")
     sync = os.path.join(root, sync_path(plan)) if plan.semaphore_limits else ""
-    return SplitResult(dag.dag_id, len(plan.tasks), workflow, tuple(changed), warnings, sync)
+    template = os.path.join(root, template_path(plan)) if emit == "workflowtemplate" else ""
+    return SplitResult(dag.dag_id, len(plan.tasks), workflow, tuple(changed), warnings, sync, template)
 
 
 def check_rendered(plan: Plan, files: dict[str, bytes], options: EmitOptions | None = None) -> tuple[str, ...]:

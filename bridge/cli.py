@@ -10,6 +10,7 @@ import click
 
 from bridge import __version__
 from bridge.errors import BridgeError
+from bridge.model import WORKFLOW_KINDS
 
 
 def _namespace(value: str | None) -> str | None:
@@ -62,6 +63,13 @@ gcp_key_secret_option = click.option(
     callback=lambda _ctx, _param, value: _secret_name(value),
     help="Mount this Secret's key.json read-only in every task pod and point GOOGLE_APPLICATION_CREDENTIALS at it.",
 )
+emit_option = click.option(
+    "--emit",
+    type=click.Choice(list(WORKFLOW_KINDS)),
+    default="workflow",
+    show_default=True,
+    help="workflowtemplate: also an Argo WorkflowTemplate, which the CronJob/CronWorkflow reference instead of embedding the spec.",
+)
 pool_slots_option = click.option(
     "--pool-slots", "pool_slots", multiple=True, metavar="POOL=N", callback=_pool_slots, help=POOL_SLOTS_HELP
 )
@@ -110,6 +118,7 @@ def folder_options(function: Any) -> Any:
 )
 @gcp_key_secret_option
 @pool_slots_option
+@emit_option
 def split(
     path: str,
     dag_ids: tuple[str, ...],
@@ -123,6 +132,7 @@ def split(
     schedule: str,
     gcp_key_secret: str | None,
     pool_slots: dict[str, int],
+    emit: str,
 ) -> None:
     """Split PATH (a DAG file or a dags folder): per DAG, single-task DAG files, an Argo Workflow and its
     schedule; for them all, one image recipe and a kustomization.yaml."""
@@ -142,6 +152,7 @@ def split(
             schedule=schedule,
             gcp_key_secret=gcp_key_secret,
             pool_slots=pool_slots,
+            emit=emit,
         )
     except BridgeError as error:
         _fail(error)
@@ -159,10 +170,14 @@ def split(
         if only.sync_path:
             click.echo(f"  first:    kubectl apply -f {only.sync_path}   (semaphore limits; Argo fails runs without them)")
         click.echo(f"  submit:   argo submit {only.workflow_path} -p run-date=YYYYMMDD")
+        if only.template_path:
+            name = os.path.splitext(os.path.basename(only.template_path))[0]
+            click.echo(f"  template: kubectl apply -f {only.template_path}   (before the schedule; it references the template)")
+            click.echo(f"            argo submit --from workflowtemplate/{name} -p run-date=YYYYMMDD")
     else:
         for dag in result.dags:
             click.echo(f"  {dag.dag_id}: {dag.workflow_path} ({dag.task_count} task{'s' if dag.task_count != 1 else ''})")
-        click.echo(f"  install:  kubectl apply -k {root}   (schedules and semaphore limits)")
+        click.echo(f"  install:  kubectl apply -k {root}   (schedules, semaphore limits and WorkflowTemplates)")
         click.echo(f"  submit:   argo submit {root}/workflows/<name>.yaml -p run-date=YYYYMMDD")
     click.echo(f"  image:    podman build -f images/Dockerfile -t {result.image} {root}")
     for warning in result.warnings:
@@ -345,6 +360,7 @@ def logical_date(timetable_json: str, scheduled_time: str, outputs: str | None) 
 @namespace_option
 @gcp_key_secret_option
 @pool_slots_option
+@emit_option
 def backfill(
     dag_file: str,
     start: str,
@@ -359,11 +375,13 @@ def backfill(
     namespace: str | None,
     gcp_key_secret: str | None,
     pool_slots: dict[str, int],
+    emit: str,
 ) -> None:
     """Run DAG_FILE for the logical dates Airflow's backfill gives between --start and --end.
 
-    Pass the options you gave bridge split (--image, --namespace, --gcp-key-secret, --pool-slots):
-    --submit and --workflow-out start the Workflow bridge split writes with them. Without
+    Pass the options you gave bridge split (--image, --namespace, --gcp-key-secret, --pool-slots,
+    --emit): --submit and --workflow-out start the Workflow bridge split writes with them (with
+    --emit workflowtemplate, --submit and the printed commands run the WorkflowTemplate). Without
     --namespace, --submit uses kubeconfig's namespace or default.
     """
     from bridge.emit.yaml import to_yaml
@@ -382,6 +400,7 @@ def backfill(
             pool_slots=pool_slots,
             dags_folder=dags_folder,
             plugins_folder=plugins_folder,
+            emit=emit,
         )
         click.echo(f"bridge: backfill of DAG {plan.dag_id!r}: {len(plan.runs)} runs", err=True)
         if workflow_out:

@@ -179,6 +179,7 @@ class Plan:
 
 
 SCHEDULE_KINDS = ("cronjob", "cronworkflow", "none")
+WORKFLOW_KINDS = ("workflow", "workflowtemplate")  # bridge split --emit
 
 
 @dataclass(frozen=True)
@@ -190,3 +191,4 @@ class EmitOptions:
     gcp_key_secret: str | None = None  # Secret holding key.json: mounted read-only, GOOGLE_APPLICATION_CREDENTIALS set
     schedule_kind: str = "cronjob"  # one of SCHEDULE_KINDS: what bridge split emits for the schedule
     shared_pools: bool = False  # several DAGs in one output: pool ConfigMaps once, in sync/pools.yaml
+    workflow_kind: str = "workflow"  # one of WORKFLOW_KINDS: "workflowtemplate" adds a WorkflowTemplate the schedules reference

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from bridge.emit.cronjob import schedule_problem
 from bridge.emit.sync import sync_path
+from bridge.emit.workflowtemplate import template_path
 from bridge.errors import DagLoadError, UnsupportedError
 from bridge.model import EmitOptions, Plan, Project, SourceDag
 from bridge.plan import plan_workflow
@@ -24,6 +25,7 @@ class SplitResult:
     changed: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     sync_path: str = ""  # the semaphore ConfigMaps to apply before the first run ("" when none)
+    template_path: str = ""  # the WorkflowTemplate (--emit workflowtemplate), "" when none
 
 
 def build_plan(dag: SourceDag, *, pool_slots: Mapping[str, int] | None = None) -> Plan:
@@ -46,6 +48,7 @@ def emit_options(
     gcp_key_secret: str | None = None,
     schedule: str = "cronjob",
     shared_pools: bool = False,
+    emit: str = "workflow",
 ) -> EmitOptions:
     """bridge split's target flags as the emitters take them (bridge backfill builds the same from the same flags)."""
     return EmitOptions(
@@ -54,6 +57,7 @@ def emit_options(
         gcp_key_secret=gcp_key_secret,
         schedule_kind=schedule,
         shared_pools=shared_pools,
+        workflow_kind=emit,
     )
 
 
@@ -102,6 +106,7 @@ def split_project(
     schedule: str = "cronjob",
     gcp_key_secret: str | None = None,
     pool_slots: Mapping[str, int] | None = None,
+    emit: str = "workflow",
     one_dag: bool = False,
 ) -> ProjectSplit:
     """Load a DAG file or a dags folder, plan and emit every DAG, write one output; all or nothing.
@@ -123,7 +128,7 @@ def split_project(
     check_unique_names(plans)
     options = emit_options(
         plans[0], image=project_image(project, plans, image), namespace=namespace, gcp_key_secret=gcp_key_secret,
-        schedule=schedule, shared_pools=len(plans) > 1,
+        schedule=schedule, shared_pools=len(plans) > 1, emit=emit,
     )
     files = render_files(project, plans, options)
     warnings: list[str] = [f"skipped (--skip-broken): {message}" for message in project.skipped]
@@ -137,7 +142,8 @@ def split_project(
     for plan in plans:
         workflow = os.path.join(root, "workflows", f"{plan.workflow_name}.yaml")
         sync = os.path.join(root, sync_path(plan)) if sync_path(plan) in files else ""
-        results.append(SplitResult(plan.dag.dag_id, len(plan.tasks), workflow, (), (), sync))
+        template = os.path.join(root, template_path(plan)) if template_path(plan) in files else ""
+        results.append(SplitResult(plan.dag.dag_id, len(plan.tasks), workflow, (), (), sync, template))
     return ProjectSplit(tuple(results), tuple(changed), tuple(warnings), project.skipped, options.image)
 
 
@@ -178,12 +184,13 @@ def split_dag(
     pool_slots: Mapping[str, int] | None = None,
     dags_folder: str | None = None,
     plugins_folder: str | None = None,
+    emit: str = "workflow",
 ) -> SplitResult:
     """Split one DAG (of a file or a dags folder; `dag_id` chooses when there are several) with its project's files."""
     done = split_project(
         dag_file, dags_folder=dags_folder, plugins_folder=plugins_folder, dag_ids=(dag_id,) if dag_id else (),
         output=output, image=image, namespace=namespace, force=force, schedule=schedule,
-        gcp_key_secret=gcp_key_secret, pool_slots=pool_slots, one_dag=True,
+        gcp_key_secret=gcp_key_secret, pool_slots=pool_slots, emit=emit, one_dag=True,
     )
     return replace(done.dags[0], changed=done.changed, warnings=done.warnings)
 

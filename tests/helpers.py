@@ -16,7 +16,11 @@ DATA = ROOT / "tests" / "data"
 # Argo's published schema and CRDs, vendored (tests/data/argo/README.md): tests read nothing outside the repository.
 ARGO_DATA = DATA / "argo" / "v4.1.2"
 ARGO_SCHEMA = ARGO_DATA / "schema.json"
-ARGO_CRDS = {"Workflow": "crd-workflows.yaml.gz", "CronWorkflow": "crd-cronworkflows.yaml.gz"}
+ARGO_CRDS = {
+    "Workflow": "crd-workflows.yaml.gz",
+    "CronWorkflow": "crd-cronworkflows.yaml.gz",
+    "WorkflowTemplate": "crd-workflowtemplates.yaml.gz",
+}
 
 
 def airflow_major() -> int:

@@ -24,7 +24,10 @@ CASES = {
     "names_dag": DATA / "dags" / "names_dag.py",
     "concurrency_dag": DATA / "dags" / "concurrency_dag.py",
     "serial_dag": DATA / "dags" / "serial_dag.py",
+    "serial_dag_workflowtemplate": DATA / "dags" / "serial_dag.py",
 }
+# bridge split flags of a case (none: the defaults).
+CASE_ARGS = {"serial_dag_workflowtemplate": ("--emit", "workflowtemplate")}
 TOP_LEVEL_EXAMPLE = CASES["github_hn_trends"]
 TOP_LEVEL_LINE = 3
 
@@ -36,7 +39,7 @@ def _emitted(out: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_golden(case: str, tmp_path: Path) -> None:
-    out = split(CASES[case], tmp_path / "out")
+    out = split(CASES[case], tmp_path / "out", *CASE_ARGS.get(case, ()))
     emitted = _emitted(out)
     golden = GOLDEN / case
     if REGENERATE:

@@ -223,6 +223,15 @@ def _container_template(plan: Plan, options: EmitOptions, spec: TemplateSpec, ru
     return template
 
 
+def _metadata(plan: Plan, options: EmitOptions, **name: str) -> dict[str, Any]:
+    metadata: dict[str, Any] = dict(name)
+    if options.namespace:
+        metadata["namespace"] = options.namespace
+    metadata["labels"] = _labels(plan)
+    metadata["annotations"] = _annotations(plan)
+    return metadata
+
+
 def build_workflow(plan: Plan, options: EmitOptions, run: RunSource = WORKFLOW_PARAMETERS) -> dict[str, Any]:
     """The Workflow object as plain dicts, in the field order a person would write it.
 
@@ -231,11 +240,7 @@ def build_workflow(plan: Plan, options: EmitOptions, run: RunSource = WORKFLOW_P
     themselves, global outputs or the DAG template's inputs (then the run lock is the DAG
     template's, so that each date holds it as one run).
     """
-    metadata: dict[str, Any] = {"generateName": f"{plan.workflow_name}-"}
-    if options.namespace:
-        metadata["namespace"] = options.namespace
-    metadata["labels"] = _labels(plan)
-    metadata["annotations"] = _annotations(plan)
+    metadata = _metadata(plan, options, generateName=f"{plan.workflow_name}-")
     spec: dict[str, Any] = {"entrypoint": ENTRYPOINT}
     arguments = _arguments(plan, run)
     if arguments:
@@ -263,6 +268,25 @@ def build_workflow(plan: Plan, options: EmitOptions, run: RunSource = WORKFLOW_P
     # A no-op (no pod): its phase is the Airflow DagRun state, see bridge.semantics.verdict_depends.
     templates.append({"name": VERDICT_NAME, "suspend": {"duration": "0"}})
     spec["templates"] = templates
+    return {"apiVersion": API_VERSION, "kind": "Workflow", "metadata": metadata, "spec": spec}
+
+
+def template_ref(plan: Plan) -> dict[str, str]:
+    """`spec.workflowTemplateRef` of the Workflows that run the DAG's WorkflowTemplate (same name as the DAG's Workflow)."""
+    return {"name": plan.workflow_name}
+
+
+def build_template_ref_workflow(plan: Plan, options: EmitOptions) -> dict[str, Any]:
+    """A Workflow that runs the WorkflowTemplate (bridge split --emit workflowtemplate): no spec of its own.
+
+    It carries what `bridge submit` reads and sets (the annotations, run-date and run-id) and nothing
+    else: Argo refuses `templates` beside a workflowTemplateRef, and under `templateReferencing:
+    Strict` every spec field but a short allow-list (docs/SCHEDULES.md). The DAG params keep the
+    template's defaults (Argo merges arguments by name, the Workflow's value first).
+    """
+    metadata = _metadata(plan, options, generateName=f"{plan.workflow_name}-")
+    parameters = [{"name": "run-date"}, {"name": "run-id", "value": ""}]
+    spec = {"workflowTemplateRef": template_ref(plan), "arguments": {"parameters": parameters}}
     return {"apiVersion": API_VERSION, "kind": "Workflow", "metadata": metadata, "spec": spec}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from bridge import names
 from bridge.constants import AIRFLOW_UID, OUTPUTS_DIR, TIMETABLE_ANNOTATION
-from bridge.emit.argo import GLOBAL_OUTPUTS, SCRATCH_VOLUME, build_workflow, security_context
+from bridge.emit.argo import GLOBAL_OUTPUTS, SCRATCH_VOLUME, build_workflow, security_context, template_ref
 from bridge.emit.sync import POOLS_PATH, build_sync_configmaps, own_limits, sync_files, sync_path
 from bridge.emit.yaml import to_yaml, to_yaml_documents
 from bridge.model import EmitOptions, Plan
@@ -159,7 +159,16 @@ def emit_cronjob(plan: Plan, options: EmitOptions, workflow_text: str) -> str:
         header += f"# The first documents are the semaphore limits of {sync_path(plan)}, so they exist before any run.\n"
     if options.shared_pools and any(limit.pool for limit in plan.semaphore_limits):
         header += f"# Apply {POOLS_PATH} (the project's pools) first, or the whole project with kubectl apply -k.\n"
+    if options.workflow_kind == "workflowtemplate":
+        header += _template_first(plan)
     return header + to_yaml_documents(documents)
+
+
+def _template_first(plan: Plan) -> str:
+    return (
+        f"# The runs reference WorkflowTemplate {plan.workflow_name!r}: "
+        f"kubectl apply -f workflowtemplates/{plan.workflow_name}.yaml first.\n"
+    )
 
 
 # ----------------------------------------------------------------------------- Argo CronWorkflow
@@ -168,19 +177,15 @@ LOGICAL_DATE_TEMPLATE = "bridge-logical-date"
 SCHEDULED_ENTRYPOINT = "bridge-scheduled"
 
 
-def build_cronworkflow(plan: Plan, options: EmitOptions) -> dict[str, Any]:
-    """An Argo CronWorkflow: a first step computes the logical date from workflow.scheduledTime.
+def logical_date_template(plan: Plan, options: EmitOptions) -> dict[str, Any]:
+    """The first step of a scheduled run: Airflow's logical date and run_id for workflow.scheduledTime.
 
-    The step publishes `run-date` and `run-id` as global outputs; the task containers read those
-    instead of the workflow parameters, so the parameter contract stays the Workflow's.
+    It writes them as output parameters, exported as global outputs too (`workflow.outputs.parameters`).
     """
     spec = plan.dag.timetable
     assert spec is not None and spec.cron, schedule_problem(plan)
-    workflow = build_workflow(plan, options, GLOBAL_OUTPUTS)
-    wf_spec = workflow["spec"]
-    wf_spec["entrypoint"] = SCHEDULED_ENTRYPOINT
     out = OUTPUTS_DIR
-    logical = {
+    return {
         "name": LOGICAL_DATE_TEMPLATE,
         "outputs": {
             "parameters": [
@@ -204,11 +209,42 @@ def build_cronworkflow(plan: Plan, options: EmitOptions) -> dict[str, Any]:
             "securityContext": security_context(),
         },
     }
-    steps = {
-        "name": SCHEDULED_ENTRYPOINT,
-        "steps": [[{"name": "logical-date", "template": LOGICAL_DATE_TEMPLATE}], [{"name": "run", "template": "main"}]],
+
+
+def _template_ref_spec(plan: Plan) -> dict[str, Any]:
+    """The CronWorkflow's workflowSpec with --emit workflowtemplate: the template, entered at its scheduled entrypoint.
+
+    run-date gets a placeholder value because Argo requires a value for every parameter at submission
+    (validate.go, validateArgumentsValues); the scheduled entrypoint reads its first step's date instead.
+    """
+    placeholder = {"name": "run-date", "value": "scheduled", "description": "unused: the first step dates the run with Airflow's timetable"}
+    return {
+        "workflowTemplateRef": template_ref(plan),
+        "entrypoint": SCHEDULED_ENTRYPOINT,
+        "arguments": {"parameters": [placeholder]},
     }
-    wf_spec["templates"] = [steps, logical, *wf_spec["templates"]]
+
+
+def build_cronworkflow(plan: Plan, options: EmitOptions) -> dict[str, Any]:
+    """An Argo CronWorkflow: a first step computes the logical date from workflow.scheduledTime.
+
+    The step publishes `run-date` and `run-id` as global outputs; the task containers read those
+    instead of the workflow parameters, so the parameter contract stays the Workflow's.
+    """
+    spec = plan.dag.timetable
+    assert spec is not None and spec.cron, schedule_problem(plan)
+    workflow = build_workflow(plan, options, GLOBAL_OUTPUTS)
+    wf_spec = workflow["spec"]
+    if options.workflow_kind == "workflowtemplate":
+        wf_spec = _template_ref_spec(plan)
+    else:
+        wf_spec["entrypoint"] = SCHEDULED_ENTRYPOINT
+        logical = logical_date_template(plan, options)
+        steps = {
+            "name": SCHEDULED_ENTRYPOINT,
+            "steps": [[{"name": "logical-date", "template": LOGICAL_DATE_TEMPLATE}], [{"name": "run", "template": "main"}]],
+        }
+        wf_spec["templates"] = [steps, logical, *wf_spec["templates"]]
     metadata = _metadata(plan, options, cron_name(plan))
     metadata["annotations"] = dict(workflow["metadata"]["annotations"])
     cron_spec: dict[str, Any] = {
@@ -231,5 +267,7 @@ def emit_cronworkflow(plan: Plan, options: EmitOptions) -> str:
     header = f"# Argo CronWorkflow for Airflow DAG {plan.dag.dag_id!r} ({spec.cron} in {spec.timezone}), generated by bridge split; do not edit.\n"
     if sync_files(plan, options):
         header += f"# First (once, and after every change): kubectl apply -f {' -f '.join(sync_files(plan, options))}   (semaphore limits)\n"
+    if options.workflow_kind == "workflowtemplate":
+        header += _template_first(plan)
     header += f"# argo cron create cronworkflows/{cron_name(plan)}.yaml   (the first step computes Airflow's logical date)\n"
     return header + to_yaml(build_cronworkflow(plan, options))

@@ -275,9 +275,15 @@ def _check_spec(document: dict[str, Any], spec: dict[str, Any], path: str) -> It
     entrypoint = spec.get("entrypoint")
     if entrypoint is None and document.get("kind") in ("Workflow", "CronWorkflow") and not spec.get("workflowTemplateRef"):
         yield Problem(join(path, "entrypoint"), "is missing", "name the template to start with", rule="argo-entrypoint")
+    # With a workflowTemplateRef the templates are the referenced WorkflowTemplate's (Argo refuses any of the
+    # Workflow's own: validate.go, WorkflowTemplateRefFields), so entrypoint and onExit name those.
+    referenced = bool(spec.get("workflowTemplateRef"))
+    if referenced and templates:
+        yield Problem(tpath, "is set beside workflowTemplateRef; Argo refuses a Workflow that has both",
+                      "put the templates into the WorkflowTemplate", rule="argo-template-ref")
     for field in ("entrypoint", "onExit"):
         target = spec.get(field)
-        if isinstance(target, str) and "{{" not in target and target not in by_name:
+        if not referenced and isinstance(target, str) and "{{" not in target and target not in by_name:
             yield Problem(join(path, field), f"template {target!r} does not exist",
                           "name one of spec.templates", rule="argo-template-ref")
     yield from _parameters(spec.get("arguments"), join(path, "arguments"), "workflow argument")
@@ -299,7 +305,8 @@ def _global_scope(document: dict[str, Any], spec: dict[str, Any]) -> set[str]:
     for field in ("annotations", "labels"):
         for key in (metadata.get(field) or {}) if isinstance(metadata, dict) else {}:
             scope.add(f"workflow.{field}.{key}")
-    if document.get("kind") == "CronWorkflow":
+    if document.get("kind") in ("CronWorkflow", "WorkflowTemplate", "ClusterWorkflowTemplate"):
+        # Set when a CronWorkflow starts the run; a template may be one's (Argo allows it: validate.go, "scheduledTime").
         scope.add("workflow.scheduledTime")
     for template in spec.get("templates") or []:
         outputs = template.get("outputs") if isinstance(template, dict) else None

@@ -28,6 +28,7 @@ class Backfill:
     runs: tuple[Run, ...]
     plan: Plan
     options: EmitOptions
+    template: str = ""  # the WorkflowTemplate the runs reference (--emit workflowtemplate), "" when none
 
 
 def backfill_runs(spec: ScheduleSpec | None, start: datetime, end: datetime, *, now: datetime | None = None) -> tuple[Run, ...]:
@@ -64,10 +65,15 @@ def prepare_backfill(
     pool_slots: Mapping[str, int] | None = None,
     dags_folder: str | None = None,
     plugins_folder: str | None = None,
+    emit: str = "workflow",
 ) -> Backfill:
-    """Load the DAG and plan its Workflow as bridge split does with the same options; list the backfill's runs."""
+    """Load the DAG and plan its Workflow as bridge split does with the same options; list the backfill's runs.
+
+    With emit="workflowtemplate" the runs reference the WorkflowTemplate bridge split wrote (as the
+    CronJob's do); `--workflow-out` still writes one whole Workflow (a fan-out over the dates).
+    """
     from bridge.airflow.project import load_project
-    from bridge.emit.argo import build_workflow
+    from bridge.emit.argo import build_template_ref_workflow, build_workflow
     from bridge.errors import DagLoadError
     from bridge.split import build_plan, emit_options, project_image
 
@@ -77,18 +83,25 @@ def prepare_backfill(
         raise DagLoadError(f"holds {len(project.dags)} DAGs ({listed}); choose one with --dag-id", location=dag_file)
     dag = project.dags[0]
     plan = build_plan(dag, pool_slots=pool_slots)
-    options = emit_options(plan, image=project_image(project, [plan], image), namespace=namespace, gcp_key_secret=gcp_key_secret)
+    options = emit_options(
+        plan, image=project_image(project, [plan], image), namespace=namespace, gcp_key_secret=gcp_key_secret, emit=emit
+    )
     runs = backfill_runs(dag.timetable, start, end)
-    workflow = build_workflow(plan, options)
-    return Backfill(dag.dag_id, f"workflows/{plan.workflow_name}.yaml", workflow, runs, plan, options)
+    if emit == "workflowtemplate":
+        workflow = build_template_ref_workflow(plan, options)
+        template = plan.workflow_name
+    else:
+        workflow, template = build_workflow(plan, options), ""
+    return Backfill(dag.dag_id, f"workflows/{plan.workflow_name}.yaml", workflow, runs, plan, options, template)
 
 
 def argo_commands(backfill: Backfill) -> list[str]:
     """One `argo submit` line per run, with the deterministic name (a repeated line is refused by Argo)."""
     lines = []
+    source = ["--from", f"workflowtemplate/{backfill.template}"] if backfill.template else [backfill.workflow_file]
     for run in backfill.runs:
         words = [
-            "argo", "submit", backfill.workflow_file,
+            "argo", "submit", *source,
             "--name", run_name(backfill.dag_id, run.logical_date),
             "-p", f"run-date={run.logical_date.isoformat()}",
             "-p", f"run-id={run.run_id}",

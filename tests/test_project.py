@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.helpers import read_tree, run_cli, split, validate_argo
-from tests.parity.test_parity import RUN_DATE, airflow_db_template, task_states
+from tests.parity.test_project import airflow_dags_test_project
 
 IMPORTS = """\
 try:
@@ -46,27 +46,7 @@ def _dag(dag_id: str, body: str, *, schedule: str = "None", extra: str = "") -> 
 
 def airflow_dags_test_folder(dags: Path, dag_id: str, tmp_path: Path, plugins: Path | None = None) -> dict:
     """The reference: `airflow dags test` with this dags folder (and plugins folder) as Airflow's own."""
-    import os
-    import sqlite3
-
-    home = tmp_path / f"reference-{dag_id}"
-    home.mkdir()
-    db = home / "airflow.db"
-    shutil.copy(airflow_db_template(), db)
-    env = {
-        **os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{db}",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins or home / "plugins"),
-    }
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    done = subprocess.run([airflow, "dags", "test", dag_id, RUN_DATE], capture_output=True, text=True, env=env,
-                          timeout=900, check=False)
-    with sqlite3.connect(db) as connection:
-        rows = connection.execute(
-            "SELECT task_id, map_index, state FROM task_instance WHERE dag_id = ? ORDER BY task_id, map_index", (dag_id,)
-        ).fetchall()
-    assert rows, done.stdout[-3000:] + done.stderr[-3000:]
-    return {"tasks": task_states(rows)}
+    return airflow_dags_test_project(dags, plugins, dag_id, tmp_path / f"reference-{dag_id}", connections={})
 
 
 def _bridge_run(path: Path, dag_id: str, tmp_path: Path, *extra: str) -> dict:

@@ -140,7 +140,9 @@ def _ignore_syntax() -> str:
 def find_files(folder: str) -> list[str]:
     """Every file of `folder` that Airflow's walk does not ignore (`.airflowignore`, in the configured syntax)."""
     find, _ = _discovery()
-    return [str(path) for path in find(folder, ".airflowignore", _ignore_syntax())]
+    with warnings.catch_warnings():  # Airflow 3.3's glob rules use a pathspec name pathspec deprecates
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return [str(path) for path in find(folder, ".airflowignore", _ignore_syntax())]
 
 
 def list_dag_files(folder: str) -> list[str]:
@@ -149,9 +151,11 @@ def list_dag_files(folder: str) -> list[str]:
 
     _, list_py = _discovery()
     safe_mode = conf.getboolean("core", "dag_discovery_safe_mode", fallback=True)
-    if AIRFLOW_3:
-        return [str(path) for path in list_py(folder, safe_mode=safe_mode)]
-    return [str(path) for path in list_py(folder, safe_mode=safe_mode, include_examples=False)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if AIRFLOW_3:
+            return [str(path) for path in list_py(folder, safe_mode=safe_mode)]
+        return [str(path) for path in list_py(folder, safe_mode=safe_mode, include_examples=False)]
 
 
 _PLUGIN_STATE_AF2 = (

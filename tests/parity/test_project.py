@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import ROOT
-from tests.parity.test_parity import RUN_DATE, _task_states, _template, bridge_run
+from tests.parity.test_parity import RUN_DATE, airflow_db_template, bridge_run, task_states
 
 PROJECT = ROOT / "examples" / "warehouse"
 DAGS = PROJECT / "dags"
@@ -48,22 +48,25 @@ REFERENCE = {
 }
 
 
-def airflow_dags_test_project(dags_folder: Path, plugins_folder: Path, dag_id: str, tmp_path: Path) -> dict:
+def airflow_dags_test_project(
+    dags_folder: Path, plugins_folder: Path | None, dag_id: str, tmp_path: Path, connections: dict[str, str] | None = None
+) -> dict:
     """The reference: `airflow dags test DAG_ID DATE` with the project's dags and plugins folders.
 
     The project (the common parent of both folders, so siblings such as `include/` come along) is copied
     first: the DAG files compute absolute paths from `__file__`, and the run must not write into the repo.
     """
-    root = Path(os.path.commonpath([dags_folder, plugins_folder]))
+    root = Path(os.path.commonpath([dags_folder, plugins_folder or dags_folder.parent]))
     home = tmp_path / "reference"
     project = home / "project"
     shutil.copytree(root, project, ignore=shutil.ignore_patterns("__pycache__"))
-    dags, plugins = project / dags_folder.relative_to(root), project / plugins_folder.relative_to(root)
+    dags = project / dags_folder.relative_to(root)
+    plugins = project / plugins_folder.relative_to(root) if plugins_folder else home / "plugins"
     db = home / "airflow.db"
-    shutil.copy(_template(), db)
+    shutil.copy(airflow_db_template(), db)
     env = {
         **os.environ,
-        **CONNECTIONS,
+        **(CONNECTIONS if connections is None else connections),
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{db}",
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
@@ -80,24 +83,17 @@ def airflow_dags_test_project(dags_folder: Path, plugins_folder: Path, dag_id: s
         ).fetchall()
         states = [row[0] for row in connection.execute("SELECT state FROM dag_run WHERE dag_id = ?", (dag_id,))]
     assert len(states) == 1, done.stdout[-3000:] + done.stderr[-3000:]
-    return {"state": states[0], "tasks": _task_states(rows)}
+    return {"state": states[0], "tasks": task_states(rows)}
 
 
-def test_reference_states(tmp_path: Path) -> None:
-    """Pins the example's behaviour under Airflow itself, so a change to the example shows here first."""
-    observed = {dag_id: airflow_dags_test_project(DAGS, PLUGINS, dag_id, tmp_path / dag_id) for dag_id in REFERENCE}
-    assert observed == REFERENCE
-
-
-# Needs folder support in `bridge run` (issue 13): remove the mark when it lands.
-@pytest.mark.xfail(reason="needs folder support", strict=False)
 @pytest.mark.parametrize("dag_id", sorted(REFERENCE))
 def test_bridge_run_matches_airflow_dags_test(dag_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`bridge run <dags folder> --dag-id ID` ends every task as `airflow dags test` does."""
+    """`bridge run <dags folder> --dag-id ID` ends every task as `airflow dags test` does (pinned in REFERENCE)."""
+    reference = airflow_dags_test_project(DAGS, PLUGINS, dag_id, tmp_path)
+    assert reference == REFERENCE[dag_id], "the example behaves differently under Airflow itself: update REFERENCE"
     for name, value in CONNECTIONS.items():
         monkeypatch.setenv(name, value)
     ours = bridge_run(DAGS, dag_id, tmp_path)
-    reference = REFERENCE[dag_id]
     assert ours["dag_id"] == dag_id and ours["run_date"] == RUN_DATE
     differing = {
         task_id: (ours["tasks"].get(task_id), state)

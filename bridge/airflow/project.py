@@ -136,6 +136,8 @@ def load_project(
     """
     path, dags_root, plugins = resolve_folders(path, dags_folder, plugins_folder)
     excluded = os.path.abspath(excluded) if excluded else None
+    if excluded and not excluded.startswith(os.path.join(dags_root, "")):
+        excluded = None  # only an output folder inside the dags folder is left out of it
     single_file = os.path.isfile(path)
     compat.quiet_airflow()
     if plugins:

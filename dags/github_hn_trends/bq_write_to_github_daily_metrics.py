@@ -4,4 +4,10 @@ Do not edit: re-run `bridge split`. The task is Airflow's own subset of the orig
 """
 from bridge.dagfile import single_task_dag
 
-dag = single_task_dag(__file__, source='../../sources/github_hn_trends/github_hn_trends.py', dag_id='github_hn_trends', task_id='bq_write_to_github_daily_metrics')
+dag = single_task_dag(
+    __file__,
+    source='../../sources/github_hn_trends.py',
+    dag_id='github_hn_trends',
+    task_id='bq_write_to_github_daily_metrics',
+    dags_folder='../../sources',
+)

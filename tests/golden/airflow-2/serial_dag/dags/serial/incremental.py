@@ -4,4 +4,10 @@ Do not edit: re-run `bridge split`. The task is Airflow's own subset of the orig
 """
 from bridge.dagfile import single_task_dag
 
-dag = single_task_dag(__file__, source='../../sources/serial/serial_dag.py', dag_id='serial', task_id='incremental')
+dag = single_task_dag(
+    __file__,
+    source='../../sources/serial_dag.py',
+    dag_id='serial',
+    task_id='incremental',
+    dags_folder='../../sources',
+)

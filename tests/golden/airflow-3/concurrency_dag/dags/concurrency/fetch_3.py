@@ -4,4 +4,10 @@ Do not edit: re-run `bridge split`. The task is Airflow's own subset of the orig
 """
 from bridge.dagfile import single_task_dag
 
-dag = single_task_dag(__file__, source='../../sources/concurrency/concurrency_dag.py', dag_id='concurrency', task_id='fetch_3')
+dag = single_task_dag(
+    __file__,
+    source='../../sources/concurrency_dag.py',
+    dag_id='concurrency',
+    task_id='fetch_3',
+    dags_folder='../../sources',
+)

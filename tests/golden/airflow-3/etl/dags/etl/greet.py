@@ -4,4 +4,10 @@ Do not edit: re-run `bridge split`. The task is Airflow's own subset of the orig
 """
 from bridge.dagfile import single_task_dag
 
-dag = single_task_dag(__file__, source='../../sources/etl/etl.py', dag_id='etl', task_id='greet')
+dag = single_task_dag(
+    __file__,
+    source='../../sources/etl.py',
+    dag_id='etl',
+    task_id='greet',
+    dags_folder='../../sources',
+)

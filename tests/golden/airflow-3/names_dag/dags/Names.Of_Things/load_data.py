@@ -4,4 +4,10 @@ Do not edit: re-run `bridge split`. The task is Airflow's own subset of the orig
 """
 from bridge.dagfile import single_task_dag
 
-dag = single_task_dag(__file__, source='../../sources/Names.Of_Things/names_dag.py', dag_id='Names.Of_Things', task_id='load_data')
+dag = single_task_dag(
+    __file__,
+    source='../../sources/names_dag.py',
+    dag_id='Names.Of_Things',
+    task_id='load_data',
+    dags_folder='../../sources',
+)

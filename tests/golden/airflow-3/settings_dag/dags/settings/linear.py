@@ -4,4 +4,10 @@ Do not edit: re-run `bridge split`. The task is Airflow's own subset of the orig
 """
 from bridge.dagfile import single_task_dag
 
-dag = single_task_dag(__file__, source='../../sources/settings/settings_dag.py', dag_id='settings', task_id='linear')
+dag = single_task_dag(
+    __file__,
+    source='../../sources/settings_dag.py',
+    dag_id='settings',
+    task_id='linear',
+    dags_folder='../../sources',
+)

@@ -61,12 +61,30 @@ def check_document(document: Any) -> list[Problem]:
             problems.append(Problem("apiVersion", f"{api_version!r} is not {ARGO_API_VERSION!r}",
                                     f"use {ARGO_API_VERSION}", rule="manifest"))
         return problems + check_argo_model(document) + check_argo_rules(document)
+    if api_version.startswith("kustomize.config.k8s.io/") and kind == "Kustomization":
+        return check_kustomization(document)
     schema_problems = check_kubernetes(document)
     if schema_problems is None:
         return [Problem("kind", f"no Kubernetes schema knows kind {kind!r} in {api_version!r}; not checked",
                         "check apiVersion and kind (custom resources are not checked)", severity=WARNING,
                         rule="manifest")]
     return schema_problems + list(check_metadata(document)) + list(check_configmap_keys(document)) + list(check_configmap_size(document))
+
+
+def check_kustomization(document: dict[str, Any]) -> list[Problem]:
+    """A kustomization (not a cluster object, so no schema): `resources` must be a list of relative paths.
+
+    Whether each path exists, and no object is listed twice, is what `kubectl kustomize` checks.
+    """
+    resources = document.get("resources", [])
+    if not isinstance(resources, list):
+        return [Problem("resources", "is not a list", "list the manifest files, one per item", rule="manifest")]
+    return [
+        Problem(f"resources[{index}]", f"{item!r} is not a relative path", "name files relative to the kustomization",
+                rule="manifest")
+        for index, item in enumerate(resources)
+        if not isinstance(item, str) or not item or item.startswith("/")
+    ]
 
 
 def lint_text(file: str, text: str | bytes) -> list[Finding]:

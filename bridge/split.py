@@ -133,9 +133,9 @@ def split_project(
     files = render_files(project, plans, options)
     warnings: list[str] = [f"skipped (--skip-broken): {message}" for message in project.skipped]
     warnings += check_secrets(plans, files, options)
+    owned = files_by_dag(plans, files)
     for plan in plans:
-        own = {rel: data for rel, data in files.items() if _belongs_to(rel, plan)}
-        warnings += check_rendered(plan, own) + schedule_notes(plan, options) + plan.notes
+        warnings += check_rendered(plan, owned[plan.dag.dag_id]) + schedule_notes(plan, options) + plan.notes
     changed = write_output(output, files, force=force)
     root = os.path.normpath(output)
     results = []
@@ -147,14 +147,25 @@ def split_project(
     return ProjectSplit(tuple(results), tuple(changed), tuple(warnings), project.skipped, options.image)
 
 
-def _belongs_to(rel: str, plan: Plan) -> bool:
-    """Whether an output file is one DAG's own (its Workflow, schedule, sync ConfigMaps, task files)."""
+def _own_paths(plan: Plan) -> tuple[str, ...]:
+    """The paths of one DAG's own files but its task files (its Workflow, schedule, sync ConfigMaps, template)."""
     from bridge.emit.cronjob import cron_name
 
-    return rel in {
+    return (
         f"workflows/{plan.workflow_name}.yaml", sync_path(plan), f"cronjobs/{cron_name(plan)}.yaml",
-        f"cronworkflows/{cron_name(plan)}.yaml", f"workflowtemplates/{plan.workflow_name}.yaml",
-    } or rel.startswith(f"dags/{plan.dag.dag_id}/")
+        f"cronworkflows/{cron_name(plan)}.yaml", template_path(plan),
+    )
+
+
+def files_by_dag(plans: list[Plan], files: dict[str, bytes]) -> dict[str, dict[str, bytes]]:
+    """dag_id -> that DAG's own output files (task files under dags/<dag_id>/ and `_own_paths`), in one pass."""
+    owner = {path: plan.dag.dag_id for plan in plans for path in _own_paths(plan)}
+    owned: dict[str, dict[str, bytes]] = {plan.dag.dag_id: {} for plan in plans}
+    for rel, data in files.items():
+        dag_id = rel.split("/", 2)[1] if rel.startswith("dags/") else owner.get(rel)
+        if dag_id in owned:
+            owned[dag_id][rel] = data
+    return owned
 
 
 def check_unique_names(plans: list[Plan]) -> None:
@@ -208,7 +219,7 @@ def check_secrets(plans: list[Plan], files: dict[str, bytes], options: EmitOptio
         if finding.file.split("/", 1)[0] in COPIED_FOLDERS:
             reported.append(f"{finding} (a file of your project, copied into the image as is)")
             continue
-        owner = next((plan for plan in plans if _belongs_to(finding.file, plan)), plans[0])
+        owner = next((plan for plan in plans if finding.file in files_by_dag([plan], files)[plan.dag.dag_id]), plans[0])
         raise UnsupportedError(
             f"DAG {owner.dag.dag_id!r}: {finding.file} ({finding.path}) would hold a secret: {finding.message} "
             f"(value not shown); {finding.fix}. Nothing was written",

@@ -11,7 +11,7 @@ scratch file that would not import). Then, each in a fresh process so import cos
 (a) parse: Airflow's DagBag over the folder (the baseline, measured in the same run);
 (b) split: `bridge split FOLDER -o OUT` (the console script beside this Python).
 
-Prints the median wall time and peak RSS (the child's own, from os.wait4) of --runs samples and
+Prints the median wall time, CPU time and peak RSS (the child's own, from os.wait4) of --runs samples and
 the ratio split/parse (target <= 2x, issue 13). Timings are informative only: nothing asserts them.
 
 --profile splits every DAG file of the folder with today's per-file `bridge.split.split_dag`, all
@@ -269,7 +269,7 @@ PARSE = textwrap.dedent(
 
 
 def run_child(command: list[str], env: dict[str, str], scratch: str) -> dict:
-    """Run one command; its wall seconds, peak RSS (os.wait4: this child's own), exit code and output."""
+    """Run one command; its wall and CPU seconds and peak RSS (os.wait4: this child's own), exit code, output."""
     import time
 
     with open(os.path.join(scratch, "child.out"), "w+") as out, open(os.path.join(scratch, "child.err"), "w+") as err:
@@ -280,7 +280,8 @@ def run_child(command: list[str], env: dict[str, str], scratch: str) -> dict:
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "code": child.returncode,
+        return {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
+                "code": child.returncode,
                 "stdout": out.read(), "stderr": err.read()}
 
 
@@ -303,8 +304,9 @@ def parse_sample(folder: str, dags: int, scratch: str, i: int) -> dict:
 
 
 def median(samples: list[dict]) -> dict[str, float]:
-    """Median seconds and median peak RSS of the samples."""
+    """Median seconds (wall and CPU) and median peak RSS of the samples."""
     return {"seconds": statistics.median(s["seconds"] for s in samples),
+            "cpu": statistics.median(s["cpu"] for s in samples),
             "rss_mb": statistics.median(s["rss_mb"] for s in samples)}
 
 
@@ -314,13 +316,15 @@ def measure(folder: str, dags: int, runs: int, scratch: str) -> tuple[dict, dict
     failure = ""
     for i in range(runs):
         parses.append(parse_sample(folder, dags, scratch, i))
+        if failure:  # still sample the baseline, for the record
+            continue
         out = os.path.join(scratch, f"out-{i}")
         result = run_child([os.path.join(BIN, "bridge"), "split", folder, "-o", out],
                            airflow_env(os.path.join(scratch, f"home-split-{i}"), folder), scratch)
         if result["code"] != 0:
             lines = (result["stdout"] + result["stderr"]).strip().splitlines() or ["(no output)"]
             failure = f"exit {result['code']}: {lines[-1][:300]}"
-            break
+            continue
         splits.append(result)
     return median(parses), (median(splits) if splits else None), failure
 
@@ -409,9 +413,10 @@ def profile(folder: str, dags: int, scratch: str, top: int, cprofile: bool) -> N
     head, _, stats = result["stdout"].partition("\n")
     found = json.loads(head)
     files = len(dag_files(folder))
-    print(f"  {'(a) DagBag parse of the folder':<45} {parse['seconds']:7.2f} s   peak RSS {parse['rss_mb']:7.1f} MB")
+    print(f"  {'(a) DagBag parse of the folder':<45} {parse['seconds']:7.2f} s   CPU {parse['cpu']:7.2f} s   "
+          f"peak RSS {parse['rss_mb']:7.1f} MB")
     label = f"per-file split_dag x {files}, one process" + (", cProfile" if cprofile else "")
-    print(f"  {label:<45} {result['seconds']:7.2f} s   "
+    print(f"  {label:<45} {result['seconds']:7.2f} s   CPU {result['cpu']:7.2f} s   "
           f"peak RSS {result['rss_mb']:7.1f} MB   ({found['tasks']} tasks split)")
     print(f"    {'import bridge.split':<40} {found['import']:7.2f} s")
     for name, seconds in found["stages"].items():
@@ -455,11 +460,14 @@ def main() -> None:
             profile(folder, args.dags, root, args.top, not args.no_cprofile)
             return
         parse, split, failure = measure(folder, args.dags, args.runs, root)
-        print(f"  (a) parse: DagBag of the folder        {parse['seconds']:7.2f} s   peak RSS {parse['rss_mb']:7.1f} MB")
+        print(f"  (a) parse: DagBag of the folder        {parse['seconds']:7.2f} s   CPU {parse['cpu']:7.2f} s   "
+              f"peak RSS {parse['rss_mb']:7.1f} MB")
         if split is None:
             sys.exit(f"  (b) split: bridge split FOLDER failed: {failure}")
-        print(f"  (b) split: bridge split FOLDER -o OUT  {split['seconds']:7.2f} s   peak RSS {split['rss_mb']:7.1f} MB")
+        print(f"  (b) split: bridge split FOLDER -o OUT  {split['seconds']:7.2f} s   CPU {split['cpu']:7.2f} s   "
+              f"peak RSS {split['rss_mb']:7.1f} MB")
         print(f"  split/parse time {split['seconds'] / parse['seconds']:.2f}x (target <= 2)   "
+              f"CPU {split['cpu'] / parse['cpu']:.2f}x   "
               f"split/parse RSS {split['rss_mb'] / parse['rss_mb']:.2f}x")
     finally:
         if args.keep:

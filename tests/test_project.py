@@ -277,3 +277,24 @@ def test_plugins_and_outside_template_folders_are_carried_and_remapped(tmp_path:
     ours = _bridge_run(root / "dags", "report", tmp_path)
     reference = airflow_dags_test_folder(root / "dags", "report", tmp_path, root / "plugins")
     assert ours["tasks"] == reference["tasks"] == {"house": "success"}
+
+
+def test_a_file_inside_a_named_dags_folder_and_backfill_take_the_same_forms(project: Path, tmp_path: Path) -> None:
+    """`PATH --dags-folder DIR`: one file of the project, with the project's root on sys.path and its files."""
+    weekly = project / "dags" / "reporting" / "weekly.py"
+    alone = run_cli("split", str(weekly), "-o", str(tmp_path / "alone"))
+    assert alone.exit_code == 1 and "No module named 'common'" in alone.output  # as Airflow with that dags folder
+    out = split(weekly, tmp_path / "out", "--dags-folder", str(project / "dags"))
+    files = read_tree(out)
+    assert "sources/common/naming.py" in files and "source='../../sources/reporting/weekly.py'" in files[
+        "dags/weekly/wh_report.py"].decode()
+    (tmp_path / "elsewhere").mkdir()
+    outside = run_cli("split", str(weekly), "--dags-folder", str(tmp_path / "elsewhere"), "-o", str(tmp_path / "x"))
+    assert outside.exit_code == 1 and f"{weekly}: is not inside the dags folder" in outside.output
+    backfill = run_cli("backfill", str(project / "dags"), "--dag-id", "weekly", "--start", "2024-01-01",
+                       "--end", "2024-01-15")
+    assert backfill.exit_code == 0, backfill.output
+    commands = [line for line in backfill.output.splitlines() if line.startswith("argo submit")]
+    assert len(commands) == 2 and all("workflows/weekly.yaml" in line for line in commands)
+    several = run_cli("backfill", str(project / "dags"), "--start", "2024-01-01", "--end", "2024-01-02")
+    assert several.exit_code == 1 and "choose one with --dag-id" in several.output

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -243,8 +245,10 @@ def topological_order(upstream: dict[str, tuple[str, ...]]) -> list[str]:
     return order
 
 
-def _distribution_of(module: str, cache: dict[str, tuple[str, str] | None]) -> tuple[str, str] | None:
-    """The installed distribution (name, version) that provides `module`, if any."""
+def _distribution_of(
+    module: str, cache: dict[str, tuple[str, str] | None], project: tuple[str, ...] = ()
+) -> tuple[str, str] | None:
+    """The installed distribution (name, version) that provides `module`, if any (none for the project's own code)."""
     from importlib import metadata
 
     if module in cache:
@@ -259,27 +263,45 @@ def _distribution_of(module: str, cache: dict[str, tuple[str, str] | None]) -> t
                 break
             except metadata.PackageNotFoundError:
                 continue
-    elif parts[0] != "airflow":
-        for name in sorted(metadata.packages_distributions().get(parts[0], [])):
+    elif parts[0] != "airflow" and not _in_project(parts[0], project):
+        for name in sorted(_top_level_distributions().get(parts[0], [])):
             found = (name, metadata.version(name))
             break
     cache[module] = found
     return found
 
 
-def detect_requirements(tasks: list[Any]) -> tuple[tuple[str, str], ...]:
-    """Airflow plus the provider (or other) distributions the DAG's operators come from."""
+def _in_project(top_level: str, project: tuple[str, ...]) -> bool:
+    """Whether a module is the project's own code (a file of its dags or plugins folder): no distribution to pin."""
+    path = getattr(sys.modules.get(top_level), "__file__", None) or ""
+    real = os.path.realpath(path) if path else ""
+    return bool(real) and any(real.startswith(os.path.join(os.path.realpath(folder), "")) for folder in project)
+
+
+@functools.lru_cache(maxsize=1)
+def _top_level_distributions() -> Mapping[str, list[str]]:
+    """importlib.metadata.packages_distributions(), read once per process (it reads every installed RECORD)."""
+    from importlib import metadata
+
+    return metadata.packages_distributions()
+
+
+def detect_requirements(tasks: list[Any], project: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
+    """Airflow plus the provider (or other) distributions the DAG's operators come from.
+
+    `project`: the dags and plugins folders, whose modules are carried, not installed.
+    """
     cache: dict[str, tuple[str, str] | None] = {}
     found = {("apache-airflow", compat.airflow_version())}
     for task in tasks:
-        dist = _distribution_of(compat.operator_class(task).__module__, cache)
+        dist = _distribution_of(compat.operator_class(task).__module__, cache, project)
         if dist is not None:
             found.add(dist)
     return tuple(sorted(found))
 
 
-def describe_dag(dag: Any, path: str) -> SourceDag:
-    """The parts of one DAG bridge needs, as plain values."""
+def describe_dag(dag: Any, path: str, project: tuple[str, ...] | None = None) -> SourceDag:
+    """The parts of one DAG bridge needs, as plain values (`project`: its dags and plugins folders)."""
     has_setups = any(getattr(task, "is_setup", False) for task in dag.tasks)
     by_id = {plain_id(task.task_id): describe_task(task, has_setups) for task in dag.tasks}
     order = topological_order({task_id: t.upstream for task_id, t in by_id.items()})
@@ -302,6 +324,6 @@ def describe_dag(dag: Any, path: str) -> SourceDag:
         default_max_active_runs=_default_max_active_runs(),
         dagrun_timeout_seconds=_seconds(getattr(dag, "dagrun_timeout", None)),
         airflow_version=compat.airflow_version(),
-        requirements=detect_requirements(list(dag.tasks)),
+        requirements=detect_requirements(list(dag.tasks), (os.path.dirname(path),) if project is None else project),
         timetable=describe_schedule(dag),
     )

@@ -210,7 +210,7 @@ def _choose(found: dict[str, list[tuple[str, Any]]], dag_ids: tuple[str, ...], p
 def _describe(place: tuple[str, Any], dags_root: str, plugins: str) -> tuple[SourceDag, list[str]]:
     """The DAG as plain values, and the absolute template_searchpath folders its keys stand for."""
     file, dag = place
-    described = describe_dag(dag, file)
+    described = describe_dag(dag, file, tuple(folder for folder in (dags_root, plugins) if folder))
     entries = _searchpath(dag)
     keys = tuple(_searchpath_key(entry, dags_root, plugins) for entry in entries)
     rel = os.path.relpath(file, dags_root).replace(os.sep, "/")

@@ -7,6 +7,7 @@ the same validator and reports all of them, each with its path.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from bridge.lint.findings import Problem, index, join
@@ -19,16 +20,13 @@ def kubernetes_version() -> str:
     return utils.latest_version()
 
 
-def check_kubernetes(document: dict[str, Any], version: str | None = None) -> list[Problem] | None:
-    """Schema problems of a Kubernetes kind, or None when no schema knows the kind."""
+@functools.lru_cache(maxsize=64)
+def _validator(kind: str, api_version: str, version: str) -> Any:
+    """The strict schema validator of one kind (built once per process: the schemas are megabytes), or None."""
     import jsonschema
     import referencing
     from kubernetes_validate import utils
 
-    version = version or kubernetes_version()
-    kind, api_version = document.get("kind"), document.get("apiVersion")
-    if not isinstance(kind, str) or not isinstance(api_version, str):
-        return None
     api = utils.re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     folder = f"kubernetes-json-schema/v{version}-local-strict"
     try:
@@ -38,7 +36,18 @@ def check_kubernetes(document: dict[str, Any], version: str | None = None) -> li
         return None
     registry = referencing.Resource.from_contents(schema) @ referencing.Registry()
     registry = referencing.Resource.from_contents(definitions) @ registry
-    validator = jsonschema.validators.Draft202012Validator(schema, registry=registry)
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+def check_kubernetes(document: dict[str, Any], version: str | None = None) -> list[Problem] | None:
+    """Schema problems of a Kubernetes kind, or None when no schema knows the kind."""
+    version = version or kubernetes_version()
+    kind, api_version = document.get("kind"), document.get("apiVersion")
+    if not isinstance(kind, str) or not isinstance(api_version, str):
+        return None
+    validator = _validator(kind, api_version, version)
+    if validator is None:
+        return None
     problems = []
     for error in sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path]):
         path = _path(error.absolute_path)

@@ -282,8 +282,10 @@ def test_plugins_and_outside_template_folders_are_carried_and_remapped(tmp_path:
 def test_a_file_inside_a_named_dags_folder_and_backfill_take_the_same_forms(project: Path, tmp_path: Path) -> None:
     """`PATH --dags-folder DIR`: one file of the project, with the project's root on sys.path and its files."""
     weekly = project / "dags" / "reporting" / "weekly.py"
-    alone = run_cli("split", str(weekly), "-o", str(tmp_path / "alone"))
-    assert alone.exit_code == 1 and "No module named 'common'" in alone.output  # as Airflow with that dags folder
+    bridge = str(Path(sys.executable).with_name("bridge"))  # a fresh interpreter: no `common` imported before
+    alone = subprocess.run([bridge, "split", str(weekly), "-o", str(tmp_path / "alone")], capture_output=True,
+                           text=True, timeout=300, check=False)
+    assert alone.returncode == 1 and "No module named 'common'" in alone.stderr  # as Airflow with that dags folder
     out = split(weekly, tmp_path / "out", "--dags-folder", str(project / "dags"))
     files = read_tree(out)
     assert "sources/common/naming.py" in files and "source='../../sources/reporting/weekly.py'" in files[

@@ -175,6 +175,8 @@ def use_plugins_folder(folder: str) -> None:
     from airflow import plugins_manager, settings
     from airflow.configuration import conf
 
+    if not conf.has_section("core"):  # Airflow 2 with no airflow.cfg has no sections to set into
+        conf.add_section("core")
     conf.set("core", "plugins_folder", folder)
     if folder not in sys.path:
         sys.path.append(folder)

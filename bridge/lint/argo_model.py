@@ -10,6 +10,7 @@ know, every wrong type, missing required field, enum and pattern, each with its 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 import inspect
 import re
@@ -65,11 +66,17 @@ def check_argo_model(document: dict[str, Any]) -> list[Problem]:
 
 
 def _is_model(candidate: Any) -> bool:
+    return isinstance(candidate, type) and _is_model_class(candidate)
+
+
+@functools.cache
+def _is_model_class(candidate: type) -> bool:
     from argo_workflows.model_utils import OpenApiModel
 
-    return isinstance(candidate, type) and issubclass(candidate, OpenApiModel)
+    return issubclass(candidate, OpenApiModel)
 
 
+@functools.cache
 def _required(cls: type) -> list[str]:
     """Python names of the model's required properties (positional arguments of its constructor)."""
     signature = inspect.signature(cls._from_openapi_data)  # type: ignore[attr-defined]
@@ -85,6 +92,11 @@ def _model_name(cls: type) -> str:
     return name[len("IoArgoprojWorkflowV1alpha1"):] if name.startswith("IoArgoprojWorkflowV1alpha1") else name
 
 
+@functools.cache
+def _json_to_py(cls: type) -> dict[str, str]:
+    return {json_key: py for py, json_key in cls.attribute_map.items()}  # type: ignore[attr-defined]
+
+
 def _walk_model(value: Any, cls: type, path: str, kind: str) -> Iterator[Problem]:
     from argo_workflows.model_utils import ModelSimple
 
@@ -94,7 +106,7 @@ def _walk_model(value: Any, cls: type, path: str, kind: str) -> Iterator[Problem
     if not isinstance(value, dict):
         yield _type_problem(path, value, f"a mapping ({_model_name(cls)})")
         return
-    json_to_py = {json_key: py for py, json_key in cls.attribute_map.items()}  # type: ignore[attr-defined]
+    json_to_py = _json_to_py(cls)
     types = cls.openapi_types  # type: ignore[attr-defined]
     for key, item in value.items():
         where = join(path, str(key))

@@ -135,6 +135,7 @@ def load_project(
     output folder): never parsed, never carried.
     """
     path, dags_root, plugins = resolve_folders(path, dags_folder, plugins_folder)
+    _forget_previous_project()
     excluded = os.path.abspath(excluded) if excluded else None
     if excluded and not excluded.startswith(os.path.join(dags_root, "")):
         excluded = None  # only an output folder inside the dags folder is left out of it
@@ -176,6 +177,7 @@ def load_project(
                 "\"Projects\"): give each DAG its own dag_id",
                 location=places[1][0],
             )
+    _remember_project(tuple(folder for folder in (dags_root, plugins) if folder))
     if not found:
         where = "the file must create an Airflow DAG at import time" if single_file else "no file of the folder creates one"
         raise DagLoadError(f"no DAG found; {where}", location=path)
@@ -195,6 +197,29 @@ def load_project(
         skipped=tuple(broken),
         single_file=single_file,
     )
+
+
+# What the last load_project of this process added (bridge run / backfill / tests load projects in-process):
+# the next load starts as a fresh process would, so two projects' `common` packages never mix.
+_PREVIOUS: dict[str, Any] = {"modules": set(), "folders": ()}
+
+
+def _remember_project(folders: tuple[str, ...]) -> None:
+    inside = tuple(os.path.join(os.path.realpath(folder), "") for folder in folders)
+    _PREVIOUS["folders"] = folders
+    _PREVIOUS["modules"] = {
+        name for name, module in list(sys.modules.items())
+        if os.path.realpath(getattr(module, "__file__", None) or "/").startswith(inside)
+    }
+
+
+def _forget_previous_project() -> None:
+    for name in _PREVIOUS["modules"]:
+        sys.modules.pop(name, None)
+    for folder in _PREVIOUS["folders"]:
+        while folder in sys.path:
+            sys.path.remove(folder)
+    _PREVIOUS.update(modules=set(), folders=())
 
 
 def _choose(found: dict[str, list[tuple[str, Any]]], dag_ids: tuple[str, ...], path: str, where: str) -> list[str]:

@@ -286,12 +286,15 @@ def _top_level_distributions() -> Mapping[str, list[str]]:
     return metadata.packages_distributions()
 
 
+_DISTRIBUTIONS: dict[tuple[str, ...], dict[str, tuple[str, str] | None]] = {}
+
+
 def detect_requirements(tasks: list[Any], project: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
     """Airflow plus the provider (or other) distributions the DAG's operators come from.
 
     `project`: the dags and plugins folders, whose modules are carried, not installed.
     """
-    cache: dict[str, tuple[str, str] | None] = {}
+    cache = _DISTRIBUTIONS.setdefault(project, {})  # per process: installed packages do not change during a split
     found = {("apache-airflow", compat.airflow_version())}
     for task in tasks:
         dist = _distribution_of(compat.operator_class(task).__module__, cache, project)

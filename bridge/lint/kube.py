@@ -13,6 +13,7 @@ from typing import Any
 from bridge.lint.findings import Problem, index, join
 
 
+@functools.cache
 def kubernetes_version() -> str:
     """The newest Kubernetes release whose schemas kubernetes-validate ships."""
     from kubernetes_validate import utils

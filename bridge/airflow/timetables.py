@@ -58,11 +58,13 @@ def _scheduler_restriction(dag: Any) -> Any:
     try:
         from airflow.serialization.definitions.dag import SerializedDAG
 
-        return SerializedDAG._time_restriction.fget(dag)
-    except (ImportError, AttributeError):
+        rule = SerializedDAG.__dict__["_time_restriction"]
+        function = getattr(rule, "func", None) or rule.fget  # a cached_property (3.3) or a property
+    except (ImportError, AttributeError, KeyError):
         from airflow.serialization.serialized_objects import DagSerialization
 
         return DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))._time_restriction
+    return function(dag)
 
 
 def cron_line(expression: str) -> str:

@@ -107,15 +107,18 @@ def load_dag(path: str, dag_id: str | None = None) -> SourceDag:
     return replace(describe_dag(dags[dag_id], path), source_rel=os.path.basename(path))
 
 
-def import_quietly(path: str) -> Any:
-    """DagBag over the file; what the file prints is not echoed (it may print secrets), and exiting is an error."""
+def import_quietly(path: str, *, shared: bool = False) -> Any:
+    """DagBag over the file; what the file prints is not echoed (it may print secrets), and exiting is an error.
+
+    `shared`: parsed by this process's one DagBag (compat.make_dagbag), for projects of many files.
+    """
     import contextlib
     import io
 
     sink = io.StringIO()
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            return compat.make_dagbag(path)
+            return compat.make_dagbag(path, shared=shared)
     except SystemExit as exc:  # Airflow 2's DagBag lets it through
         raise DagLoadError(
             f"import error: the file called sys.exit({exc.code}) while it was imported; a DAG file must not exit",

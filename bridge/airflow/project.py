@@ -105,7 +105,7 @@ def _load_file(path: str) -> tuple[list[Any], DagLoadError | None]:
     """The DAGs one file defines, or its located error (the file is parsed once)."""
     try:
         check_syntax(path, check_readable(path))
-        bag = import_quietly(path)
+        bag = import_quietly(path, shared=True)
     except DagLoadError as error:
         return [], error
     if bag.import_errors:

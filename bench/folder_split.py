@@ -329,21 +329,21 @@ def measure(folder: str, dags: int, runs: int, scratch: str) -> tuple[dict, dict
     return median(parses), (median(splits) if splits else None), failure
 
 
-# --profile: today's per-file split of every DAG file, one process, cProfile on, each stage timed.
+# --profile: the folder split in one process, cProfile on, each stage timed.
 STAGES = {
-    "load_dag": "bridge.airflow.loader",
+    "load_project": "bridge.airflow.project",
     "build_plan": "bridge.split",
     "render_files": "bridge.split",
+    "check_secrets": "bridge.split",
     "check_rendered": "bridge.split",
     "lint_files": "bridge.lint",
-    "find_secrets": "bridge.lint.secrets",
     "write_output": "bridge.split",
 }
-INNER = {"lint_files", "find_secrets"}  # called inside check_rendered: timed, not profiled apart
+INNER = {"lint_files"}  # called inside check_rendered: timed, not profiled apart
 
 
 def profile_worker(folder: str, out: str, top: int, cprofile: bool) -> None:
-    """In this process: split each DAG file with bridge.split.split_dag, timing stages; print JSON then the profile.
+    """In this process: bridge.split.split_project of the folder, timing stages; print JSON then the profile.
 
     Each top-level stage has its own profiler, so the hotspots of a cheap stage are not drowned
     by an expensive one; the first table merges them (the whole split minus importing bridge).
@@ -355,7 +355,6 @@ def profile_worker(folder: str, out: str, top: int, cprofile: bool) -> None:
     import pstats
     import time
 
-    sys.path.insert(0, folder)  # the dags folder root, as Airflow puts it on sys.path (for `common`)
     totals = dict.fromkeys(STAGES, 0.0)
     profilers = {name: cProfile.Profile() for name in STAGES if name not in INNER}
 
@@ -377,17 +376,16 @@ def profile_worker(folder: str, out: str, top: int, cprofile: bool) -> None:
 
     start = time.perf_counter()
     import bridge.split as split
-    for name, module_name in STAGES.items():  # patched where split_dag looks them up at call time
+    for name, module_name in STAGES.items():  # patched where split_project looks them up at call time
         module = importlib.import_module(module_name)
         setattr(module, name, timed(name, getattr(module, name)))
     imported = time.perf_counter() - start
     failures: dict[str, str] = {}
     tasks = 0
-    for i, path in enumerate(dag_files(folder)):
-        try:
-            tasks += split.split_dag(path, output=os.path.join(out, f"{i:04d}")).task_count
-        except Exception as exc:  # noqa: BLE001 (reported: which DAGs today's split refuses, and why)
-            failures[os.path.relpath(path, folder)] = f"{type(exc).__name__}: {exc}"[:300]
+    try:
+        tasks = sum(dag.task_count for dag in split.split_project(folder, output=out).dags)
+    except Exception as exc:  # noqa: BLE001 (reported: why the split refused the folder)
+        failures[folder] = f"{type(exc).__name__}: {exc}"[:300]
     total = time.perf_counter() - start
     stream = io.StringIO()
     if cprofile:
@@ -415,7 +413,7 @@ def profile(folder: str, dags: int, scratch: str, top: int, cprofile: bool) -> N
     files = len(dag_files(folder))
     print(f"  {'(a) DagBag parse of the folder':<45} {parse['seconds']:7.2f} s   CPU {parse['cpu']:7.2f} s   "
           f"peak RSS {parse['rss_mb']:7.1f} MB")
-    label = f"per-file split_dag x {files}, one process" + (", cProfile" if cprofile else "")
+    label = f"split_project of {files} files, one process" + (", cProfile" if cprofile else "")
     print(f"  {label:<45} {result['seconds']:7.2f} s   CPU {result['cpu']:7.2f} s   "
           f"peak RSS {result['rss_mb']:7.1f} MB   ({found['tasks']} tasks split)")
     print(f"    {'import bridge.split':<40} {found['import']:7.2f} s")

@@ -14,10 +14,9 @@ scratch file that would not import). Then, each in a fresh process so import cos
 Prints the median wall time, CPU time and peak RSS (the child's own, from os.wait4) of --runs samples and
 the ratio split/parse (target <= 2x, issue 13). Timings are informative only: nothing asserts them.
 
---profile splits every DAG file of the folder with today's per-file `bridge.split.split_dag`, all
-in one process under cProfile (the dags folder on sys.path), and prints the time per stage
-(load_dag, build_plan, render_files, check_rendered = lint + secrets, write_output) and the top
-cumulative hotspots, beside the DagBag parse of the same folder.
+--profile runs `bridge.split.split_project` of the folder in one process under cProfile and prints
+the time per stage (load_project, build_plan, render_files, check_secrets, check_rendered = lint,
+write_output) and the top cumulative hotspots, beside the DagBag parse of the same folder.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from bridge.emit.cronjob import schedule_problem
 from bridge.emit.sync import sync_path
 from bridge.emit.workflowtemplate import template_path
-from bridge.errors import DagLoadError, UnsupportedError
+from bridge.errors import UnsupportedError
 from bridge.model import EmitOptions, Plan, Project, SourceDag
 from bridge.plan import plan_workflow
 from bridge.write import write_output
@@ -118,12 +118,8 @@ def split_project(
 
     project = load_project(
         path, dags_folder=dags_folder, plugins_folder=plugins_folder, dag_ids=dag_ids, skip_broken=skip_broken,
-        excluded=output,
+        excluded=output, one_dag=one_dag,
     )
-    if one_dag and len(project.dags) > 1:
-        listed = ", ".join(dag.dag_id for dag in project.dags)
-        what = "defines" if project.single_file else "holds"
-        raise DagLoadError(f"{what} {len(project.dags)} DAGs ({listed}); choose one with --dag-id", location=os.path.abspath(path))
     plans = [build_plan(dag, pool_slots=pool_slots) for dag in project.dags]
     check_unique_names(plans)
     options = emit_options(

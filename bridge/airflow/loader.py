@@ -9,7 +9,6 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from bridge.airflow import compat
@@ -78,33 +77,6 @@ def import_error(path: str, trace: str) -> DagLoadError:
     else:
         hint = "fix the error; Airflow itself cannot load this file"
     return DagLoadError(f"import error: {last}; {hint}", location=location)
-
-
-def load_dag(path: str, dag_id: str | None = None) -> SourceDag:
-    """Load `path` with Airflow's DagBag and describe the chosen DAG."""
-    path = os.path.abspath(path)
-    text = check_readable(path)
-    check_syntax(path, text)
-    compat.quiet_airflow()
-    folder = os.path.dirname(path)
-    if folder not in sys.path:  # as if the file's folder were Airflow's dags folder (on sys.path)
-        sys.path.insert(0, folder)
-    bag = import_quietly(path)
-    if bag.import_errors:
-        trace = next(iter(bag.import_errors.values()))
-        raise import_error(path, trace)
-    dags = {key: dag for key, dag in bag.dags.items() if not getattr(dag, "parent_dag", None)}
-    if not dags:
-        raise DagLoadError("no DAG found; the file must create an Airflow DAG at import time", location=path)
-    if dag_id is None:
-        if len(dags) > 1:
-            listed = ", ".join(sorted(dags))
-            raise DagLoadError(f"defines {len(dags)} DAGs ({listed}); choose one with --dag-id", location=path)
-        dag_id = next(iter(dags))
-    if dag_id not in dags:
-        listed = ", ".join(sorted(dags))
-        raise DagLoadError(f"no DAG with id {dag_id!r}; the file defines: {listed}", location=path)
-    return replace(describe_dag(dags[dag_id], path), source_rel=os.path.basename(path))
 
 
 def import_quietly(path: str, *, shared: bool = False) -> Any:

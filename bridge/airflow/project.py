@@ -128,11 +128,13 @@ def load_project(
     dag_ids: tuple[str, ...] = (),
     skip_broken: bool = False,
     excluded: str | None = None,
+    one_dag: bool = False,
 ) -> Project:
     """Load PATH (a DAG file, or a folder of them) as Airflow would with that dags and plugins folder.
 
     `excluded` is a folder inside the dags folder that is not part of the project (bridge's own
-    output folder): never parsed, never carried.
+    output folder): never parsed, never carried. `one_dag`: exactly one DAG must be chosen (bridge
+    run and backfill run one).
     """
     path, dags_root, plugins = resolve_folders(path, dags_folder, plugins_folder)
     _forget_previous_project()
@@ -182,6 +184,9 @@ def load_project(
         where = "the file must create an Airflow DAG at import time" if single_file else "no file of the folder creates one"
         raise DagLoadError(f"no DAG found; {where}", location=path)
     chosen = _choose(found, dag_ids, path, "the file" if single_file else "the dags folder")
+    if one_dag and len(chosen) > 1:
+        what = "defines" if single_file else "holds"
+        raise DagLoadError(f"{what} {len(chosen)} DAGs ({', '.join(chosen)}); choose one with --dag-id", location=path)
     described = [_describe(found[dag_id][0], dags_root, plugins) for dag_id in chosen]
     dags = tuple(dag for dag, _ in described)
     files = _carried_files(dags_root, plugins, described, excluded)

@@ -74,13 +74,12 @@ def prepare_backfill(
     """
     from bridge.airflow.project import load_project
     from bridge.emit.argo import build_template_ref_workflow, build_workflow
-    from bridge.errors import DagLoadError
     from bridge.split import build_plan, emit_options, project_image
 
-    project = load_project(dag_file, dags_folder=dags_folder, plugins_folder=plugins_folder, dag_ids=(dag_id,) if dag_id else ())
-    if len(project.dags) > 1:
-        listed = ", ".join(found.dag_id for found in project.dags)
-        raise DagLoadError(f"holds {len(project.dags)} DAGs ({listed}); choose one with --dag-id", location=dag_file)
+    project = load_project(
+        dag_file, dags_folder=dags_folder, plugins_folder=plugins_folder, dag_ids=(dag_id,) if dag_id else (),
+        one_dag=True,
+    )
     dag = project.dags[0]
     plan = build_plan(dag, pool_slots=pool_slots)
     options = emit_options(

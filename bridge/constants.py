@@ -18,3 +18,10 @@ OUTPUTS_DIR = "/tmp/bridge/out"
 # the CronWorkflow and the CronJob alike: what `bridge logical-date --timetable`, `bridge submit`
 # and a person reading any of the three can use.
 TIMETABLE_ANNOTATION = "bridge.dev/timetable"
+
+# bridge-task's exit code when Airflow failed the task for good although tries remain
+# (AirflowFailException, a sensor's timeout): the task templates' retryStrategy.expression
+# tells Argo not to retry on it (docs/SEMANTICS.md, "Retries and callbacks").
+EXIT_FAILED_NO_RETRY = 4
+# Argo's retry variables are strings (Argo docs/variables.md, "lastRetry").
+NO_RETRY_EXPRESSION = f"lastRetry.exitCode != '{EXIT_FAILED_NO_RETRY}'"

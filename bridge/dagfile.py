@@ -133,7 +133,7 @@ def single_task_dag(
     dags_folder: str | None = None,
     template_searchpath: tuple[str, ...] | None = None,
 ) -> Any:
-    """Return the DAG `dag_id` of `source` reduced to the one task `task_id`, without retries.
+    """Return the DAG `dag_id` of `source` reduced to the one task `task_id`.
 
     Paths are relative to the task file: `source` the DAG file, `dags_folder` the project's dags
     folder (put on sys.path; default: the DAG file's folder), `template_searchpath` the carried
@@ -156,7 +156,8 @@ def single_task_dag(
         # TaskFlow mapped tasks keep Airflow's shared empty expand input, which Airflow checks by
         # identity; partial_subset's deep copy made a new one.
         task.expand_input = original.expand_input
-    task.retries = 0  # Argo's retryStrategy retries the pod
+    # The task keeps its retries: Airflow decides up_for_retry or failed from `retries` and the try
+    # number bridge-task gives it (`--attempt`); the pod's exit code tells Argo (docs/SEMANTICS.md).
     # Airflow's Jinja loader searches the DAG file's folder, then template_searchpath; the subset's
     # own folder is the task file's, so the DAG file's folder is named first.
     if template_searchpath is None:

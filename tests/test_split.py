@@ -59,7 +59,7 @@ def test_each_task_file_is_one_task_of_the_original_dag(etl_out: Path) -> None:
         task = dag.task_dict[task_id]
         source = original.task_dict[task_id]
         assert type(task) is type(source)
-        assert task.retries == 0 and source.retries == 1
+        assert task.retries == source.retries == 1  # Airflow decides retries; Argo starts the pods
         assert dag.params.dump() == original.params.dump()
         assert dag.timezone == original.timezone
         assert task.template_fields == source.template_fields

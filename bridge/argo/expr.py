@@ -550,3 +550,158 @@ def evaluate_when(when: str) -> bool:
     if not isinstance(result, bool):
         raise ExpressionError(f"Expected boolean evaluation for '{when}'. Got {_go_value(result)}")
     return result
+
+
+# ---------------------------------------------------------------------------- retry expressions
+# retryStrategy.expression is github.com/expr-lang/expr (operator.go processNodeRetries,
+# util/expr EvalBool), evaluated over buildRetryStrategyLocalScope: `retries` and
+# `lastRetry.{exitCode,status,duration,message}`, all strings. `bridge run` evaluates the part of
+# that language a retry condition needs: literals, names, asInt/asFloat, comparisons, `in`, and
+# `and`/`or`/`not` (also `&&`, `||`, `!`); anything else is refused by name.
+
+_RETRY_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
+    r"|(?P<op>==|!=|<=|>=|&&|\|\||[<>!()\[\],])|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*))"
+)
+_RETRY_FUNCTIONS: dict[str, Callable[[Any], Any]] = {"asInt": int, "asFloat": float, "string": str}
+
+
+def _retry_tokens(expression: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(expression):
+        if expression[pos:].strip() == "":
+            break
+        match = _RETRY_TOKEN.match(expression, pos)
+        if match is None or match.end() == pos:
+            raise ExpressionError(f"unexpected {expression[pos:].strip()[:20]!r}")
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
+        pos = match.end()
+    return tokens
+
+
+class _RetryParser:
+    """Recursive descent over expr's precedence: or < and < not < comparison < primary."""
+
+    def __init__(self, tokens: list[tuple[str, str]], scope: Mapping[str, str]) -> None:
+        self.tokens, self.pos, self.scope = tokens, 0, scope
+
+    def peek(self) -> str:
+        return self.tokens[self.pos][1] if self.pos < len(self.tokens) else ""
+
+    def take(self, expected: str | None = None) -> tuple[str, str]:
+        if self.pos >= len(self.tokens):
+            raise ExpressionError("unexpected end of expression")
+        token = self.tokens[self.pos]
+        if expected is not None and token[1] != expected:
+            raise ExpressionError(f"expected {expected!r}, got {token[1]!r}")
+        self.pos += 1
+        return token
+
+    def parse(self) -> Any:
+        value = self.disjunction()
+        if self.pos != len(self.tokens):
+            raise ExpressionError(f"unexpected {self.peek()!r}")
+        return value
+
+    def disjunction(self) -> Any:
+        value = self.conjunction()
+        while self.peek() in ("or", "||"):
+            self.take()
+            right = self.conjunction()
+            value = _truth(value) or _truth(right)
+        return value
+
+    def conjunction(self) -> Any:
+        value = self.negation()
+        while self.peek() in ("and", "&&"):
+            self.take()
+            right = self.negation()
+            value = _truth(value) and _truth(right)
+        return value
+
+    def negation(self) -> Any:
+        if self.peek() in ("not", "!"):
+            self.take()
+            return not _truth(self.negation())
+        return self.comparison()
+
+    def comparison(self) -> Any:
+        left = self.primary()
+        operator = self.peek()
+        if operator == "not" and self.pos + 1 < len(self.tokens) and self.tokens[self.pos + 1][1] == "in":
+            self.take()
+            self.take()
+            return left not in self.listing()
+        if operator == "in":
+            self.take()
+            return left in self.listing()
+        if operator not in ("==", "!=", "<", "<=", ">", ">="):
+            return left
+        self.take()
+        right = self.primary()
+        if operator == "==":
+            return type(left) is type(right) and left == right  # expr never converts
+        if operator == "!=":
+            return not (type(left) is type(right) and left == right)
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
+        if not numbers and not all(isinstance(v, str) for v in (left, right)):
+            raise ExpressionError(f"invalid operation: {_go_value(left)} {operator} {_go_value(right)}")
+        return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[operator]
+
+    def listing(self) -> list[Any]:
+        self.take("[")
+        items: list[Any] = []
+        while self.peek() != "]":
+            items.append(self.primary())
+            if self.peek() == ",":
+                self.take()
+        self.take("]")
+        return items
+
+    def primary(self) -> Any:
+        kind, text = self.take()
+        if text == "(":
+            value = self.disjunction()
+            self.take(")")
+            return value
+        if kind == "num":
+            return float(text) if "." in text else int(text)
+        if kind == "str":
+            return text[1:-1].encode().decode("unicode_escape")
+        if kind == "name":
+            if text in ("true", "false"):
+                return text == "true"
+            if self.peek() == "(":
+                function = _RETRY_FUNCTIONS.get(text)
+                if function is None:
+                    raise ExpressionError(f"function {text} is not supported by bridge run")
+                self.take("(")
+                argument = self.disjunction()
+                self.take(")")
+                try:
+                    return function(argument)
+                except ValueError as error:
+                    raise ExpressionError(f"{text}({_go_value(argument)}): {error}") from None
+            if text not in self.scope:
+                raise ExpressionError(f"unknown name {text}")
+            return self.scope[text]
+        raise ExpressionError(f"unexpected {text!r}")
+
+
+def _truth(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ExpressionError(f"expected bool, got {_go_value(value)}")
+    return value
+
+
+def evaluate_retry_expression(expression: str, scope: Mapping[str, str]) -> bool:
+    """processNodeRetries' argoexpr.EvalBool(retryStrategy.expression, scope): True = retry."""
+    try:
+        result = _RetryParser(_retry_tokens(expression), scope).parse()
+    except ExpressionError as error:
+        raise ExpressionError(f"retryStrategy.expression {expression!r}: {error}") from None
+    if not isinstance(result, bool):
+        raise ExpressionError(f"retryStrategy.expression {expression!r}: expected bool, got {_go_value(result)}")
+    return result

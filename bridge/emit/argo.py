@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.constants import AIRFLOW_UID, OUTPUTS_DIR, TIMETABLE_ANNOTATION, VERDICT_NAME
+from bridge.constants import AIRFLOW_UID, NO_RETRY_EXPRESSION, OUTPUTS_DIR, TIMETABLE_ANNOTATION, VERDICT_NAME
 from bridge.emit.sync import sync_files
 from bridge.emit.yaml import to_yaml
 from bridge.model import EmitOptions, Plan, PlannedTask, RetryPolicy, SyncSpec, TemplateSpec
@@ -121,7 +121,9 @@ def _retry_strategy(retry: RetryPolicy) -> dict[str, Any]:
         backoff["factor"] = str(retry.factor)
     if retry.cap_seconds is not None:
         backoff["cap"] = f"{retry.cap_seconds}s"
-    return {"limit": str(retry.limit), "retryPolicy": "Always", "backoff": backoff}
+    # bridge-task exits 4 when Airflow failed the task for good although tries remain
+    # (AirflowFailException, a sensor's timeout): no retry then (docs/SEMANTICS.md, Retries and callbacks).
+    return {"limit": str(retry.limit), "retryPolicy": "Always", "expression": NO_RETRY_EXPRESSION, "backoff": backoff}
 
 
 def synchronization(sync: SyncSpec) -> dict[str, Any]:
@@ -182,6 +184,9 @@ def _container_template(plan: Plan, options: EmitOptions, spec: TemplateSpec, ru
         "command": ["bridge-task"],
         "args": _container_args(plan, run),
     }
+    if spec.retry is not None:
+        # Argo's attempt number (0 first), defined in templates with a retryStrategy only (validate.go).
+        container["args"] += ["--attempt", "{{retries}}"]
     mounts: list[dict[str, Any]] = [{"name": SCRATCH_VOLUME, "mountPath": "/tmp"}]
     if options.gcp_key_secret:
         env.append({"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": f"{GCP_KEY_DIR}/{GCP_KEY_FILE}"})

@@ -604,7 +604,7 @@ class _Run:
         try:
             pod = pods.pod_spec(
                 key,
-                job.template,
+                self._attempt_template(job, node),
                 len(node.attempts) + 1,
                 workflow_name=self.name,
                 namespace=str(self.globals["workflow.namespace"]),
@@ -636,6 +636,21 @@ class _Run:
         self.threads.append(thread)
         thread.start()
         return True
+
+    @staticmethod
+    def _attempt_template(job: _Job, node: NodeResult) -> dict[str, Any]:
+        """executeTemplate's per-attempt parameters of a retried leaf: `retries` and `lastRetry.*`."""
+        if not job.retry:
+            return job.template
+        last = node.attempts[-1] if node.attempts else None
+        scope: dict[str, str | None] = {
+            "retries": str(len(node.attempts)),
+            "lastRetry.exitCode": "0" if last is None or last.exit_code is None else str(last.exit_code),
+            "lastRetry.status": "" if last is None else last.phase,
+            "lastRetry.duration": "0" if last is None else str(round(last.finished_at - last.started_at, 3)),
+            "lastRetry.message": "" if last is None else last.message,
+        }
+        return substitute_all(job.template, scope)
 
     def _enter(self, key: str) -> bool:
         """A DAG (or steps) template's node starts: its tasks join the walk, right after it."""
@@ -688,6 +703,8 @@ class _Run:
             deadline_passed=self._deadline_passed(),
             in_backoff=in_backoff,
             scale=self.scale,
+            exit_code=last.exit_code,
+            duration=last.finished_at - last.started_at,
         )
         if decision.action == FINISH:
             return self._finish(name, decision.phase, decision.message)

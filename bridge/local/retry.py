@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.argo.expr import ExpressionError, evaluate_retry_expression
 from bridge.local.spec import int_or_string, parse_duration
 
 FINISH = "finish"  # the node ends in `phase` with `message`
@@ -40,12 +41,15 @@ def decide_retry(
     deadline_passed: bool,
     in_backoff: bool,
     scale: float = 1.0,
+    exit_code: int | None = None,
+    duration: float = 0.0,
 ) -> RetryDecision:
     """processNodeRetries for the last of `attempts` attempts, which ended in `phase` with `message`.
 
     `retry` is the template's retryStrategy; `first_started` is when the first attempt started
     (backoff.maxDuration counts from it), `last_finished` when the last one ended (the backoff
     counts from it); `in_backoff` is True when this is the decision again after a backoff wait.
+    `exit_code` and `duration` (seconds) are the last attempt's, for `retryStrategy.expression`.
     """
     if phase == "Succeeded" or not retry:
         return RetryDecision(FINISH, phase, message)
@@ -83,6 +87,26 @@ def decide_retry(
         return RetryDecision(FINISH, phase, message)
     if limit is not None and attempts > limit:
         return RetryDecision(FINISH, phase, "No more retries left")
-    if retry.get("expression"):
-        return RetryDecision(FINISH, "Error", "retryStrategy.expression is not supported by bridge run")
+    expression = retry.get("expression")
+    if expression:
+        # buildRetryStrategyLocalScope: every value a string; a missing exit code is "-1".
+        scope = {
+            "retries": str(attempts - 1),
+            "lastRetry.exitCode": "-1" if exit_code is None else str(exit_code),
+            "lastRetry.status": phase,
+            "lastRetry.duration": _go_seconds(duration),
+            "lastRetry.message": message,
+        }
+        try:
+            again = evaluate_retry_expression(str(expression), scope)
+        except ExpressionError as error:
+            return RetryDecision(FINISH, "Error", str(error))
+        if not again:
+            return RetryDecision(FINISH, phase, "retryStrategy.expression evaluated to false")
     return RetryDecision(RETRY)
+
+
+def _go_seconds(seconds: float) -> str:
+    """fmt.Sprint of a float64 of seconds (Go's shortest form: 12, 1.5)."""
+    text = repr(float(seconds))
+    return text[:-2] if text.endswith(".0") else text

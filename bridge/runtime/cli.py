@@ -75,6 +75,8 @@ def main() -> None:
 @click.option("--map-index", type=int, default=-1, show_default=True, help="Reserved (-1): a mapped task runs all its map indexes in one run.")
 @click.option("--mode", type=click.Choice(runner.MODES), default="inprocess", show_default=True,
               help="backfill: Airflow 2 SequentialExecutor reference run.")
+@click.option("--attempt", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Tries already made (Argo's {{retries}}): Airflow's try_number is ATTEMPT + 1.")
 def run_command(
     task_file: str,
     run_date: str,
@@ -84,8 +86,13 @@ def run_command(
     outputs: str | None,
     map_index: int,
     mode: str,
+    attempt: int,
 ) -> None:
-    """Run TASK_FILE's one task for one logical date; exit 0 success/skipped, 1 failed, 3 XCom too large."""
+    """Run TASK_FILE's one task for one logical date.
+
+    Exit 0 success/skipped, 1 failed (Argo may retry), 3 XCom too large, 4 failed for good
+    although tries remain (Airflow's decision: no retry).
+    """
     try:
         logical_date = parse_run_date(run_date)
     except ValueError as exc:
@@ -104,6 +111,7 @@ def run_command(
         outputs=outputs,
         map_index=map_index,
         mode=mode,
+        attempt=attempt,
     )
     exit_now(runner.run(request))
 

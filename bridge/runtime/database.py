@@ -196,3 +196,4 @@ def read_pushed_xcom(dag_id: str, run_id: str, task_id: str, session: Any) -> li
                 ) from None
         rows.append(XComRow(task, int(map_index), key, "null" if value is None else str(value)))
     return rows
+

@@ -264,9 +264,10 @@ class DirectTransport(httpx.BaseTransport):
         return _json_response(200, body)
 
     def _ti_update_state(self, ti_id: Any, payload: Any) -> httpx.Response:
-        """PATCH /task-instances/{id}/state to success (no assets) or failed/skipped/removed/upstream_failed.
+        """PATCH /task-instances/{id}/state to success (no assets), up_for_retry, or failed/skipped/removed/upstream_failed.
 
-        up_for_retry goes to Airflow's app: single-task DAGs have retries=0 (Argo retries pods)."""
+        up_for_retry is Airflow 3.3's TIRetryStatePayload branch: the finished try goes to
+        task_instance_history and the row gets the next try's id (`prepare_db_for_next_try`)."""
         from airflow.models.dag import DagModel
         from airflow.models.dagrun import DagRun as DR
         from airflow.models.log import Log
@@ -282,6 +283,8 @@ class DirectTransport(httpx.BaseTransport):
             allowed |= {"task_outlets", "outlet_events"}
             if payload.get("task_outlets") or payload.get("outlet_events"):
                 raise Unsupported("asset outlets")
+        elif state == "up_for_retry":
+            allowed |= {"retry_delay_seconds", "retry_reason"}
         elif state not in _TERMINAL:
             raise Unsupported(f"state {state!r}")
         if not set(payload) <= allowed:
@@ -310,6 +313,8 @@ class DirectTransport(httpx.BaseTransport):
             query = update(TI).where(TI.id == ti_id).values(data)
             query = TI.duration_expression_update(end_date, query, session.bind)
             query = query.values(state=updated, next_method=None, next_kwargs=None)
+            if updated == TaskInstanceState.UP_FOR_RETRY:
+                query = self._prepare_next_try(session, ti_id, payload, end_date, query)
             session.execute(query)
             session.add(Log(
                 event=updated.value, task_id=row.task_id, dag_id=row.dag_id, run_id=row.run_id,
@@ -318,6 +323,30 @@ class DirectTransport(httpx.BaseTransport):
             ))
             session.commit()
         return _json_response(204)
+
+    @staticmethod
+    def _prepare_next_try(session: Any, ti_id: Any, payload: dict[str, Any], end_date: datetime, query: Any) -> Any:
+        """The route's up_for_retry steps: snapshot the finished try, archive it, keep the retry overrides."""
+        from airflow.models.taskinstance import TaskInstance as TI
+
+        delay = payload.get("retry_delay_seconds")
+        reason = payload.get("retry_reason")
+        if delay is not None and not isinstance(delay, (int, float)):
+            raise Unsupported("retry_delay_seconds is not a number")
+        if reason is not None and not isinstance(reason, str):
+            raise Unsupported("retry_reason is not a string")
+        reason = reason[:500] if reason else None
+        ti = session.get(TI, ti_id, with_for_update={"of": TI})
+        if ti is not None:
+            # Before archiving, so that task_instance_history gets the finished try's values.
+            ti.retry_delay_override = delay
+            ti.retry_reason = reason
+            ti.end_date = end_date
+            ti.set_duration()
+            if "rendered_map_index" in payload:
+                ti._rendered_map_index = payload["rendered_map_index"]
+            ti.prepare_db_for_next_try(session=session)
+        return query.values(retry_delay_override=delay, retry_reason=reason)
 
     def _ti_put_rtif(self, ti_id: Any, payload: Any) -> httpx.Response:
         """PUT /task-instances/{id}/rtif: store the rendered template fields."""

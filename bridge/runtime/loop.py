@@ -33,8 +33,13 @@ def _explain_stuck(ti: Any, session: Any) -> str:
     return "; ".join(reasons) or "no reason reported"
 
 
-def run_task_inprocess(dag: Any, dag_run: Any, session: Any) -> None:
-    """Run the DagRun's one task the way `dag.test()` does: a minimal scheduling loop, task in-process."""
+def run_task_inprocess(dag: Any, dag_run: Any, session: Any, *, attempt: int = 0) -> None:
+    """Run the DagRun's one task the way `dag.test()` does: a minimal scheduling loop, task in-process.
+
+    `attempt` is how many tries Argo already made (its `{{retries}}`): each task instance starts
+    at try `attempt + 1`, and one that Airflow puts up_for_retry ends the loop (Argo starts the
+    next pod) instead of running again in this one.
+    """
     from airflow.utils.state import DagRunState, State, TaskInstanceState
 
     if AIRFLOW_3:
@@ -46,22 +51,28 @@ def run_task_inprocess(dag: Any, dag_run: Any, session: Any) -> None:
     else:
         from airflow.models.dag import _run_task as af2_run_task
 
+    retry = TaskInstanceState.UP_FOR_RETRY
     idle = 0
     while dag_run.state == DagRunState.RUNNING:
         session.expire_all()
         # DAG-level callbacks belong to the whole Workflow, not to one pod: never run them here.
         schedulable, _ = dag_run.update_state(session=session, execute_callbacks=False)
         for ti in schedulable:
+            if ti.state == retry:
+                continue  # its next try is the next pod's
             if ti.state != TaskInstanceState.UP_FOR_RESCHEDULE:
-                ti.try_number += 1
+                # The scheduler's increment, from the tries Argo made (a mapped task's new indexes too).
+                ti.try_number = max(ti.try_number or 0, attempt) + 1
             ti.state = TaskInstanceState.SCHEDULED
             if AIRFLOW_3:
                 ti.scheduled_dttm = utcnow()
         session.commit()
         all_tis = list(dag_run.get_task_instances(session=session))
         scheduled = [ti for ti in all_tis if ti.state == TaskInstanceState.SCHEDULED]
-        waiting = [ti for ti in all_tis if ti.state not in State.finished and ti not in scheduled]
-        if not scheduled and waiting:
+        waiting = [ti for ti in all_tis if ti.state not in State.finished and ti.state != retry and ti not in scheduled]
+        if not scheduled and not waiting:
+            return  # what is left waits for a retry: Argo's next pod
+        if not scheduled:
             if all(ti.state is None for ti in waiting):
                 idle += 1
                 if idle >= MAX_IDLE_ROUNDS:

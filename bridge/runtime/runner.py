@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bridge import constants
 from bridge.runtime import env as runtime_env
 from bridge.runtime.xcom import XComRow, merge_rows, oversize_message, render_document
 from bridge.version_compat import AIRFLOW_VERSION, is_mapped
@@ -19,9 +20,11 @@ EXIT_SUCCESS = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_XCOM_TOO_LARGE = 3
+EXIT_FAILED_NO_RETRY = constants.EXIT_FAILED_NO_RETRY  # failed for good although tries remain: no retry
 
 MODES = ("inprocess", "backfill")
 _OK_STATES = ("success", "skipped")
+UP_FOR_RETRY = "up_for_retry"
 MIXED = "mixed"  # a mapped task whose indexes ended success and skipped (no failure)
 
 
@@ -37,6 +40,7 @@ class RunRequest:
     outputs: str | None = None
     map_index: int = -1
     mode: str = "inprocess"
+    attempt: int = 0  # Argo's {{retries}}: Airflow's try_number is attempt + 1
 
 
 @dataclass
@@ -50,6 +54,7 @@ class RunOutcome:
     states: list[str] | None = None  # a mapped task: per map index, in map-index order
     exit_code: int = EXIT_FAILED
     message: str = ""
+    retries_left: bool = False  # the task's last try had tries after it (try_number <= max_tries)
 
 
 class Terminated(BaseException):
@@ -188,7 +193,7 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
             loop.run_backfill(dag, logical_date, request.conf)
             _print_backfill_logs(os.environ["AIRFLOW_HOME"])
         else:
-            loop.run_task_inprocess(dag, dag_run, session)
+            loop.run_task_inprocess(dag, dag_run, session, attempt=request.attempt)
         session.expire_all()
         instances = database.task_states(dag.dag_id, request.run_id, task_id, session)
         pushed = database.read_pushed_xcom(dag.dag_id, request.run_id, task_id, session)
@@ -199,7 +204,7 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
         outcome.states = [s or "failed" for index, s in instances if index >= 0]
         if outcome.states:
             state = aggregate_state(outcome.states)
-    outcome.state = state if state in ("success", "skipped", "failed", "upstream_failed", MIXED) else "failed"
+    outcome.state = state if state in ("success", "skipped", "failed", "upstream_failed", UP_FOR_RETRY, MIXED) else "failed"
     if state is None:
         notice(f"task {task_id!r} did not run for this date (no task instance, or it never started: "
                "check the task's start_date/end_date); reporting it as failed")
@@ -207,7 +212,18 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
         notice(f"task {task_id!r} ended in state {state!r}; reporting it as failed")
     outcome.rows = merge_rows(received, pushed)
     outcome.branch = hooks.read_decision(os.environ["BRIDGE_BRANCH_RECORD"])
-    outcome.exit_code = EXIT_SUCCESS if outcome.state in (*_OK_STATES, MIXED) else EXIT_FAILED
+    outcome.retries_left = request.attempt < (getattr(task, "retries", 0) or 0)
+    outcome.exit_code = exit_code(outcome)
+
+
+def exit_code(outcome: RunOutcome) -> int:
+    """0 for success/skipped; 1 for a failure Argo may retry (Airflow's up_for_retry, or no decision
+    by Airflow at all); 4 when Airflow failed the task for good although tries remain."""
+    if outcome.state in (*_OK_STATES, MIXED):
+        return EXIT_SUCCESS
+    if outcome.state == "failed" and outcome.retries_left and UP_FOR_RETRY not in (outcome.states or ()):
+        return EXIT_FAILED_NO_RETRY
+    return EXIT_FAILED
 
 
 def run(request: RunRequest) -> int:

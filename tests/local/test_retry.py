@@ -10,10 +10,11 @@ from bridge.local.retry import BACKOFF, FINISH, RETRY, RetryDecision, decide_ret
 
 
 def decide(retry: Any, attempts: int = 1, phase: str = "Failed", *, now: float = 100.0, first_started: float = 90.0,
-           last_finished: float = 100.0, deadline_passed: bool = False, in_backoff: bool = False, scale: float = 1.0) -> RetryDecision:
+           last_finished: float = 100.0, deadline_passed: bool = False, in_backoff: bool = False, scale: float = 1.0,
+           exit_code: int | None = 1) -> RetryDecision:
     return decide_retry(retry, attempts=attempts, phase=phase, message="Error (exit code 1)", now=now,
                         first_started=first_started, last_finished=last_finished, deadline_passed=deadline_passed,
-                        in_backoff=in_backoff, scale=scale)
+                        in_backoff=in_backoff, scale=scale, exit_code=exit_code)
 
 
 def test_success_or_no_strategy_finishes_as_the_attempt_ended() -> None:
@@ -58,6 +59,22 @@ def test_no_retry_after_the_workflow_deadline_and_no_base_duration_is_an_error()
     assert decide({"limit": 3, "backoff": {"factor": 2}}) == RetryDecision(
         FINISH, "Error", "no base duration specified for retryStrategy"
     )
-    assert decide({"limit": 3, "expression": "true"}) == RetryDecision(
-        FINISH, "Error", "retryStrategy.expression is not supported by bridge run"
-    )
+
+
+
+def test_the_expression_decides_after_the_limit_with_argos_string_variables() -> None:
+    """processNodeRetries: the expression over lastRetry.* (strings; exit code "-1" when unknown)."""
+    bridge = {"limit": 3, "retryPolicy": "Always", "expression": "lastRetry.exitCode != '4'"}
+    assert decide(bridge, exit_code=1).action == RETRY
+    assert decide(bridge, exit_code=None).action == RETRY  # a lost pod: "-1"
+    assert decide(bridge, exit_code=4) == RetryDecision(FINISH, "Failed", "retryStrategy.expression evaluated to false")
+    # The limit is checked first; a number never equals a string in expr.
+    assert decide({**bridge, "limit": 0}, exit_code=1) == RetryDecision(FINISH, "Failed", "No more retries left")
+    assert decide({"limit": 3, "expression": "lastRetry.exitCode != 4"}, exit_code=4).action == RETRY
+    assert decide({"limit": 3, "expression": "asInt(lastRetry.exitCode) > 1 and lastRetry.status == 'Failed'"},
+                  exit_code=2).action == RETRY
+    assert decide({"limit": 3, "expression": "asInt(lastRetry.exitCode) not in [1, 2]"}, exit_code=2).action == FINISH
+    assert decide({"limit": 3, "expression": "retries < '1'"}).action == RETRY  # retries is "0"
+    bad = decide({"limit": 3, "expression": "lastRetry.exitCode < 4"}, exit_code=1)
+    assert (bad.action, bad.phase) == (FINISH, "Error") and "invalid operation" in bad.message
+    assert "not supported by bridge run" in decide({"limit": 3, "expression": "len(x) > 0"}).message

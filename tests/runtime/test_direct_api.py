@@ -128,15 +128,16 @@ def direct_dag(tmp_path: Path):
     return files, xcom_in
 
 
-def _run_both(run_task, tmp_path: Path, task_file: Path, xcom_in: Path):
+def _run_both(run_task, tmp_path: Path, task_file: Path, xcom_in: Path, attempt: int = 0):
     """(direct run, full-app run), each with its kept database's rows."""
     results = []
     for mode, extra in (("direct", {}), ("full", {"BRIDGE_FULL_EXECUTION_API": "1"})):
-        state_dir = tmp_path / f"state-{task_file.stem}-{mode}"
-        markers = tmp_path / f"markers-{task_file.stem}-{mode}"
+        state_dir = tmp_path / f"state-{task_file.stem}-{attempt}-{mode}"
+        markers = tmp_path / f"markers-{task_file.stem}-{attempt}-{mode}"
         markers.mkdir()
         env = {"BRIDGE_KEEP_STATE": "1", "BRIDGE_STATE_DIR": str(state_dir), "MARKER_DIR": str(markers), **extra}
-        run = run_task(task_file, "--run-date", "2024-01-02", "--xcom-in", str(xcom_in), env=env)
+        run = run_task(task_file, "--run-date", "2024-01-02", "--xcom-in", str(xcom_in), "--attempt", str(attempt),
+                       env=env)
         kept = re.search(r"kept state in (\S+)", run.stderr)
         assert kept, run.log
         results.append((run, _rows(Path(kept.group(1)) / "airflow.db")))
@@ -144,23 +145,24 @@ def _run_both(run_task, tmp_path: Path, task_file: Path, xcom_in: Path):
 
 
 @pytest.mark.parametrize(
-    ("task_id", "state", "code", "falls_back"),
+    ("task_id", "attempt", "state", "code", "falls_back"),
     [
-        ("bash", "success", 0, False),  # rendered fields, templated command, return value
-        ("push", "success", 0, False),  # XCom get (found and 404), set with a slash in the key
-        ("fails", "failed", 1, False),  # failed at once: the task file has retries=0 (Argo retries pods)
-        ("skip", "skipped", 0, False),
-        ("pick", "success", 0, False),  # branch: skip-downstream
-        ("gate", "success", 0, False),  # short-circuit: skip-downstream
-        ("square", "success", 0, False),  # mapped: expanded from the received TaskMap, three indexes
-        ("total", "success", 0, False),  # pulls a mapped upstream's values (a sequence slice)
-        ("sensor", "success", 0, True),  # reschedule mode: Airflow's app
+        ("bash", 0, "success", 0, False),  # rendered fields, templated command, return value
+        ("push", 0, "success", 0, False),  # XCom get (found and 404), set with a slash in the key
+        ("fails", 0, "up_for_retry", 1, False),  # try 1 of 2: the try archived, the row's next id
+        ("fails", 1, "failed", 1, False),  # try 2 of 2 (Argo's second pod): failed for good
+        ("skip", 0, "skipped", 0, False),
+        ("pick", 0, "success", 0, False),  # branch: skip-downstream
+        ("gate", 0, "success", 0, False),  # short-circuit: skip-downstream
+        ("square", 0, "success", 0, False),  # mapped: expanded from the received TaskMap, three indexes
+        ("total", 0, "success", 0, False),  # pulls a mapped upstream's values (a sequence slice)
+        ("sensor", 0, "success", 0, True),  # reschedule mode: Airflow's app
     ],
 )
-def test_direct_api_writes_what_airflows_app_writes(direct_dag, run_task, tmp_path, task_id, state, code,
+def test_direct_api_writes_what_airflows_app_writes(direct_dag, run_task, tmp_path, task_id, attempt, state, code,
                                                     falls_back) -> None:
     files, xcom_in = direct_dag
-    (direct, direct_rows), (full, full_rows) = _run_both(run_task, tmp_path, files[task_id], xcom_in)
+    (direct, direct_rows), (full, full_rows) = _run_both(run_task, tmp_path, files[task_id], xcom_in, attempt)
     assert (direct.returncode, direct.state) == (code, state), direct.log
     assert (full.returncode, full.state) == (code, state), full.log
     assert direct.xcom == full.xcom

@@ -9,8 +9,7 @@ import os
 import re
 
 
-def send_email(to, subject, html_content, files=None, dryrun=False, cc=None, bcc=None, mime_subtype="mixed",
-               mime_charset="utf-8", conn_id=None, custom_headers=None, **kwargs):
+def send_email(to, subject, html_content, **kwargs):  # noqa: ARG001 (Airflow's signature)
     to = [to] if isinstance(to, str) else list(to)
     with open(os.path.join(os.environ["CALLBACK_DIR"], "calls.jsonl"), "a", encoding="utf-8") as handle:
         task = re.search(r"(flaky|always_fails|gives_up|backs_off)", subject)

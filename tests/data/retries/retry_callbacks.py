@@ -6,13 +6,12 @@ import os
 from datetime import datetime, timedelta
 
 from airflow import DAG
+from airflow.exceptions import AirflowFailException
 
 try:
     from airflow.sdk import task
-    from airflow.exceptions import AirflowFailException
 except ImportError:  # Airflow 2
     from airflow.decorators import task
-    from airflow.exceptions import AirflowFailException
 
 
 def record(kind, **fields):

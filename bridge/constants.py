@@ -18,3 +18,8 @@ OUTPUTS_DIR = "/tmp/bridge/out"
 # the CronWorkflow and the CronJob alike: what `bridge logical-date --timetable`, `bridge submit`
 # and a person reading any of the three can use.
 TIMETABLE_ANNOTATION = "bridge.dev/timetable"
+
+# The Workflow's exit handler (spec.onExit) and its template, only for a DAG with DAG-level
+# callbacks: one pod after the run that calls the DAG's on_success_callback or on_failure_callback
+# (`bridge-task dag-callback`, docs/SEMANTICS.md "DAG-level callbacks").
+EXIT_HANDLER_NAME = "airflow-dag-callback"

@@ -200,7 +200,7 @@ def _set_final_state(dag_run: Any, state: str, session: Any) -> None:
     session.commit()
 
 
-def _relevant_ti(dag_run: Any, state: str, reason: str, session: Any) -> Any:
+def _relevant_ti(dag_run: Any, state: str, session: Any) -> Any:
     """Airflow 3's choice of the task instance whose context the callback gets (DagRun.update_state).
 
     success: the last task instance to succeed; task_failure: the last to fail. timed_out: Airflow
@@ -229,7 +229,7 @@ def _call_callback(bag: Any, dag: Any, dag_run: Any, state: str, reason: str, se
 
     # The scheduler's DagCallbackRequest (DagRun.produce_dag_callback), run as the DAG processor runs it.
     request = dag_run.produce_dag_callback(
-        dag=dag_run.dag, success=success, relevant_ti=_relevant_ti(dag_run, state, reason, session),
+        dag=dag_run.dag, success=success, relevant_ti=_relevant_ti(dag_run, state, session),
         reason=reason, execute=False,
     )
     _execute_dag_callbacks(bag, request, structlog.get_logger("bridge.dag_callback"))

@@ -1,7 +1,10 @@
-"""DAGs with DAG-level callbacks that record every call to $BRIDGE_TEST_CALLBACK_DIR (state outliving the pods).
+"""DAGs with DAG-level callbacks that record every call in the file $BRIDGE_TEST_CALLBACK_LOG.
 
-Each call writes `<dag_id>.<n>.json`: which callback, Airflow's `reason`, the DagRun's state, the
-task instance of the context, the context's keys and a few values (ds, params, run_id).
+The file exists before the run (so `bridge run` leaves its path alone even under /tmp: a pod's /tmp
+is its own, but a file already there is the host's) and outlives the pods. Each call appends one
+JSON line: which callback, Airflow's `reason`, the DagRun's state, the context's task instance,
+the context's keys and a few values (ds, params, run_id). `fail_once` decides by the existing file
+$BRIDGE_TEST_MARKER: empty -> fail (and write to it), else succeed.
 """
 
 from __future__ import annotations
@@ -21,10 +24,6 @@ except ImportError:  # Airflow 2
 START = dt.datetime(2024, 1, 1)
 
 
-def _folder() -> str:
-    return os.environ["BRIDGE_TEST_CALLBACK_DIR"]
-
-
 def _record(kind: str, context: dict) -> None:
     dag_run = context.get("dag_run")
     ti = context.get("ti")
@@ -40,11 +39,9 @@ def _record(kind: str, context: dict) -> None:
         "ti_state": None if ti is None else str(getattr(ti.state, "value", ti.state)),
         "keys": sorted(context),
     }
-    dag_id = context["dag"].dag_id
-    folder = _folder()
-    number = len([name for name in os.listdir(folder) if name.startswith(dag_id + ".")])
-    with open(os.path.join(folder, f"{dag_id}.{number}.json"), "w", encoding="utf-8") as handle:
-        json.dump(record, handle, sort_keys=True)
+    record["dag_id"] = context["dag"].dag_id
+    with open(os.environ["BRIDGE_TEST_CALLBACK_LOG"], "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, sort_keys=True) + "\n")
 
 
 def on_success(context: dict) -> None:
@@ -64,11 +61,11 @@ def fail() -> None:
 
 
 def fail_once() -> None:
-    """Fails the first time it runs for this folder, succeeds after (a marker file decides)."""
-    marker = os.path.join(_folder(), "fail_once.marker")
-    if not os.path.exists(marker):
-        open(marker, "w").close()
-        raise RuntimeError("first try fails")
+    """Fails the first time it runs, succeeds after (the marker file decides)."""
+    with open(os.environ["BRIDGE_TEST_MARKER"], "r+", encoding="utf-8") as marker:
+        if not marker.read():
+            marker.write("failed once")
+            raise RuntimeError("first try fails")
 
 
 def sleep_long() -> None:

@@ -25,3 +25,8 @@ TIMETABLE_ANNOTATION = "bridge.dev/timetable"
 EXIT_FAILED_NO_RETRY = 4
 # Argo's retry variables are strings (Argo docs/variables.md, "lastRetry").
 NO_RETRY_EXPRESSION = f"lastRetry.exitCode != '{EXIT_FAILED_NO_RETRY}'"
+
+# The Workflow's exit handler (spec.onExit) and its template, only for a DAG with DAG-level
+# callbacks: one pod after the run that calls the DAG's on_success_callback or on_failure_callback
+# (`bridge-task dag-callback`, docs/SEMANTICS.md "DAG-level callbacks").
+EXIT_HANDLER_NAME = "airflow-dag-callback"

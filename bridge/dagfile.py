@@ -158,6 +158,11 @@ def single_task_dag(
         task.expand_input = original.expand_input
     # The task keeps its retries: Airflow decides up_for_retry or failed from `retries` and the try
     # number bridge-task gives it (`--attempt`); the pod's exit code tells Argo (docs/SEMANTICS.md).
+    # DAG-level callbacks run once per run, in the Workflow's exit handler (bridge-task dag-callback),
+    # never in a task pod; Airflow 3's update_state would even build a callback request for them
+    # from ORM rows the in-process loop has detached.
+    sub.on_success_callback = sub.on_failure_callback = None
+    sub.has_on_success_callback = sub.has_on_failure_callback = False
     # Airflow's Jinja loader searches the DAG file's folder, then template_searchpath; the subset's
     # own folder is the task file's, so the DAG file's folder is named first.
     if template_searchpath is None:

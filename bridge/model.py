@@ -87,6 +87,9 @@ class SourceDag:
     template_searchpath: tuple[str, ...] = ()  # the DAG's template_searchpath, as carried folders of the output
     source_rel: str = ""  # the DAG file's path relative to the dags folder (posix); "" means its basename
     timetable: ScheduleSpec | None = None  # None when unscheduled
+    # The DAG-level callbacks it sets ("on_failure_callback", "on_success_callback"; an empty list
+    # counts as none, as in Airflow): only then does the Workflow get an exit handler.
+    dag_callbacks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

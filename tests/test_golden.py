@@ -24,10 +24,15 @@ CASES = {
     "names_dag": DATA / "dags" / "names_dag.py",
     "concurrency_dag": DATA / "dags" / "concurrency_dag.py",
     "serial_dag": DATA / "dags" / "serial_dag.py",
+    "callbacks_dag": DATA / "callbacks" / "callbacks_dag.py",
+    "callbacks_dag_workflowtemplate": DATA / "callbacks" / "callbacks_dag.py",
     "serial_dag_workflowtemplate": DATA / "dags" / "serial_dag.py",
 }
 # bridge split flags of a case (none: the defaults).
-CASE_ARGS = {"serial_dag_workflowtemplate": ("--emit", "workflowtemplate")}
+CASE_ARGS = {
+    "serial_dag_workflowtemplate": ("--emit", "workflowtemplate"),
+    "callbacks_dag_workflowtemplate": ("--emit", "workflowtemplate"),
+}
 TOP_LEVEL_EXAMPLE = CASES["github_hn_trends"]
 TOP_LEVEL_LINE = 3
 

@@ -304,4 +304,13 @@ def describe_dag(dag: Any, path: str, project: tuple[str, ...] | None = None) ->
         airflow_version=compat.airflow_version(),
         requirements=detect_requirements(list(dag.tasks), (os.path.dirname(path),) if project is None else project),
         timetable=describe_schedule(dag),
+        dag_callbacks=dag_callbacks(dag),
     )
+
+
+DAG_CALLBACKS = ("on_failure_callback", "on_success_callback")
+
+
+def dag_callbacks(dag: Any) -> tuple[str, ...]:
+    """The DAG-level callbacks the DAG sets: Airflow calls them only when truthy (a callable or a non-empty list)."""
+    return tuple(name for name in DAG_CALLBACKS if getattr(dag, name, None))

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.constants import AIRFLOW_UID, NO_RETRY_EXPRESSION, OUTPUTS_DIR, TIMETABLE_ANNOTATION, VERDICT_NAME
+from bridge.constants import AIRFLOW_UID, EXIT_HANDLER_NAME, NO_RETRY_EXPRESSION, OUTPUTS_DIR, TIMETABLE_ANNOTATION, VERDICT_NAME
 from bridge.emit.sync import sync_files
 from bridge.emit.yaml import to_yaml
 from bridge.model import EmitOptions, Plan, PlannedTask, RetryPolicy, SyncSpec, TemplateSpec
@@ -30,6 +30,9 @@ DESCRIPTION_MAX = 1024
 TASK_INPUT = "task"
 XCOM_INPUT = "x"
 RUN_PARAMETERS = ("run-date", "run-id")  # the run's logical date and run_id, shared by every pod
+# The exit handler reads Argo's failed-node list from a file (a raw artifact), not from its command
+# line: one argument may hold at most 128 KiB (Linux MAX_ARG_STRLEN) and the list grows per failed node.
+FAILURES_IN_PATH = "/tmp/bridge/in/failures.json"
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,59 @@ def _container_template(plan: Plan, options: EmitOptions, spec: TemplateSpec, ru
     return template
 
 
+def has_exit_handler(plan: Plan, run: RunSource) -> bool:
+    """An exit handler only for a DAG with DAG-level callbacks, and once per DagRun: not in a backfill's many-date Workflow."""
+    return bool(plan.dag.dag_callbacks) and run != TEMPLATE_INPUTS
+
+
+def exit_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict[str, Any]:
+    """The exit handler's pod: `bridge-task dag-callback` with the run's final status, failed nodes and duration.
+
+    It loads the whole DAG through one of its task files (the first task's: any would do). Argo runs
+    it after the DAG, also after `activeDeadlineSeconds` (exit-handler pods ignore the workflow
+    deadline: workflowpod.go, exec_control.go), so it gets no deadline of its own.
+    """
+    conn_ids = sorted({conn_id for spec in plan.templates for conn_id in spec.conn_ids})
+    env: list[dict[str, Any]] = [
+        {
+            "name": connection_env_name(conn_id),
+            "valueFrom": {"secretKeyRef": {"name": CONNECTIONS_SECRET, "key": conn_id, "optional": True}},
+        }
+        for conn_id in conn_ids
+    ]
+    args = [
+        "dag-callback",
+        f"{DAGS_HOME}/{plan.dag.dag_id}/{plan.tasks[0].task_id}.py",
+        "--run-date",
+        run.ref("run-date"),
+        "--run-id",
+        run.ref("run-id"),
+        "--status",
+        "{{workflow.status}}",
+        "--failures",
+        FAILURES_IN_PATH,
+        "--duration",
+        "{{workflow.duration}}",
+    ]
+    for name, _ in plan.dag.params:
+        args += ["--param", f"{name}={{{{workflow.parameters.{name}}}}}"]
+    container: dict[str, Any] = {"image": options.image, "command": ["bridge-task"], "args": args}
+    mounts: list[dict[str, Any]] = [{"name": SCRATCH_VOLUME, "mountPath": "/tmp"}]
+    if options.gcp_key_secret:
+        env.append({"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": f"{GCP_KEY_DIR}/{GCP_KEY_FILE}"})
+        mounts.append({"name": GCP_KEY_VOLUME, "mountPath": GCP_KEY_DIR, "readOnly": True})
+    if env:
+        container["env"] = env
+    container["envFrom"] = [{"secretRef": {"name": VARIABLES_SECRET, "optional": True}}]
+    container["volumeMounts"] = mounts
+    container["securityContext"] = security_context()
+    return {
+        "name": EXIT_HANDLER_NAME,
+        "inputs": {"artifacts": [{"name": "failures", "path": FAILURES_IN_PATH, "raw": {"data": "{{workflow.failures}}"}}]},
+        "container": container,
+    }
+
+
 def _metadata(plan: Plan, options: EmitOptions, **name: str) -> dict[str, Any]:
     metadata: dict[str, Any] = dict(name)
     if options.namespace:
@@ -247,6 +303,8 @@ def build_workflow(plan: Plan, options: EmitOptions, run: RunSource = WORKFLOW_P
     """
     metadata = _metadata(plan, options, generateName=f"{plan.workflow_name}-")
     spec: dict[str, Any] = {"entrypoint": ENTRYPOINT}
+    if has_exit_handler(plan, run):
+        spec["onExit"] = EXIT_HANDLER_NAME
     arguments = _arguments(plan, run)
     if arguments:
         spec["arguments"] = {"parameters": arguments}
@@ -272,6 +330,8 @@ def build_workflow(plan: Plan, options: EmitOptions, run: RunSource = WORKFLOW_P
     templates += [_container_template(plan, options, spec_, run) for spec_ in plan.templates]
     # A no-op (no pod): its phase is the Airflow DagRun state, see bridge.semantics.verdict_depends.
     templates.append({"name": VERDICT_NAME, "suspend": {"duration": "0"}})
+    if has_exit_handler(plan, run):
+        templates.append(exit_template(plan, options, run))
     spec["templates"] = templates
     return {"apiVersion": API_VERSION, "kind": "Workflow", "metadata": metadata, "spec": spec}
 

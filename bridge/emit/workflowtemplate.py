@@ -48,7 +48,8 @@ def build_workflow_template(plan: Plan, options: EmitOptions) -> dict[str, Any]:
         entries.append({"name": SCHEDULED_ENTRYPOINT, "steps": [logical, [_run_step(f"steps.{LOGICAL_DATE_STEP}.outputs.parameters")]]})
         entries.append(logical_date_template(plan, options))
     spec["entrypoint"] = RUN_ENTRYPOINT
-    del spec["templates"]
+    # The exit handler (DAG-level callbacks) reads run-date from the Workflow's parameters, as in the Workflow.
+    templates += [template for template in spec.pop("templates") if template["name"] == spec.get("onExit")]
     # Runs created from the template (argo submit --from) get the DAG's label, which bridge's selectors use.
     spec["workflowMetadata"] = {"labels": dict(workflow["metadata"]["labels"])}
     spec["templates"] = entries + templates

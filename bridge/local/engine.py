@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.argo import expr
-from bridge.local import expand, resolve
+from bridge.local import exit_handler, expand, resolve
 from bridge.local import pod as pods
 from bridge.local.launcher import HostLauncher, Launcher, PodOutcome
 from bridge.local.phase import FULFILLED, assess_dag_phase
@@ -170,6 +170,7 @@ class _Run:
         self.threads: list[threading.Thread] = []
         self.started_wall = 0.0
         self.started_mono = 0.0
+        self.exit_node = ""  # spec.onExit's node once it started: `<workflow>.onExit`, free of the workflow deadline
 
     # ---- set-up ------------------------------------------------------------------------------
 
@@ -211,22 +212,21 @@ class _Run:
         self._emit("run-started", "")
         interrupted = False
         refused = self._acquire_workflow_locks()
+        exit_phase: str | None = None
         with stop_on_signals(self.cancel):
             try:
-                while not refused:
-                    self._drain(block=False)
-                    if self._advance():
-                        continue
-                    if not self.jobs:
-                        break
-                    if self._deadlocked():
-                        continue
-                    self._drain(block=True, timeout=self._next_wakeup())
+                if not refused:
+                    self._loop()
+                    phase, message = self._assess(False)
+                    if self.spec.get("onExit"):
+                        exit_phase, exit_message = self._run_exit_handler(phase, message)
+                        phase, message = exit_handler.phase_after_exit(phase, message, exit_phase, exit_message)
             except (KeyboardInterrupt, Stopped) as stop:
                 interrupted = True
                 name = stop.name if isinstance(stop, Stopped) else "SIGINT"
                 self._stop(f"Stopped: the run was interrupted ({name})")
-        phase, message = ("Failed", refused) if refused else self._assess(interrupted)
+        if refused or interrupted:
+            phase, message = ("Failed", refused) if refused else self._assess(interrupted)
         result = RunResult(
             workflow_name=self.name,
             phase=phase,
@@ -240,6 +240,62 @@ class _Run:
         )
         self._emit("run-finished", "", message=message, result=result)
         return result
+
+    def _loop(self) -> None:
+        """Advance the nodes until none can change."""
+        while True:
+            self._drain(block=False)
+            if self._advance():
+                continue
+            if not self.jobs:
+                return
+            if self._deadlocked():
+                continue
+            self._drain(block=True, timeout=self._next_wakeup())
+
+    # ---- the exit handler (operator.go operate, after the entry node is fulfilled) -------------
+
+    def _failed_nodes(self, phase: str, message: str) -> list[exit_handler.FailedNode]:
+        """Every node in phase Failed or Error, as Argo's status.nodes holds them: the entry node, the
+        task nodes, and a retried task's attempts (its Retry node's children `task(0)`, `task(1)` …)."""
+        failed: list[exit_handler.FailedNode] = []
+        entry = str(self.spec.get("entrypoint") or "")
+        if phase in exit_handler.FAILED_PHASES:
+            failed.append(exit_handler.FailedNode(self.name, self.name, message, entry, phase, time.time()))
+        for key in self.sequence:
+            node = self.nodes.get(key)
+            if node is None:
+                continue
+            display = self.task_of.get(key, key)
+            if node.phase in exit_handler.FAILED_PHASES:
+                failed.append(exit_handler.FailedNode(
+                    f"{self.name}.{key}", display, node.message, node.template, node.phase, node.finished_at))
+            if (self.templates.get(node.template) or {}).get("retryStrategy") is not None:
+                for attempt in node.attempts:
+                    if attempt.phase in exit_handler.FAILED_PHASES:
+                        child = f"{key}({attempt.number - 1})"
+                        failed.append(exit_handler.FailedNode(
+                            f"{self.name}.{child}", f"{display}({attempt.number - 1})", attempt.message, node.template,
+                            attempt.phase, attempt.finished_at))
+        return failed
+
+    def _run_exit_handler(self, phase: str, message: str) -> tuple[str | None, str]:
+        """spec.onExit runs as the node `<workflow>.onExit` with workflow.status, .failures and .duration set."""
+        self.globals["workflow.status"] = exit_handler.workflow_phase(phase)
+        self.globals["workflow.failures"] = exit_handler.workflow_failures(self.name, self._failed_nodes(phase, message))
+        self.globals["workflow.duration"] = f"{time.time() - self.started_wall:f}"
+        template = str(self.spec["onExit"])
+        handler = {"name": "exit", "dag": {"tasks": [{"name": exit_handler.ON_EXIT, "template": template}]}}
+        dag = _Dag(expand.dag_spec(handler), "", self.name + ".")
+        self.exit_node = dag.key(exit_handler.ON_EXIT)
+        self._add_tasks(dag, after=None)
+        self._loop()
+        node = self.nodes.get(self.exit_node)
+        return (None, "") if node is None else (node.phase, node.message)
+
+    def _in_exit_handler(self, key: str) -> bool:
+        """node.IsPartOfExitHandler: the workflow deadline does not apply (exec_control.go, workflowpod.go)."""
+        return bool(self.exit_node) and (key == self.exit_node or key.startswith(self.exit_node + "."))
 
     # ---- synchronization (workflow/sync) -----------------------------------------------------
 
@@ -344,14 +400,14 @@ class _Run:
             return None
         return self.started_mono + self.deadline_seconds
 
-    def _deadline_passed(self) -> bool:
+    def _deadline_passed(self, key: str = "") -> bool:
         deadline = self._deadline()
-        return deadline is not None and self._now() >= deadline
+        return deadline is not None and self._now() >= deadline and not self._in_exit_handler(key)
 
     def _next_wakeup(self) -> float | None:
         waits = [job.due - self._now() for job in self.jobs.values() if job.state in ("backoff", "suspended")]
         deadline = self._deadline()
-        if deadline is not None:
+        if deadline is not None and not self.exit_node:  # the exit handler does not wait for the deadline
             waits.append(deadline - self._now())
         if not waits:
             return None
@@ -382,8 +438,8 @@ class _Run:
                 changed |= self._loop_done(key)
             elif job.kind == "dag" and job.state == "running":
                 changed |= self._dag_done(key)
-            elif job.state == "suspended" and (self._now() >= job.due or self._deadline_passed()):
-                if self._deadline_passed() and self._now() < job.due:
+            elif job.state == "suspended" and (self._now() >= job.due or self._deadline_passed(key)):
+                if self._deadline_passed(key) and self._now() < job.due:
                     self._finish(key, "Failed", "Step exceeded its deadline")
                 else:
                     self._finish(key, "Succeeded", "")
@@ -436,7 +492,8 @@ class _Run:
 
     def _locals(self, key: str) -> dict[str, str | None]:
         dag = self.boundary[key]
-        return resolve.local_params(self.name, self.task_of[key], key, steps=dag.spec.steps)
+        node = key[len(self.name) + 1 :] if self._in_exit_handler(key) else key  # `<workflow>.onExit` itself
+        return resolve.local_params(self.name, self.task_of[key], node, steps=dag.spec.steps)
 
     def _execute(self, key: str, task: Mapping[str, Any], scope: Mapping[str, str | None]) -> bool:
         """`when` -> Skipped, else the template (operator.go executeTemplate): a job for a pod, a suspension or a DAG."""
@@ -589,7 +646,7 @@ class _Run:
         """Start the next attempt (or the DAG) if parallelism allows (operator.go checkParallelism)."""
         job = self.jobs[key]
         node = self.nodes[key]
-        if self._deadline_passed():
+        if self._deadline_passed(key):
             # failNodesWithoutCreatedPodsAfterDeadlineOrShutdown: a node that could not get its pod.
             return self._finish(key, "Failed", "Step exceeded its deadline")
         if self.max_pods is not None and self._running_pods() >= self.max_pods:
@@ -610,7 +667,8 @@ class _Run:
                 namespace=str(self.globals["workflow.namespace"]),
                 local_env=self.local_env,
             )
-            pod_deadline = pods.pod_deadline(job.template, self._now(), self._deadline())
+            workflow_deadline = None if self._in_exit_handler(key) else self._deadline()
+            pod_deadline = pods.pod_deadline(job.template, self._now(), workflow_deadline)
         except WorkflowError as error:
             return self._finish(key, "Error", str(error))
         number = len(node.attempts) + 1
@@ -700,7 +758,7 @@ class _Run:
             now=self._now(),
             first_started=job.first_started,
             last_finished=self._finished_mono(last),
-            deadline_passed=self._deadline_passed(),
+            deadline_passed=self._deadline_passed(name),
             in_backoff=in_backoff,
             scale=self.scale,
             exit_code=last.exit_code,

@@ -123,3 +123,47 @@ def prepare_command(directory: str | None) -> None:
     """Create the pre-migrated SQLite database that every `run` copies (run once at image build)."""
     path = runner.prepare(directory)
     click.echo(path)
+
+
+@main.command("dag-callback")
+@click.argument("task_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--run-date", required=True, help="Logical date: YYYYMMDD, YYYY-MM-DD or ISO date-time (naive = UTC).")
+@click.option("--run-id", default="", help="DagRun id; empty: manual__<logical date ISO-8601>.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="dag_run.conf entry (JSON, else string).")
+@click.option("--status", required=True, help="The Workflow's phase ({{workflow.status}}): Succeeded, Failed or Error.")
+@click.option("--failures", "failures_file", type=click.Path(dir_okay=False),
+              help="File holding Argo's {{workflow.failures}} (missing or empty: no failed nodes).")
+@click.option("--duration", default="", help="The run's elapsed seconds ({{workflow.duration}}).")
+def dag_callback_command(
+    task_file: str, run_date: str, run_id: str, params: tuple[str, ...], status: str, failures_file: str | None,
+    duration: str,
+) -> None:
+    """Exit handler: call the DAG's on_success_callback or on_failure_callback for the finished run, once."""
+    from bridge.runtime import dagcallback
+
+    try:
+        logical_date = parse_run_date(run_date)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--run-date") from None
+    text = ""
+    if failures_file and os.path.exists(failures_file):
+        with open(failures_file, encoding="utf-8") as handle:
+            text = handle.read()
+    try:
+        failures = dagcallback.parse_failures(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"{failures_file}: {exc}", param_hint="--failures") from None
+    try:
+        seconds = float(duration) if duration.strip() else None
+    except ValueError:
+        raise click.BadParameter(f"{duration!r} is not a number of seconds", param_hint="--duration") from None
+    request = dagcallback.CallbackRequest(
+        task_file=os.path.abspath(task_file),
+        logical_date=logical_date,
+        run_id=run_id or default_run_id(logical_date),
+        conf=parse_params(params),
+        status=status,
+        failures=failures,
+        duration_seconds=seconds,
+    )
+    exit_now(dagcallback.run(request))

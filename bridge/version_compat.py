@@ -14,6 +14,10 @@ from typing import Any
 AIRFLOW_VERSION: str = metadata.version("apache-airflow")
 AIRFLOW_MAJOR: int = int(AIRFLOW_VERSION.split(".")[0])
 AIRFLOW_3: bool = AIRFLOW_MAJOR >= 3
+AIRFLOW_LINE: tuple[int, int] = (AIRFLOW_MAJOR, int(AIRFLOW_VERSION.split(".")[1]))
+# Where DagBag lives: airflow.models.dagbag up to 3.1, airflow.dag_processing.dagbag from 3.2
+# (3.1 also has BundleDagBag and sync_bag_to_db there; 3.0 has neither).
+DAGBAG_MODULE: str = "airflow.dag_processing.dagbag" if AIRFLOW_LINE >= (3, 2) else "airflow.models.dagbag"
 
 
 def is_mapped(task: Any) -> bool:

@@ -7,13 +7,14 @@ task runner.
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import os
 import sys
 import warnings
 from typing import Any
 
-from bridge.version_compat import AIRFLOW_3, AIRFLOW_VERSION
+from bridge.version_compat import AIRFLOW_3, AIRFLOW_LINE, AIRFLOW_VERSION, DAGBAG_MODULE
 from bridge.version_compat import is_mapped as is_mapped  # part of this interface (bridge.airflow.loader)
 
 DAGBAG_LOG_LEVELS = "airflow.dag_processing.dagbag=critical airflow.models.dagbag=critical"
@@ -41,10 +42,7 @@ def quiet_airflow() -> None:
     try:
         import airflow  # noqa: F401  (configures logging from the environment)
 
-        if AIRFLOW_3:
-            import airflow.dag_processing.dagbag  # noqa: F401
-        else:
-            import airflow.models.dagbag  # noqa: F401
+        importlib.import_module(DAGBAG_MODULE)
     finally:
         for key in added:
             os.environ.pop(key, None)
@@ -71,26 +69,23 @@ def make_dagbag(path: str, *, shared: bool = False) -> Any:
             bag.import_errors.clear()
             bag.process_file(path, only_if_updated=False, safe_mode=False)
             return bag
-        if AIRFLOW_3:
-            from airflow.dag_processing.dagbag import DagBag
-
-            return DagBag(dag_folder=path, safe_mode=False)
-        from airflow.models.dagbag import DagBag as DagBag2
-
-        return DagBag2(dag_folder=path, include_examples=False, safe_mode=False)
+        return _dagbag_class()(dag_folder=path, safe_mode=False, **_NO_EXAMPLES)
     finally:
         logging.disable(logging.NOTSET)
 
 
+# Airflow 3.3's DagBag has no include_examples (it never loads them); older lines read the default from [core].
+_NO_EXAMPLES: dict[str, Any] = {} if AIRFLOW_LINE >= (3, 3) else {"include_examples": False}
+
+
+def _dagbag_class() -> Any:
+    """Airflow's DagBag, wherever the installed line keeps it."""
+    return importlib.import_module(DAGBAG_MODULE).DagBag
+
+
 @functools.cache
 def _shared_dagbag() -> Any:
-    if AIRFLOW_3:
-        from airflow.dag_processing.dagbag import DagBag
-
-        return DagBag(collect_dags=False, safe_mode=False)
-    from airflow.models.dagbag import DagBag as DagBag2
-
-    return DagBag2(include_examples=False, collect_dags=False, safe_mode=False)
+    return _dagbag_class()(collect_dags=False, safe_mode=False, **_NO_EXAMPLES)
 
 
 def in_mapped_group(task: Any) -> bool:

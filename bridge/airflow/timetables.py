@@ -40,7 +40,10 @@ def _iso(value: Any) -> str:
 def _encode(dag: Any) -> tuple[dict[str, Any], Any]:
     """Airflow's own encoding of the DAG's timetable, and its time restriction (the scheduler's rule)."""
     if AIRFLOW_3:
-        from airflow.serialization.encoders import encode_timetable
+        try:
+            from airflow.serialization.encoders import encode_timetable
+        except ImportError:  # Airflow 3.0 and 3.1
+            from airflow.serialization.serialized_objects import encode_timetable
 
         return encode_timetable(dag.timetable), _scheduler_restriction(dag)
     from airflow.serialization.serialized_objects import encode_timetable as encode2
@@ -61,7 +64,10 @@ def _scheduler_restriction(dag: Any) -> Any:
         rule = SerializedDAG.__dict__["_time_restriction"]
         function = getattr(rule, "func", None) or rule.fget  # a cached_property (3.3) or a property
     except (ImportError, AttributeError, KeyError):
-        from airflow.serialization.serialized_objects import DagSerialization
+        try:
+            from airflow.serialization.serialized_objects import DagSerialization
+        except ImportError:  # Airflow 3.0 and 3.1
+            from airflow.serialization.serialized_objects import SerializedDAG as DagSerialization
 
         return DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))._time_restriction
     return function(dag)

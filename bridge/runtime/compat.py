@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bridge.version_compat import AIRFLOW_3
+from bridge.version_compat import AIRFLOW_3, AIRFLOW_LINE, DAGBAG_MODULE
 
 # The bundle every DAG of this throwaway Airflow belongs to (Airflow 3's default bundle name).
 BUNDLE_NAME = "dags-folder"
@@ -45,21 +45,19 @@ def session_scope() -> Any:
 
 def make_dagbag(task_file: str) -> Any:
     """Airflow's DagBag over the task file (cluster policies apply), in the task's dags-folder bundle on Airflow 3."""
-    if AIRFLOW_3:
-        import os
+    import importlib
+    import os
 
-        from airflow.dag_processing.dagbag import BundleDagBag
-
-        return BundleDagBag(
-            dag_folder=task_file,
-            bundle_path=os.path.dirname(task_file),
-            bundle_name=BUNDLE_NAME,
-            safe_mode=False,
-            load_op_links=False,
-        )
-    from airflow.models.dagbag import DagBag
-
-    return DagBag(dag_folder=task_file, include_examples=False, safe_mode=False, load_op_links=False)
+    module = importlib.import_module(DAGBAG_MODULE)
+    options: dict[str, Any] = {"dag_folder": task_file, "safe_mode": False, "load_op_links": False}
+    if not AIRFLOW_3:
+        return module.DagBag(include_examples=False, **options)
+    options["bundle_path"] = os.path.dirname(task_file)
+    if AIRFLOW_LINE >= (3, 2):
+        options["bundle_name"] = BUNDLE_NAME  # the relative file locations are the bundle's
+    if hasattr(module, "BundleDagBag"):
+        return module.BundleDagBag(**options)
+    return module.DagBag(include_examples=False, **options)  # Airflow 3.0: the plain bag takes the bundle path
 
 
 def store_dagbag(bag: Any) -> None:
@@ -67,19 +65,35 @@ def store_dagbag(bag: Any) -> None:
 
     The Execution API looks the DAG up by version. Airflow 2 reads the DAG from the bag itself.
     """
-    if AIRFLOW_3:
-        from airflow.dag_processing.dagbag import sync_bag_to_db
+    if not AIRFLOW_3:
+        return
+    import importlib
 
-        sync_bag_to_db(bag, BUNDLE_NAME, None)
+    module = importlib.import_module(DAGBAG_MODULE)
+    if hasattr(module, "sync_bag_to_db"):
+        module.sync_bag_to_db(bag, BUNDLE_NAME, None)
+    else:
+        bag.sync_to_db(BUNDLE_NAME, None)  # Airflow 3.0
 
 
 def core_timetable(dag: Any) -> Any:
     """The DAG's timetable as the scheduler side uses it (Airflow 3: the core class behind the SDK one)."""
     if AIRFLOW_3:
-        from airflow.serialization.encoders import coerce_to_core_timetable
-
+        try:
+            from airflow.serialization.encoders import coerce_to_core_timetable
+        except ImportError:  # Airflow 3.0 and 3.1: the DAG holds the core timetable itself
+            return dag.timetable
         return coerce_to_core_timetable(dag.timetable)
     return dag.timetable
+
+
+def dag_serialization() -> Any:
+    """Airflow 3's serializer of DAGs (DagSerialization from 3.2, SerializedDAG before)."""
+    try:
+        from airflow.serialization.serialized_objects import DagSerialization
+    except ImportError:  # Airflow 3.0 and 3.1
+        from airflow.serialization.serialized_objects import SerializedDAG as DagSerialization
+    return DagSerialization
 
 
 def airflow_exception() -> Any:
@@ -106,7 +120,10 @@ def install_sigterm_failure() -> None:
     original = task_runner._execute_task
 
     def _execute_task(context: Any, ti: Any, log: Any) -> Any:
-        from airflow.sdk.exceptions import AirflowTaskTerminated
+        try:
+            from airflow.sdk.exceptions import AirflowTaskTerminated
+        except ImportError:  # Airflow 3.0 and 3.1
+            from airflow.exceptions import AirflowTaskTerminated
 
         airflow_handler = signal.getsignal(signal.SIGTERM)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bridge.runtime.compat import utcnow
+from bridge.runtime.compat import dag_serialization, utcnow
 from bridge.runtime.xcom import XComRow
 from bridge.version_compat import AIRFLOW_3
 
@@ -46,7 +46,7 @@ def create_dag_run(
     state = DagRunState.QUEUED if queued else DagRunState.RUNNING
     run_type = DagRunType.from_run_id(run_id)
     if AIRFLOW_3:
-        from airflow.serialization.serialized_objects import DagSerialization
+        DagSerialization = dag_serialization()  # noqa: N806
         from airflow.utils.types import DagRunTriggeredByType
 
         scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))

@@ -113,6 +113,8 @@ class ContainerLauncher:
             line.append("--read-only-tmpfs=false")  # as on Kubernetes: only the mounted volumes are writable
         for key in sorted(env):
             line += ["--env", key]
+        for path, host in sorted(pod.mounts.items()):  # the stand-ins of Secret volumes, read-only as on Kubernetes
+            line += ["--volume", f"{host}:{path}:ro"]
         for key in sorted(LOCAL_FILE_VARIABLES & set(pod.env)):
             path = pod.env[key]
             if os.path.isabs(path) and os.path.isfile(path):  # this machine's key file, at the same path

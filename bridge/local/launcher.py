@@ -39,6 +39,7 @@ class PodSpec:
     args: tuple[str, ...]
     env: Mapping[str, str]
     files: Mapping[str, str] = field(default_factory=dict)  # container path -> text (raw input artifacts)
+    mounts: Mapping[str, str] = field(default_factory=dict)  # container path -> host folder, read-only (Secret volumes)
     outputs: tuple[str, ...] = ()  # container paths to read back after the run
     workdir: str | None = None
     image: str | None = None  # the template's container image (the host launcher ignores it)
@@ -74,9 +75,10 @@ def map_path(text: str, mounts: Mapping[str, str]) -> str:
         return text
     prefixes = sorted((p.rstrip("/") for p in mounts), key=len, reverse=True)
     hosts = {p.rstrip("/"): h.rstrip("/") for p, h in mounts.items()}
-    # A mount counts only as whole path components at the start or after '=' / ':' / whitespace;
-    # the rest of the path runs to the next separator of that kind.
-    pattern = re.compile(r"(^|[=:\s])(" + "|".join(re.escape(p) for p in prefixes) + r")(?=/|$|\s)([^=:\s]*)")
+    # A mount counts only as whole path components at the start or after '=' / ':' / whitespace / a
+    # quote (a path in a JSON value, e.g. a secrets backend's kwargs); the rest of the path runs to
+    # the next separator of that kind.
+    pattern = re.compile(r"(^|[=:\s\"'])(" + "|".join(re.escape(p) for p in prefixes) + r")(?=/|$|[\s\"'])([^=:\s\"']*)")
 
     def replace(match: re.Match[str]) -> str:
         path = match.group(2) + match.group(3)
@@ -117,14 +119,14 @@ class HostLauncher:
         self.grace_seconds = grace_seconds
         self.poll_seconds = poll_seconds
 
-    def mounts(self, scratch: str) -> dict[str, str]:
-        """Container prefix -> host folder for one pod."""
-        return {BRIDGE_HOME: self.split_dir, POD_SCRATCH: scratch}
+    def mounts(self, scratch: str, volumes: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Container prefix -> host folder for one pod (and its Secret volumes' stand-ins)."""
+        return {**(volumes or {}), BRIDGE_HOME: self.split_dir, POD_SCRATCH: scratch}
 
     def run(self, pod: PodSpec, *, log_path: str, deadline: float | None, cancel: threading.Event) -> PodOutcome:
         """Run the pod as a process in its own session, killing it at the deadline or on cancel."""
         scratch = make_scratch(self.scratch_root, pod.name)
-        mounts = self.mounts(scratch)
+        mounts = self.mounts(scratch, pod.mounts)
         for path, text in pod.files.items():
             host = map_path(path, mounts)
             os.makedirs(os.path.dirname(host) or ".", exist_ok=True)

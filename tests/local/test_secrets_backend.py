@@ -96,14 +96,17 @@ def test_secret_volumes_mount_their_stand_in_and_secret_key_refs_read_it(tmp_pat
     assert pod.env["AIRFLOW_CONN_OTHER"] == "sqlite://"  # no stand-in: this machine's variable, as before
 
 
-def test_paths_inside_json_values_are_mapped() -> None:
+def test_secret_volume_paths_inside_json_values_are_mapped_and_quoted_scratch_paths_are_not() -> None:
     mounts = {MOUNT: "/home/dev/objects/airflow-secrets", "/tmp": "/scratch/pod"}
-    value = json.dumps({"connections_file_path": f"{MOUNT}/connections.json", "cache": "/tmp/cache", "other": "/var/x"})
-    assert json.loads(map_path(value, mounts)) == {
-        "connections_file_path": "/home/dev/objects/airflow-secrets/connections.json", "cache": "/scratch/pod/cache",
+    value = json.dumps({"connections_file_path": f"{MOUNT}/connections.json", "db": "/tmp/shared.db", "other": "/var/x"})
+    assert json.loads(map_path(value, mounts, frozenset({MOUNT}))) == {
+        # A connection's sqlite file under /tmp, or a path in Python code, is the developer's, as before.
+        "connections_file_path": "/home/dev/objects/airflow-secrets/connections.json", "db": "/tmp/shared.db",
         "other": "/var/x",
     }
-    assert map_path(f"--path={MOUNT}", mounts) == "--path=/home/dev/objects/airflow-secrets"
+    assert map_path(f"--path={MOUNT} --out=/tmp/out", mounts, frozenset({MOUNT})) == (
+        "--path=/home/dev/objects/airflow-secrets --out=/scratch/pod/out"
+    )
 
 
 needs_airflow = pytest.mark.skipif(importlib.util.find_spec("airflow") is None, reason="needs Apache Airflow")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from typing import Any
@@ -10,7 +11,7 @@ import click
 
 from bridge import __version__
 from bridge.errors import BridgeError
-from bridge.model import WORKFLOW_KINDS
+from bridge.model import WORKFLOW_KINDS, PodSettings
 
 
 def _namespace(value: str | None) -> str | None:
@@ -25,16 +26,110 @@ def _namespace(value: str | None) -> str | None:
     return value
 
 
-def _secret_name(value: str | None) -> str | None:
-    """A Kubernetes Secret name (DNS subdomain), or a usage error."""
+def _secret_name(value: str | None, hint: str = "--gcp-key-secret", kind: str = "Secret") -> str | None:
+    """A Kubernetes Secret (ConfigMap, ServiceAccount) name (DNS subdomain), or a usage error."""
     import re
 
     if value is not None and (len(value) > 253 or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", value)):
         raise click.BadParameter(
-            f"{value!r} is not a Kubernetes Secret name (lower-case letters, digits, '-' and '.', at most 253)",
-            param_hint="--gcp-key-secret",
+            f"{value!r} is not a Kubernetes {kind} name (lower-case letters, digits, '-' and '.', at most 253)",
+            param_hint=hint,
         )
     return value
+
+
+# Paths a Secret volume must not cover: the pod's only writable folder and the image's project files.
+_RESERVED_PATHS = ("/tmp", "/opt/bridge")
+
+
+def _secret_volume(value: str) -> tuple[str, str]:
+    """`--secret-volume NAME:PATH`: a Secret name and an absolute mount path outside /tmp and /opt/bridge."""
+    import posixpath
+
+    name, sep, path = value.partition(":")
+    if not sep or not path:
+        raise click.BadParameter(f"{value!r} is not NAME:PATH (e.g. airflow-secrets:/var/secrets/airflow)", param_hint="--secret-volume")
+    _secret_name(name, "--secret-volume")
+    clean = posixpath.normpath(path)
+    if not path.startswith("/") or clean == "/" or ":" in path:
+        raise click.BadParameter(f"{value!r}: the mount path must be an absolute folder other than /", param_hint="--secret-volume")
+    for reserved in _RESERVED_PATHS:
+        if clean == reserved or clean.startswith(reserved + "/") or reserved.startswith(clean + "/"):
+            raise click.BadParameter(
+                f"{value!r}: {clean} would hide or overlap {reserved}, which the pod needs; mount it elsewhere, e.g. /var/secrets/{name}",
+                param_hint="--secret-volume",
+            )
+    return name, clean
+
+
+def _argo_ui_url(value: str | None) -> str | None:
+    """`--argo-ui-url`: an http(s) address with a host and no query, user or password (links are built on it)."""
+    from urllib.parse import urlsplit
+
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment or "@" in parts.netloc:
+        raise click.BadParameter(
+            f"{value!r} is not the Argo UI's address: give http(s)://host[:port][/path], without a query or credentials "
+            "(e.g. https://argo.example.com)",
+            param_hint="--argo-ui-url",
+        )
+    return value.rstrip("/")
+
+
+def _pod_settings(kwargs: dict[str, Any]) -> PodSettings:
+    """The pod flags (removed from `kwargs`) as PodSettings, each value checked; a usage error otherwise."""
+    volumes = tuple(_secret_volume(value) for value in kwargs.pop("secret_volumes"))
+    paths = [path for _, path in volumes]
+    for path in paths:
+        if paths.count(path) > 1:
+            raise click.BadParameter(f"two Secrets are mounted at {path}", param_hint="--secret-volume")
+    return PodSettings(
+        env_from_config_maps=tuple(
+            dict.fromkeys(_secret_name(v, "--env-from-configmap", "ConfigMap") or "" for v in kwargs.pop("env_from_config_maps"))
+        ),
+        env_from_secrets=tuple(dict.fromkeys(_secret_name(v, "--env-from-secret") or "" for v in kwargs.pop("env_from_secrets"))),
+        service_account=_secret_name(kwargs.pop("service_account"), "--service-account", "ServiceAccount"),
+        secret_volumes=volumes,
+        argo_ui_url=_argo_ui_url(kwargs.pop("argo_ui_url")),
+    )
+
+
+_POD_OPTIONS = (
+    click.option(
+        "--env-from-configmap", "env_from_config_maps", multiple=True, metavar="NAME",
+        help="Every key of this ConfigMap becomes a variable in every task pod (repeatable), e.g. AIRFLOW__SECRETS__BACKEND.",
+    ),
+    click.option(
+        "--env-from-secret", "env_from_secrets", multiple=True, metavar="NAME",
+        help="Every key of this Secret becomes a variable in every task pod (repeatable; after the ConfigMaps, so it wins a key).",
+    ),
+    click.option(
+        "--service-account", metavar="NAME",
+        help="The Kubernetes ServiceAccount every pod of the run uses (GKE Workload Identity, EKS IRSA).",
+    ),
+    click.option(
+        "--secret-volume", "secret_volumes", multiple=True, metavar="NAME:PATH",
+        help="Mount this Secret's keys as read-only files in PATH of every task pod (repeatable), for file-based secrets backends.",
+    ),
+    click.option(
+        "--argo-ui-url", metavar="URL",
+        help="The Argo UI's address: ti.log_url (and alert e-mails) link the task's pod there.  [default: a placeholder]",
+    ),
+)
+
+
+def pod_options(function: Any) -> Any:
+    """The flags naming what every task pod reads from Kubernetes (names, never values), given to `function` as `pod`."""
+
+    @functools.wraps(function)
+    def with_pod(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, pod=_pod_settings(kwargs), **kwargs)
+
+    for option in reversed(_POD_OPTIONS):
+        with_pod = option(with_pod)
+    return with_pod
 def _pool_slots(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, int]:
     """`--pool-slots NAME=N` (repeatable) as {pool: slots}, or a usage error."""
     slots: dict[str, int] = {}
@@ -117,6 +212,7 @@ def folder_options(function: Any) -> Any:
     help="What runs the DAG's schedule: a CronJob running bridge submit, an Argo CronWorkflow, or nothing.",
 )
 @gcp_key_secret_option
+@pod_options
 @pool_slots_option
 @emit_option
 def split(
@@ -133,6 +229,7 @@ def split(
     gcp_key_secret: str | None,
     pool_slots: dict[str, int],
     emit: str,
+    pod: PodSettings,
 ) -> None:
     """Split PATH (a DAG file or a dags folder): per DAG, single-task DAG files, an Argo Workflow and its
     schedule; for them all, one image recipe and a kustomization.yaml."""
@@ -153,6 +250,7 @@ def split(
             gcp_key_secret=gcp_key_secret,
             pool_slots=pool_slots,
             emit=emit,
+            pod=pod,
         )
     except BridgeError as error:
         _fail(error)
@@ -229,6 +327,12 @@ def normalise_run_date(value: str) -> str:
 @click.option("--image", help="With --engine podman|docker: the image to run.  [default: the Workflow's, bridge/<dag name>:latest]")
 @click.option("--env", "pass_env", multiple=True, metavar="NAME", help="With --engine podman|docker: pass this variable of your environment to the containers.")
 @click.option("--pool-slots", "pool_slots", multiple=True, metavar="POOL=N", callback=_pool_slots, help=POOL_SLOTS_HELP)
+@pod_options
+@click.option(
+    "--secrets-dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Stand-ins for the namespace's Secrets and ConfigMaps: DIR/<name>/<key> files (docs/LOCAL.md).",
+)
 def run(
     dag_file: str,
     run_date: str,
@@ -244,6 +348,8 @@ def run(
     image: str | None,
     pass_env: tuple[str, ...],
     pool_slots: dict[str, int],
+    pod: PodSettings,
+    secrets_dir: str | None,
 ) -> None:
     """Run a DAG of PATH (a DAG file or a dags folder) for one date here, the way Argo runs its Workflow."""
     from bridge.run import run_dag
@@ -264,6 +370,8 @@ def run(
             image=image,
             pass_env=pass_env,
             pool_slots=pool_slots,
+            pod=pod,
+            secrets_dir=secrets_dir,
         )
     except BridgeError as error:
         _fail(error)
@@ -359,6 +467,7 @@ def logical_date(timetable_json: str, scheduled_time: str, outputs: str | None) 
 @image_option
 @namespace_option
 @gcp_key_secret_option
+@pod_options
 @pool_slots_option
 @emit_option
 def backfill(
@@ -376,11 +485,12 @@ def backfill(
     gcp_key_secret: str | None,
     pool_slots: dict[str, int],
     emit: str,
+    pod: PodSettings,
 ) -> None:
     """Run DAG_FILE for the logical dates Airflow's backfill gives between --start and --end.
 
     Pass the options you gave bridge split (--image, --namespace, --gcp-key-secret, --pool-slots,
-    --emit): --submit and --workflow-out start the Workflow bridge split writes with them (with
+    --emit, the pod flags such as --env-from-secret): --submit and --workflow-out start the Workflow bridge split writes with them (with
     --emit workflowtemplate, --submit and the printed commands run the WorkflowTemplate). Without
     --namespace, --submit uses kubeconfig's namespace or default.
     """
@@ -401,6 +511,7 @@ def backfill(
             dags_folder=dags_folder,
             plugins_folder=plugins_folder,
             emit=emit,
+            pod=pod,
         )
         click.echo(f"bridge: backfill of DAG {plan.dag_id!r}: {len(plan.runs)} runs", err=True)
         if workflow_out:
@@ -412,7 +523,7 @@ def backfill(
                 click.echo(line)
         elif mode == "local":
             failed = [date for date, ok in bf.run_locally(
-                dag_file, plan, pool_slots=pool_slots, dags_folder=dags_folder, plugins_folder=plugins_folder
+                dag_file, plan, pool_slots=pool_slots, dags_folder=dags_folder, plugins_folder=plugins_folder, pod=pod
             ) if not ok]
             sys.exit(1 if failed else 0)
         else:

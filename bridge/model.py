@@ -22,6 +22,7 @@ class SourceTask:
     retry_exponential_backoff: bool = False
     max_retry_delay_seconds: float | None = None
     execution_timeout_seconds: float | None = None
+    sla_seconds: float | None = None  # Airflow 2's `sla` (removed in Airflow 3): not enforced, bridge split warns
     conn_ids: tuple[str, ...] = ()
     owner: str = ""
     pool: str = ""  # "" or "default_pool": Airflow's default pool
@@ -82,6 +83,7 @@ class SourceDag:
     max_active_runs: int | None = None
     default_max_active_runs: int | None = None  # Airflow's [core] max_active_runs_per_dag at split time
     dagrun_timeout_seconds: float | None = None
+    sla_miss_callback: bool = False  # Airflow 2's DAG sla_miss_callback is set (never run: bridge split warns)
     airflow_version: str = ""
     requirements: tuple[tuple[str, str], ...] = ()  # (distribution, version), sorted
     template_searchpath: tuple[str, ...] = ()  # the DAG's template_searchpath, as carried folders of the output
@@ -186,6 +188,28 @@ WORKFLOW_KINDS = ("workflow", "workflowtemplate")  # bridge split --emit
 
 
 @dataclass(frozen=True)
+class PodSettings:
+    """What every task pod gets from Kubernetes objects named at split time (names only, never values).
+
+    docs/DESIGN.md, "Secrets": envFrom ConfigMaps then Secrets (a later source wins a key), the
+    service account (workload identity, IRSA), Secrets mounted read-only as files, the Argo UI link.
+    """
+
+    env_from_config_maps: tuple[str, ...] = ()
+    env_from_secrets: tuple[str, ...] = ()
+    service_account: str | None = None
+    secret_volumes: tuple[tuple[str, str], ...] = ()  # (Secret name, absolute mount path)
+    argo_ui_url: str | None = None  # the Argo UI's base URL: ti.log_url links the pod's node there
+
+    def __bool__(self) -> bool:
+        return any((self.env_from_config_maps, self.env_from_secrets, self.service_account, self.secret_volumes,
+                    self.argo_ui_url))
+
+
+NO_POD_SETTINGS = PodSettings()  # the default: none of the pod flags given
+
+
+@dataclass(frozen=True)
 class EmitOptions:
     """How a plan is emitted for a cluster (bridge split's flags), given to the emitters beside the Plan."""
 
@@ -195,3 +219,4 @@ class EmitOptions:
     schedule_kind: str = "cronjob"  # one of SCHEDULE_KINDS: what bridge split emits for the schedule
     shared_pools: bool = False  # several DAGs in one output: pool ConfigMaps once, in sync/pools.yaml
     workflow_kind: str = "workflow"  # one of WORKFLOW_KINDS: "workflowtemplate" adds a WorkflowTemplate the schedules reference
+    pod: PodSettings = NO_POD_SETTINGS  # envFrom, service account, Secret volumes, Argo UI link (bridge split's pod flags)

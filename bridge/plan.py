@@ -227,6 +227,20 @@ def concurrency_notes(dag: SourceDag, pool_slots: Mapping[str, int], locks: _Loc
     return tuple(notes)
 
 
+def sla_notes(dag: SourceDag) -> tuple[str, ...]:
+    """Airflow 2's SLAs: nothing on Argo checks them, so say which tasks set one (Airflow 3 removed them)."""
+    tasks = [task.task_id for task in dag.tasks if task.sla_seconds is not None]
+    if not tasks and not dag.sla_miss_callback:
+        return ()
+    what = f"tasks {', '.join(repr(t) for t in tasks)} set `sla`" if tasks else "no task sets `sla`"
+    callback = " and the DAG sets sla_miss_callback" if dag.sla_miss_callback else ""
+    return (
+        f"SLAs are not enforced on Argo: {what}{callback}; no SLA miss is recorded, no SLA e-mail is sent and "
+        "sla_miss_callback never runs (Airflow's scheduler checks SLAs, and Airflow 3 removed them). For a hard limit "
+        "use execution_timeout or dagrun_timeout (Argo deadlines); for an alert, watch the Workflow's duration",
+    )
+
+
 def plan_workflow(
     dag: SourceDag,
     *,
@@ -299,7 +313,7 @@ def plan_workflow(
         verdict_depends=semantics.verdict_depends(state_tasks, leaves),
         run_sync=sync,
         semaphore_limits=locks.sorted_limits(),
-        notes=concurrency_notes(dag, pool_slots, locks),
+        notes=concurrency_notes(dag, pool_slots, locks) + sla_notes(dag),
     )
 
 

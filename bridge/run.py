@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bridge.errors import BridgeError
+from bridge.model import NO_POD_SETTINGS, PodSettings
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ def run_dag(
     pool_slots: Mapping[str, int] | None = None,
     dags_folder: str | None = None,
     plugins_folder: str | None = None,
+    pod: PodSettings = NO_POD_SETTINGS,
+    secrets_dir: str | None = None,
 ) -> LocalRun:
     """Split `dag_file` (a DAG file or a dags folder, with its project's files), run the Workflow for `run_date` with live progress, print a summary.
 
@@ -64,6 +67,8 @@ def run_dag(
     bridge/local/container.py. `pass_env` names more variables of this environment the
     containers get (the host engine passes everything).
     Semaphore limits come from the split's `sync/` ConfigMaps, as if they had been applied.
+    `pod` are bridge split's pod flags (envFrom, Secret volumes …); `secrets_dir` holds the
+    Secrets and ConfigMaps they name, as `<secrets_dir>/<name>/<key>` files (docs/LOCAL.md).
     Ctrl-C, SIGTERM or SIGHUP stop every pod the run started; the summary and the report are
     written, then BridgeError says the run was stopped.
     """
@@ -79,7 +84,7 @@ def run_dag(
     try:
         result = split_dag(
             dag_file, dag_id=dag_id, output=split_dir, image=image, pool_slots=pool_slots, dags_folder=dags_folder,
-            plugins_folder=plugins_folder,
+            plugins_folder=plugins_folder, pod=pod,
         )
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -114,6 +119,7 @@ def run_dag(
             launcher=launcher,
             config_maps=config_maps,
             config_maps_source=f"bridge run applies only {os.path.relpath(result.sync_path, split_dir)}" if result.sync_path else "",
+            objects_dir=secrets_dir,
         )
     except WorkflowError as error:
         shutil.rmtree(work, ignore_errors=True)

@@ -10,7 +10,7 @@ from bridge.emit.cronjob import schedule_problem
 from bridge.emit.sync import sync_path
 from bridge.emit.workflowtemplate import template_path
 from bridge.errors import UnsupportedError
-from bridge.model import EmitOptions, Plan, Project, SourceDag
+from bridge.model import NO_POD_SETTINGS, EmitOptions, Plan, PodSettings, Project, SourceDag
 from bridge.plan import plan_workflow
 from bridge.write import write_output
 
@@ -49,6 +49,7 @@ def emit_options(
     schedule: str = "cronjob",
     shared_pools: bool = False,
     emit: str = "workflow",
+    pod: PodSettings = NO_POD_SETTINGS,
 ) -> EmitOptions:
     """bridge split's target flags as the emitters take them (bridge backfill builds the same from the same flags)."""
     return EmitOptions(
@@ -58,6 +59,7 @@ def emit_options(
         schedule_kind=schedule,
         shared_pools=shared_pools,
         workflow_kind=emit,
+        pod=pod,
     )
 
 
@@ -108,11 +110,13 @@ def split_project(
     pool_slots: Mapping[str, int] | None = None,
     emit: str = "workflow",
     one_dag: bool = False,
+    pod: PodSettings = NO_POD_SETTINGS,
 ) -> ProjectSplit:
     """Load a DAG file or a dags folder, plan and emit every DAG, write one output; all or nothing.
 
     `pool_slots` sets Airflow pools' slots (docs/SCHEDULES.md, "Concurrency"); the folders are
-    docs/DESIGN.md's "Projects". `one_dag`: exactly one DAG must be chosen (bridge run).
+    docs/DESIGN.md's "Projects". `one_dag`: exactly one DAG must be chosen (bridge run). `pod`:
+    the Kubernetes objects every pod reads (docs/DESIGN.md, "Secrets").
     """
     from bridge.airflow.project import load_project
 
@@ -124,7 +128,7 @@ def split_project(
     check_unique_names(plans)
     options = emit_options(
         plans[0], image=project_image(project, plans, image), namespace=namespace, gcp_key_secret=gcp_key_secret,
-        schedule=schedule, shared_pools=len(plans) > 1, emit=emit,
+        schedule=schedule, shared_pools=len(plans) > 1, emit=emit, pod=pod,
     )
     files = render_files(project, plans, options)
     warnings: list[str] = [f"skipped (--skip-broken): {message}" for message in project.skipped]
@@ -192,12 +196,13 @@ def split_dag(
     dags_folder: str | None = None,
     plugins_folder: str | None = None,
     emit: str = "workflow",
+    pod: PodSettings = NO_POD_SETTINGS,
 ) -> SplitResult:
     """Split one DAG (of a file or a dags folder; `dag_id` chooses when there are several) with its project's files."""
     done = split_project(
         dag_file, dags_folder=dags_folder, plugins_folder=plugins_folder, dag_ids=(dag_id,) if dag_id else (),
         output=output, image=image, namespace=namespace, force=force, schedule=schedule,
-        gcp_key_secret=gcp_key_secret, pool_slots=pool_slots, emit=emit, one_dag=True,
+        gcp_key_secret=gcp_key_secret, pool_slots=pool_slots, emit=emit, one_dag=True, pod=pod,
     )
     return replace(done.dags[0], changed=done.changed, warnings=done.warnings)
 

@@ -27,11 +27,18 @@ CASES = {
     "callbacks_dag": DATA / "callbacks" / "callbacks_dag.py",
     "callbacks_dag_workflowtemplate": DATA / "callbacks" / "callbacks_dag.py",
     "serial_dag_workflowtemplate": DATA / "dags" / "serial_dag.py",
+    "secrets_dag_pod_settings": DATA / "pods" / "secrets_dag.py",
 }
 # bridge split flags of a case (none: the defaults).
 CASE_ARGS = {
     "serial_dag_workflowtemplate": ("--emit", "workflowtemplate"),
     "callbacks_dag_workflowtemplate": ("--emit", "workflowtemplate"),
+    # Every pod flag (docs/DESIGN.md, "Secrets"): envFrom, service account, a Secret volume, the Argo UI link.
+    "secrets_dag_pod_settings": (
+        "--env-from-configmap", "airflow-secrets-backend", "--env-from-secret", "vault-token",
+        "--service-account", "etl-runner", "--secret-volume", "airflow-secrets:/var/secrets/airflow",
+        "--argo-ui-url", "https://argo.example.com",
+    ),
 }
 TOP_LEVEL_EXAMPLE = CASES["github_hn_trends"]
 TOP_LEVEL_LINE = 3

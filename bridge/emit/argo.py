@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from bridge.constants import AIRFLOW_UID, EXIT_HANDLER_NAME, NO_RETRY_EXPRESSION, OUTPUTS_DIR, TIMETABLE_ANNOTATION, VERDICT_NAME
 from bridge.emit.sync import sync_files
 from bridge.emit.yaml import to_yaml
-from bridge.model import EmitOptions, Plan, PlannedTask, RetryPolicy, SyncSpec, TemplateSpec
+from bridge.model import EmitOptions, Plan, PlannedTask, PodSettings, RetryPolicy, SyncSpec, TemplateSpec
 from bridge.semantics import BRANCH_OUTPUT, STATE_OUTPUT, STATES_OUTPUT, XCOM_OUTPUT, output_ref
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -25,6 +26,9 @@ GCP_KEY_VOLUME = "gcp-key"
 GCP_KEY_DIR = "/var/secrets/google"
 GCP_KEY_FILE = "key.json"
 DESCRIPTION_MAX = 1024
+# bridge split --argo-ui-url URL: what bridge.runtime.links builds ti.log_url from (with Argo's own ARGO_NODE_ID).
+ARGO_UI_URL_ENV = "BRIDGE_ARGO_UI_URL"
+ARGO_WORKFLOW_ENV = "BRIDGE_ARGO_WORKFLOW"
 # The task templates' input parameters: the Airflow task id (default: the DAG task's name) and the
 # upstream XCom documents (docs/DESIGN.md, The Workflow).
 TASK_INPUT = "task"
@@ -194,9 +198,11 @@ def _container_template(plan: Plan, options: EmitOptions, spec: TemplateSpec, ru
     if options.gcp_key_secret:
         env.append({"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": f"{GCP_KEY_DIR}/{GCP_KEY_FILE}"})
         mounts.append({"name": GCP_KEY_VOLUME, "mountPath": GCP_KEY_DIR, "readOnly": True})
+    env += link_env(options.pod)
+    mounts += secret_mounts(options.pod)
     if env:
         container["env"] = env
-    container["envFrom"] = [{"secretRef": {"name": VARIABLES_SECRET, "optional": True}}]
+    container["envFrom"] = [{"secretRef": {"name": VARIABLES_SECRET, "optional": True}}, *env_from(options.pod)]
     container["volumeMounts"] = mounts
     container["securityContext"] = security_context()
     inputs: list[dict[str, Any]] = [{"name": TASK_INPUT, "default": "{{tasks.name}}"}, {"name": XCOM_INPUT, "default": EMPTY_XCOM}]
@@ -272,9 +278,12 @@ def exit_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict[str,
     if options.gcp_key_secret:
         env.append({"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": f"{GCP_KEY_DIR}/{GCP_KEY_FILE}"})
         mounts.append({"name": GCP_KEY_VOLUME, "mountPath": GCP_KEY_DIR, "readOnly": True})
+    # The callback may use the secrets backend, a mounted Secret or links, like any task.
+    env += link_env(options.pod)
+    mounts += secret_mounts(options.pod)
     if env:
         container["env"] = env
-    container["envFrom"] = [{"secretRef": {"name": VARIABLES_SECRET, "optional": True}}]
+    container["envFrom"] = [{"secretRef": {"name": VARIABLES_SECRET, "optional": True}}, *env_from(options.pod)]
     container["volumeMounts"] = mounts
     container["securityContext"] = security_context()
     return {
@@ -282,6 +291,46 @@ def exit_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict[str,
         "inputs": {"artifacts": [{"name": "failures", "path": FAILURES_IN_PATH, "raw": {"data": "{{workflow.failures}}"}}]},
         "container": container,
     }
+
+
+def link_env(pod: PodSettings) -> list[dict[str, Any]]:
+    """--argo-ui-url: the UI's address and this run's namespace/name, for ti.log_url (bridge/runtime/links.py)."""
+    if not pod.argo_ui_url:
+        return []
+    return [
+        {"name": ARGO_UI_URL_ENV, "value": pod.argo_ui_url},
+        {"name": ARGO_WORKFLOW_ENV, "value": "{{workflow.namespace}}/{{workflow.name}}"},
+    ]
+
+
+def env_from(pod: PodSettings) -> list[dict[str, Any]]:
+    """--env-from-configmap, then --env-from-secret: every key of each becomes a variable (a later one wins a key).
+
+    Not optional: a Secret the user named at split time and forgot to create stops the pod with
+    Kubernetes' own message (CreateContainerConfigError) instead of running without its settings.
+    """
+    sources: list[dict[str, Any]] = [{"configMapRef": {"name": name}} for name in pod.env_from_config_maps]
+    return sources + [{"secretRef": {"name": name}} for name in pod.env_from_secrets]
+
+
+def secret_volume_name(secret: str) -> str:
+    """A volume name (a DNS label, at most 63) for a Secret name (a DNS subdomain, up to 253, dots allowed)."""
+    name = f"secret-{secret}"
+    if "." in secret or len(name) > 63:
+        digest = hashlib.sha256(secret.encode()).hexdigest()[:8]
+        name = f"{name.replace('.', '-')[:54].rstrip('-')}-{digest}"
+    return name
+
+
+def secret_mounts(pod: PodSettings) -> list[dict[str, Any]]:
+    """--secret-volume NAME:PATH: the Secret's keys as read-only files in PATH."""
+    return [{"name": secret_volume_name(name), "mountPath": path, "readOnly": True} for name, path in pod.secret_volumes]
+
+
+def secret_volumes(pod: PodSettings) -> list[dict[str, Any]]:
+    """The pod volumes of --secret-volume, one per Secret (two paths of one Secret share it)."""
+    names = sorted({name for name, _ in pod.secret_volumes}, key=[name for name, _ in pod.secret_volumes].index)
+    return [{"name": secret_volume_name(name), "secret": {"secretName": name}} for name in names]
 
 
 def _metadata(plan: Plan, options: EmitOptions, **name: str) -> dict[str, Any]:
@@ -315,10 +364,14 @@ def build_workflow(plan: Plan, options: EmitOptions, run: RunSource = WORKFLOW_P
     if plan.run_sync and run != TEMPLATE_INPUTS:
         # Runs of the DAG queue (by priority, then creation time) for a mutex or a semaphore slot.
         spec["synchronization"] = synchronization(plan.run_sync)
+    if options.pod.service_account:
+        # Every pod of the run (the task pods and Argo's executor) runs as it: workload identity, IRSA.
+        spec["serviceAccountName"] = options.pod.service_account
     spec["securityContext"] = {"runAsNonRoot": True, "runAsUser": AIRFLOW_UID, "fsGroup": 0}
     spec["volumes"] = [{"name": SCRATCH_VOLUME, "emptyDir": {}}]
     if options.gcp_key_secret:
         spec["volumes"].append({"name": GCP_KEY_VOLUME, "secret": {"secretName": options.gcp_key_secret}})
+    spec["volumes"] += secret_volumes(options.pod)
     tasks = [_dag_task(task, run) for task in plan.tasks]
     tasks.append({"name": plan.verdict_name, "template": VERDICT_NAME, "depends": plan.verdict_depends})
     main: dict[str, Any] = {"name": ENTRYPOINT, "dag": {"tasks": tasks}}

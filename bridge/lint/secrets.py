@@ -100,8 +100,9 @@ def find_secrets(
                 line = text.count("\n", 0, _first_place(text, value)) + 1
                 findings.append(Finding(
                     rel, f"line {line}", f"holds the value of the environment variable {name}",
-                    "never pass secrets through DAG params, ids or annotations; read them in the task from a "
-                    "connection or Variable (pods get them from the bridge-connections/bridge-variables Secrets)",
+                    "never pass secrets through DAG params, ids or annotations, nor bridge split's flags (they take "
+                    "names of Kubernetes objects); read them in the task from a connection or Variable (pods get "
+                    "them from the bridge-connections/bridge-variables Secrets, --env-from-secret, a secrets backend)",
                     rule="secret",
                 ))
         for match in _URI_PASSWORD.finditer(text):

@@ -5,10 +5,12 @@ image, command and args, uid 50000, a read-only root filesystem with only the sc
 writable at /tmp, no capabilities, no privilege escalation. The image's own /opt/bridge (the DAG
 files baked in at build time) is used, so what runs is what the cluster would run.
 
-Environment: the template's `env` values, plus what the Secrets stand for on this machine
-(`AIRFLOW_CONN_*`, `AIRFLOW_VAR_*` of the local environment, as the host launcher inherits them)
-and the names given with `--env`. Values travel in the engine's environment and only names on
-its command line (`-e NAME`), so no secret shows in a process listing.
+Environment: the template's `env` values (with `envFrom`, from the `--secrets-dir` stand-ins:
+bridge/local/pod.py), plus what the Secrets stand for on this machine (`AIRFLOW_CONN_*`,
+`AIRFLOW_VAR_*` of the local environment, as the host launcher inherits them) and the names given
+with `--env`. Values travel in the engine's environment and only names on its command line (`-e
+NAME`), so no secret shows in a process listing. Secret and ConfigMap volumes are their stand-in
+folders, mounted read-only.
 """
 
 from __future__ import annotations
@@ -113,6 +115,8 @@ class ContainerLauncher:
             line.append("--read-only-tmpfs=false")  # as on Kubernetes: only the mounted volumes are writable
         for key in sorted(env):
             line += ["--env", key]
+        for path, host in sorted(pod.mounts.items()):  # the stand-ins of Secret volumes, read-only as on Kubernetes
+            line += ["--volume", f"{host}:{path}:ro"]
         for key in sorted(LOCAL_FILE_VARIABLES & set(pod.env)):
             path = pod.env[key]
             if os.path.isabs(path) and os.path.isfile(path):  # this machine's key file, at the same path

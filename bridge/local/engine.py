@@ -52,6 +52,7 @@ def run_workflow(
     env: Mapping[str, str] | None = None,
     config_maps: Mapping[str, Mapping[str, Any]] | None = None,
     config_maps_source: str = "",
+    objects_dir: str | None = None,
 ) -> RunResult:
     """Run `workflow` (a parsed Workflow dict) to completion and return every node's outcome.
 
@@ -61,7 +62,9 @@ def run_workflow(
     `env` is the environment pods inherit (default: this process's; importing Airflow in-process
     may have changed it, so callers that split first should pass a copy taken before).
     `config_maps` (name -> data) are the ConfigMaps the namespace holds: semaphore limits are read
-    from them (`config_maps_source` says where they came from, for messages).
+    from them (`config_maps_source` says where they came from, for messages). `objects_dir` stands
+    for the namespace's Secrets and ConfigMaps that pods read (envFrom, volumes, secretKeyRef):
+    `<objects_dir>/<name>/<key>` files (bridge/local/pod.py, docs/LOCAL.md).
     Raises WorkflowError when Argo would reject the Workflow at submit time.
     """
     run = _Run(
@@ -77,6 +80,7 @@ def run_workflow(
         env=env,
         config_maps=config_maps,
         config_maps_source=config_maps_source,
+        objects_dir=objects_dir,
     )
     return run.run()
 
@@ -132,8 +136,10 @@ class _Run:
         env: Mapping[str, str] | None = None,
         config_maps: Mapping[str, Mapping[str, Any]] | None = None,
         config_maps_source: str = "",
+        objects_dir: str | None = None,
     ) -> None:
         self.workflow = copy.deepcopy(dict(workflow))
+        self.objects_dir = os.path.abspath(objects_dir) if objects_dir else None
         self.spec: dict[str, Any] = self.workflow.get("spec") or {}
         self.templates = templates_by_name(self.workflow)
         self.log_dir = os.path.abspath(log_dir)
@@ -666,6 +672,8 @@ class _Run:
                 workflow_name=self.name,
                 namespace=str(self.globals["workflow.namespace"]),
                 local_env=self.local_env,
+                volumes=self.spec.get("volumes") or (),
+                objects_dir=self.objects_dir,
             )
             workflow_deadline = None if self._in_exit_handler(key) else self._deadline()
             pod_deadline = pods.pod_deadline(job.template, self._now(), workflow_deadline)

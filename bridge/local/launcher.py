@@ -39,6 +39,7 @@ class PodSpec:
     args: tuple[str, ...]
     env: Mapping[str, str]
     files: Mapping[str, str] = field(default_factory=dict)  # container path -> text (raw input artifacts)
+    mounts: Mapping[str, str] = field(default_factory=dict)  # container path -> host folder, read-only (Secret volumes)
     outputs: tuple[str, ...] = ()  # container paths to read back after the run
     workdir: str | None = None
     image: str | None = None  # the template's container image (the host launcher ignores it)
@@ -62,25 +63,29 @@ class Launcher(Protocol):
         ...
 
 
-def map_path(text: str, mounts: Mapping[str, str]) -> str:
+def map_path(text: str, mounts: Mapping[str, str], quoted: frozenset[str] = frozenset()) -> str:
     """Rewrite container paths in `text` (an argument, `--flag=/path`, a path) to host paths, in one pass.
 
     A path that names a file already on this machine is left as it is, even under a mount: a
     mount such as the pod's emptyDir `/tmp` starts empty, so a file that exists before the pod
     starts can only be a host file the command needs (an interpreter or script of a virtualenv
-    or clone under /tmp). Folders and paths that do not exist yet are mapped.
+    or clone under /tmp). Folders and paths that do not exist yet are mapped. The mounts in
+    `quoted` (Secret volumes) are also found right after a quote, as in a JSON value (a secrets
+    backend's kwargs): a quoted `/tmp/…` stays as it is, since code and connection JSON name host
+    files that way.
     """
     if not mounts:
         return text
     prefixes = sorted((p.rstrip("/") for p in mounts), key=len, reverse=True)
     hosts = {p.rstrip("/"): h.rstrip("/") for p, h in mounts.items()}
-    # A mount counts only as whole path components at the start or after '=' / ':' / whitespace;
-    # the rest of the path runs to the next separator of that kind.
-    pattern = re.compile(r"(^|[=:\s])(" + "|".join(re.escape(p) for p in prefixes) + r")(?=/|$|\s)([^=:\s]*)")
+    in_quotes = {p.rstrip("/") for p in quoted}
+    # A mount counts only as whole path components at the start or after '=' / ':' / whitespace (or
+    # a quote, for `quoted` ones); the rest of the path runs to the next separator of that kind.
+    pattern = re.compile(r"(^|[=:\s\"'])(" + "|".join(re.escape(p) for p in prefixes) + r")(?=/|$|[\s\"'])([^=:\s\"']*)")
 
     def replace(match: re.Match[str]) -> str:
         path = match.group(2) + match.group(3)
-        if os.path.isfile(path):
+        if os.path.isfile(path) or (match.group(1) in ("'", '"') and match.group(2) not in in_quotes):
             return match.group(0)
         return match.group(1) + hosts[match.group(2)] + match.group(3)
 
@@ -117,20 +122,21 @@ class HostLauncher:
         self.grace_seconds = grace_seconds
         self.poll_seconds = poll_seconds
 
-    def mounts(self, scratch: str) -> dict[str, str]:
-        """Container prefix -> host folder for one pod."""
-        return {BRIDGE_HOME: self.split_dir, POD_SCRATCH: scratch}
+    def mounts(self, scratch: str, volumes: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Container prefix -> host folder for one pod (and its Secret volumes' stand-ins)."""
+        return {**(volumes or {}), BRIDGE_HOME: self.split_dir, POD_SCRATCH: scratch}
 
     def run(self, pod: PodSpec, *, log_path: str, deadline: float | None, cancel: threading.Event) -> PodOutcome:
         """Run the pod as a process in its own session, killing it at the deadline or on cancel."""
         scratch = make_scratch(self.scratch_root, pod.name)
-        mounts = self.mounts(scratch)
+        mounts = self.mounts(scratch, pod.mounts)
         for path, text in pod.files.items():
             host = map_path(path, mounts)
             os.makedirs(os.path.dirname(host) or ".", exist_ok=True)
             with open(host, "w", encoding="utf-8") as handle:
                 handle.write(text)
-        command = [map_path(part, mounts) for part in (*pod.command, *pod.args)]
+        volumes = frozenset(pod.mounts)
+        command = [map_path(part, mounts, volumes) for part in (*pod.command, *pod.args)]
         if command:
             command[0] = resolve_command(command[0])
         env = dict(self.base_env if self.base_env is not None else os.environ)
@@ -143,7 +149,7 @@ class HostLauncher:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        env.update({key: value if key in LOCAL_FILE_VARIABLES else map_path(value, mounts) for key, value in pod.env.items()})
+        env.update({key: value if key in LOCAL_FILE_VARIABLES else map_path(value, mounts, volumes) for key, value in pod.env.items()})
         workdir = map_path(pod.workdir, mounts) if pod.workdir else scratch
         os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
         with open(log_path, "ab") as log:

@@ -6,7 +6,9 @@ activeDeadlineSeconds) and workflow/executor/executor.go (SaveParameters).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bridge.local.launcher import LOCAL_FILE_VARIABLES, PodSpec
@@ -26,8 +28,15 @@ def pod_spec(
     workflow_name: str,
     namespace: str,
     local_env: Mapping[str, str],
+    volumes: Sequence[Mapping[str, Any]] = (),
+    objects_dir: str | None = None,
 ) -> PodSpec:
-    """The main container of attempt `number` (1-based) of `task`, in container paths."""
+    """The main container of attempt `number` (1-based) of `task`, in container paths.
+
+    `volumes` are the Workflow's `spec.volumes`; `objects_dir` stands for the namespace's Secrets
+    and ConfigMaps (`<objects_dir>/<name>/<key>` files), which envFrom, secretKeyRef and Secret or
+    ConfigMap volumes read.
+    """
     container = template.get("container") or {}
     command = [str(part) for part in container.get("command") or []]
     args = [str(part) for part in container.get("args") or []]
@@ -47,11 +56,17 @@ def pod_spec(
         for p in ((template.get("outputs") or {}).get("parameters")) or []
         if (p.get("valueFrom") or {}).get("path")
     )
+    env = container_env(task, container, workflow_name=workflow_name, namespace=namespace, local_env=local_env,
+                        objects_dir=objects_dir)
+    # workflowpod.go: Argo appends these to every container of the pod, after the template's own env.
+    env.update({"ARGO_CONTAINER_NAME": "main", "ARGO_NODE_ID": f"{workflow_name}-{pod_name(task, number)}",
+                "ARGO_WORKFLOW_NAME": workflow_name})
     return PodSpec(
         name=pod_name(task, number),
         command=tuple(command),
         args=tuple(args),
-        env=container_env(task, container, workflow_name=workflow_name, namespace=namespace, local_env=local_env),
+        env=env,
+        mounts=object_mounts(task, container, volumes, objects_dir),
         files=files,
         outputs=outputs,
         workdir=container.get("workingDir"),
@@ -59,15 +74,96 @@ def pod_spec(
     )
 
 
-def container_env(
-    task: str, container: Mapping[str, Any], *, workflow_name: str, namespace: str, local_env: Mapping[str, str]
-) -> dict[str, str]:
-    """`env` values; secretKeyRef/configMapKeyRef come from `local_env`'s variable of the same name.
+# Kubernetes' rule for a variable name taken from a Secret's or ConfigMap's key (others are skipped).
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 
-    `envFrom` is ignored: the local process inherits this machine's environment, which is
-    where a developer keeps AIRFLOW_CONN_* and AIRFLOW_VAR_* values.
+
+def object_data(objects_dir: str | None, name: str) -> dict[str, str] | None:
+    """The keys of the stand-in for Secret or ConfigMap `name`: the files of `<objects_dir>/<name>/`, None when absent.
+
+    Like a Secret volume on a node, one file per key, its whole content the value (a trailing
+    newline included, as `kubectl create secret --from-file` keeps it); hidden files are not keys.
+    """
+    folder = os.path.join(objects_dir, name) if objects_dir else ""
+    if not folder or not os.path.isdir(folder):
+        return None
+    data = {}
+    for key in sorted(os.listdir(folder)):
+        path = os.path.join(folder, key)
+        if not key.startswith(".") and os.path.isfile(path):
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                data[key] = handle.read()
+    return data
+
+
+def _no_stand_in(task: str, what: str, name: str, objects_dir: str | None) -> WorkflowError:
+    where = f"{objects_dir}/{name}/" if objects_dir else f"DIR/{name}/ and pass bridge run --secrets-dir DIR"
+    return WorkflowError(
+        f"task {task!r}: {what} does not exist here; put one file per key of {name!r} in {where} (docs/LOCAL.md)"
+    )
+
+
+def env_from(task: str, container: Mapping[str, Any], objects_dir: str | None) -> dict[str, str]:
+    """`envFrom`: every key of each stand-in, in order (a later source wins a key); absent + optional -> nothing.
+
+    An optional source without a stand-in (bridge-variables) adds nothing: the host engine's
+    processes inherit this machine's environment, where a developer keeps AIRFLOW_VAR_* values.
     """
     env: dict[str, str] = {}
+    for source in container.get("envFrom") or []:
+        ref = source.get("secretRef") or source.get("configMapRef")
+        if ref is None:
+            continue
+        kind = "Secret" if "secretRef" in source else "ConfigMap"
+        data = object_data(objects_dir, str(ref.get("name")))
+        if data is None:
+            if ref.get("optional"):
+                continue
+            raise _no_stand_in(task, f"the {kind} {ref.get('name')!r} of envFrom", str(ref.get("name")), objects_dir)
+        prefix = str(source.get("prefix") or "")
+        env.update({prefix + key: value for key, value in data.items() if _ENV_NAME.match(prefix + key)})
+    return env
+
+
+def object_mounts(
+    task: str, container: Mapping[str, Any], volumes: Sequence[Mapping[str, Any]], objects_dir: str | None
+) -> dict[str, str]:
+    """Container path -> stand-in folder for each Secret or ConfigMap volume the container mounts (read-only).
+
+    A Secret that does not exist keeps a pod from starting on Kubernetes (ContainerCreating), so a
+    missing stand-in is an Error here, unless the volume is optional. Other volumes are not mounted.
+    """
+    by_name = {str(volume.get("name")): volume for volume in volumes}
+    mounts: dict[str, str] = {}
+    for mount in container.get("volumeMounts") or []:
+        volume = by_name.get(str(mount.get("name"))) or {}
+        source = volume.get("secret") or volume.get("configMap")
+        if source is None:
+            continue
+        name = str(source.get("secretName") or source.get("name"))
+        if object_data(objects_dir, name) is None:
+            if source.get("optional"):
+                continue
+            kind = "Secret" if "secret" in volume else "ConfigMap"
+            what = f"the {kind} {name!r} mounted at {mount.get('mountPath')}"
+            raise _no_stand_in(task, what, name, objects_dir)
+        mounts[str(mount["mountPath"])] = os.path.join(str(objects_dir), name)
+    return mounts
+
+
+def container_env(
+    task: str,
+    container: Mapping[str, Any],
+    *,
+    workflow_name: str,
+    namespace: str,
+    local_env: Mapping[str, str],
+    objects_dir: str | None = None,
+) -> dict[str, str]:
+    """`envFrom`, then `env` over it (Kubernetes' precedence); secretKeyRef/configMapKeyRef read the stand-in's
+    key (`objects_dir`), else `local_env`'s variable of the same name.
+    """
+    env: dict[str, str] = env_from(task, container, objects_dir)
     for item in container.get("env") or []:
         key = item["name"]
         if "value" in item and item.get("valueFrom") is None:
@@ -78,7 +174,10 @@ def container_env(
         source = item.get("valueFrom") or {}
         ref = source.get("secretKeyRef") or source.get("configMapKeyRef")
         if ref is not None:
-            if key in local_env:
+            data = object_data(objects_dir, str(ref.get("name"))) or {}
+            if str(ref.get("key")) in data:
+                env[key] = data[str(ref.get("key"))]
+            elif key in local_env:
                 env[key] = local_env[key]
             elif not ref.get("optional"):
                 kind = "secret" if "secretKeyRef" in source else "config map"

@@ -108,8 +108,8 @@ def _wrap_short_circuit(execute: Any) -> Any:
 
 
 def instrument(task: Any) -> None:
-    """Patch the branch/short-circuit classes in the task's class hierarchy (once each) and SIGTERM."""
-    from bridge.runtime import compat
+    """Patch the branch/short-circuit classes in the task's class hierarchy (once each), SIGTERM and the links."""
+    from bridge.runtime import compat, links
 
     classes: tuple[Any, ...] = type(task).__mro__  # patched below: typed as Any, not as `type`
     for cls in classes:
@@ -119,6 +119,7 @@ def instrument(task: Any) -> None:
         elif cls.__name__ == "ShortCircuitOperator" and not getattr(cls.__dict__.get("execute"), "_bridge", False):
             cls.execute = _wrap_short_circuit(cls.__dict__["execute"])
     compat.install_sigterm_failure()
+    links.install()  # ti.log_url: the Argo UI, not an Airflow webserver (bridge/runtime/links.py)
 
 
 def task_policy(task: Any) -> None:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from bridge.dates import run_id
 from bridge.errors import ScheduleError
-from bridge.model import EmitOptions, Plan, ScheduleSpec
+from bridge.model import NO_POD_SETTINGS, EmitOptions, Plan, PodSettings, ScheduleSpec
 from bridge.schedule.runs import Run, run_name, workflow_for_run
 
 UTC = timezone.utc  # noqa: UP017  (Python 3.9)
@@ -66,6 +66,7 @@ def prepare_backfill(
     dags_folder: str | None = None,
     plugins_folder: str | None = None,
     emit: str = "workflow",
+    pod: PodSettings = NO_POD_SETTINGS,
 ) -> Backfill:
     """Load the DAG and plan its Workflow as bridge split does with the same options; list the backfill's runs.
 
@@ -83,7 +84,8 @@ def prepare_backfill(
     dag = project.dags[0]
     plan = build_plan(dag, pool_slots=pool_slots)
     options = emit_options(
-        plan, image=project_image(project, [plan], image), namespace=namespace, gcp_key_secret=gcp_key_secret, emit=emit
+        plan, image=project_image(project, [plan], image), namespace=namespace, gcp_key_secret=gcp_key_secret, emit=emit,
+        pod=pod,
     )
     runs = backfill_runs(dag.timetable, start, end)
     if emit == "workflowtemplate":
@@ -139,6 +141,7 @@ def run_locally(
     pool_slots: Mapping[str, int] | None = None,
     dags_folder: str | None = None,
     plugins_folder: str | None = None,
+    pod: PodSettings = NO_POD_SETTINGS,
 ) -> list[tuple[str, bool]]:
     """Run each date with `bridge run`, one after another (in order, as Airflow's backfill does)."""
     from bridge.run import run_dag
@@ -147,7 +150,7 @@ def run_locally(
     for run in backfill.runs:
         outcome = run_dag(
             dag_file, run_date=run.logical_date.isoformat(), dag_id=backfill.dag_id, parameters={"run-id": run.run_id},
-            pool_slots=pool_slots, dags_folder=dags_folder, plugins_folder=plugins_folder,
+            pool_slots=pool_slots, dags_folder=dags_folder, plugins_folder=plugins_folder, pod=pod,
         )
         results.append((run.logical_date.isoformat(), bool(outcome.succeeded)))
     return results

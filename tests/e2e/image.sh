@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The image, end to end: split the bundled ETL example, build the image bridge emitted for it, check
 # how it runs (uid 50000, read-only root, exit codes), then run the example with
-# `bridge run --engine podman` and require the same report as the host-process run.
+# `bridge run --engine podman` and require the same report as the host-process run; one more container
+# of the image reads a connection and a Variable through Airflow's LocalFilesystemBackend from a file
+# "mounted from a Secret" (read-only), configured by environment as --env-from-configmap gives it.
 #
 #   bash tests/e2e/image.sh                 Airflow 3 (.venv-airflow3, installed if missing)
 #   BRIDGE_AIRFLOW=2 bash tests/e2e/image.sh
@@ -51,6 +53,38 @@ set -e
 step "the container launcher against the image (tests/e2e/test_container.py)"
 BRIDGE_E2E_IMAGE="$image" "$py" -m pytest -q -p no:cacheprovider tests/e2e/test_container.py \
   || fail "tests/e2e/test_container.py"
+
+step "a secrets backend in a Secret volume (LocalFilesystemBackend), in a container of the image"
+# The project files of another split (tests/data/pods/secrets_dag.py, whose task records what it read)
+# mounted where the image keeps its own; the Secret's stand-in at the path --secret-volume names.
+"$bridge" split tests/data/pods/secrets_dag.py -o "$work/secrets-split" --image "$image" \
+  --env-from-configmap airflow-secrets-backend --secret-volume airflow-secrets:/var/secrets/airflow \
+  --argo-ui-url https://argo.example.com >/dev/null || fail "split of tests/data/pods/secrets_dag.py"
+mkdir -p "$work/airflow-secrets" "$work/secrets-pod/record"
+echo '{"warehouse": "postgres://etl:file-pass-1@warehouse.internal:5432/sales"}' >"$work/airflow-secrets/connections.json"
+echo '{"region": "eu-north"}' >"$work/airflow-secrets/variables.json"
+chmod -R a+rX "$work/airflow-secrets" "$work/secrets-split"   # a Secret volume's files are 0644 on Kubernetes
+chmod -R a+rwX "$work/secrets-pod"                              # the pod's emptyDir at /tmp
+backend=(
+  -e AIRFLOW__SECRETS__BACKEND=airflow.secrets.local_filesystem.LocalFilesystemBackend
+  -e 'AIRFLOW__SECRETS__BACKEND_KWARGS={"connections_file_path": "/var/secrets/airflow/connections.json", "variables_file_path": "/var/secrets/airflow/variables.json"}'
+  -e BRIDGE_ARGO_UI_URL=https://argo.example.com -e BRIDGE_ARGO_WORKFLOW=data/secrets-e2e -e ARGO_NODE_ID=secrets-e2e-42
+  -e BRIDGE_TEST_RECORD=/tmp/record
+)
+engine run "${secure[@]}" --user 50000:0 -v "$work/secrets-pod:/tmp" -v "$work/secrets-split:/opt/bridge:ro" \
+  -v "$work/airflow-secrets:/var/secrets/airflow:ro" "${backend[@]}" "$image" \
+  run /opt/bridge/dags/secrets/read_secrets.py --run-date 2024-01-01 --outputs /tmp/out >"$work/secrets.log" 2>&1 \
+  || { tail -30 "$work/secrets.log" >&2; fail "the secrets backend task (log: $work/secrets.log)"; }
+"$py" - "$work/secrets-pod/record" <<'PY' || fail "the task did not read the backend's connection and Variable"
+import json, pathlib, sys
+record = pathlib.Path(sys.argv[1])
+seen = json.loads((record / "task.json").read_text())
+assert seen == {"host": "warehouse.internal", "login": "etl", "region": "eu-north"}, seen
+link = json.loads((record / "callback.json").read_text())["log_url"]
+assert link == ("https://argo.example.com/workflows/data/secrets-e2e?tab=workflow&nodeId=secrets-e2e-42"
+                "&sidePanel=logs%3Asecrets-e2e-42%3Amain"), link
+print("secrets backend:", seen, "log_url:", link)
+PY
 
 run_date="${RUN_DATE:-2024-01-01}"
 step "bridge run on the host (reference)"

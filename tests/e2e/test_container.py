@@ -70,6 +70,14 @@ def test_the_developers_key_file_is_mounted_read_only_where_the_variable_points(
     assert not any(part.endswith(":ro") for part in line)  # no such file here: nothing to mount
 
 
+def test_secret_volume_stand_ins_are_mounted_read_only_at_their_paths(tmp_path) -> None:
+    launcher = ContainerLauncher("podman", str(tmp_path), base_env={}, flags=[])
+    spec = pod("true", mounts={"/var/secrets/airflow": "/home/dev/objects/airflow-secrets"})
+    line, _ = launcher.command(spec, "/s", "n")
+    index = line.index("/home/dev/objects/airflow-secrets:/var/secrets/airflow:ro")
+    assert line[index - 1] == "--volume" and index < line.index("--entrypoint")
+
+
 def test_an_engine_that_is_not_installed_is_a_clear_error(tmp_path) -> None:
     launcher = ContainerLauncher("no-such-engine-here", str(tmp_path), base_env={}, flags=[])
     with pytest.raises(BridgeError, match="cannot run the container engine 'no-such-engine-here'"):

@@ -77,7 +77,9 @@ def test_pod_spec_env_deadline_and_outputs() -> None:
     }
     pod = pod_spec("task", template, 2, workflow_name="wf", namespace="ns", local_env={"S": "secret"})
     assert (pod.name, pod.command, pod.image, pod.files) == ("task(1)", ("bridge-task",), "i", {"/tmp/in.json": "{}"})
-    assert dict(pod.env) == {"A": "1", "S": "secret", "N": "wf-task"}
+    # Plus what Argo adds to every container (workflowpod.go): the node ti.log_url links.
+    argo = {"ARGO_CONTAINER_NAME": "main", "ARGO_NODE_ID": "wf-task(1)", "ARGO_WORKFLOW_NAME": "wf"}
+    assert dict(pod.env) == {"A": "1", "S": "secret", "N": "wf-task", **argo}
     assert pod.outputs == ("/tmp/out/v", "/tmp/out/d", "/tmp/out/g")
     with pytest.raises(WorkflowError, match="set S in this environment"):
         container_env("task", template["container"], workflow_name="wf", namespace="ns", local_env={})

@@ -95,6 +95,7 @@ def seed_xcom(db_path: str, dag_run: Any, rows: list[XComRow]) -> None:
 
     now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")  # UtcDateTime's SQLite text form
     with sqlite3.connect(db_path) as connection:
+        check_xcom_table(connection)
         connection.executemany(
             "INSERT INTO xcom (dag_run_id, task_id, map_index, key, dag_id, run_id, value, timestamp) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -114,6 +115,27 @@ def seed_xcom(db_path: str, dag_run: Any, rows: list[XComRow]) -> None:
             ],
         )
     connection.close()
+
+
+# The xcom table as Airflow 2.10 to 3.3 define it (models/xcom.py): the columns seed_xcom writes,
+# all of them, in every line bridge supports (docs/COMPATIBILITY.md, "XCom seeding").
+XCOM_COLUMNS = ("dag_run_id", "task_id", "map_index", "key", "dag_id", "run_id", "value", "timestamp")
+
+
+def check_xcom_table(connection: Any) -> None:
+    """Refuse, with the difference named, an Airflow whose xcom table is not the one bridge seeds."""
+    from bridge.version_compat import AIRFLOW_VERSION
+
+    columns = {row[1]: row for row in connection.execute("PRAGMA table_info(xcom)")}
+    missing = [name for name in XCOM_COLUMNS if name not in columns]
+    # A NOT NULL column without a default that bridge does not write would make every insert fail.
+    unknown = [name for name, row in columns.items() if name not in XCOM_COLUMNS and row[3] and row[4] is None and not row[5]]
+    if missing or unknown:
+        raise RuntimeError(
+            f"Airflow {AIRFLOW_VERSION}'s xcom table is not the layout bridge seeds upstream XComs into "
+            f"(missing {missing or 'nothing'}, new required {unknown or 'nothing'}); this Airflow line is not "
+            "supported yet (docs/COMPATIBILITY.md)"
+        )
 
 
 def settle_stand_ins(dag_run: Any, stand_ins: set[str], rows: list[XComRow], session: Any) -> None:

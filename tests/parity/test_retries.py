@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bridge.version_compat import AIRFLOW_3, AIRFLOW_LINE
 from tests.helpers import DATA
 from tests.parity.test_parity import RUN_DATE, airflow_db_template, task_states
 
@@ -87,4 +88,6 @@ def test_retries_and_callbacks_match_airflow_dags_test(tmp_path: Path) -> None:
         ("retry", "backs_off", 1), ("success", "backs_off", 2),
     ])
     # 3 retry + 3 failure alerts. A retry of gives_up (exit 4) would fire a second failure callback.
-    assert sum(c["kind"] == "email" for c in reference_calls) == 6
+    # Airflow 3.0 to 3.2's task runner sends alerts through SMTP only, never a custom email_backend.
+    if not AIRFLOW_3 or AIRFLOW_LINE >= (3, 3):
+        assert sum(c["kind"] == "email" for c in reference_calls) == 6

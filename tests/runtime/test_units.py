@@ -94,3 +94,23 @@ def test_outputs_are_written_even_for_a_failure(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "branch").read_text() == ",b,c,\n"  # `when`-friendly, not JSON
     write_outputs(str(tmp_path / "out"), RunOutcome(state="success", branch=[]))
     assert (tmp_path / "out" / "branch").read_text() == ",\n"
+
+
+def test_the_xcom_table_of_this_airflow_is_the_layout_bridge_seeds(db_template: str, tmp_path: Path) -> None:
+    """The migrated database of the installed line passes; a table of another layout is refused by name."""
+    import sqlite3
+
+    from bridge.runtime.database import check_xcom_table
+
+    with sqlite3.connect(db_template) as connection:
+        check_xcom_table(connection)  # Airflow's own schema, as `airflow db migrate` made it
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE xcom (dag_run_id INTEGER, task_id TEXT, map_index INTEGER, key TEXT, "
+                           "dag_id TEXT, run_id TEXT, value BLOB, timestamp TEXT, team TEXT NOT NULL)")
+        with pytest.raises(RuntimeError, match=r"new required \['team'\]"):
+            check_xcom_table(connection)
+        connection.execute("DROP TABLE xcom")
+        connection.execute("CREATE TABLE xcom (id INTEGER, task_id TEXT, key TEXT, value BLOB)")
+        with pytest.raises(RuntimeError, match="missing .*dag_run_id"):
+            check_xcom_table(connection)

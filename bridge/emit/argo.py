@@ -178,22 +178,16 @@ def security_context() -> dict[str, Any]:
     }
 
 
-def _container_template(plan: Plan, options: EmitOptions, spec: TemplateSpec, run: RunSource) -> dict[str, Any]:
+def _bridge_container(options: EmitOptions, args: list[str], conn_ids: Any) -> dict[str, Any]:
+    """A bridge-task container: its connections' env, the GCP key, pod settings, /tmp and the restricted context."""
     env: list[dict[str, Any]] = [
         {
             "name": connection_env_name(conn_id),
             "valueFrom": {"secretKeyRef": {"name": CONNECTIONS_SECRET, "key": conn_id, "optional": True}},
         }
-        for conn_id in spec.conn_ids
+        for conn_id in conn_ids
     ]
-    container: dict[str, Any] = {
-        "image": options.image,
-        "command": ["bridge-task"],
-        "args": _container_args(plan, run),
-    }
-    if spec.retry is not None:
-        # Argo's attempt number (0 first), defined in templates with a retryStrategy only (validate.go).
-        container["args"] += ["--attempt", "{{retries}}"]
+    container: dict[str, Any] = {"image": options.image, "command": ["bridge-task"], "args": args}
     mounts: list[dict[str, Any]] = [{"name": SCRATCH_VOLUME, "mountPath": "/tmp"}]
     if options.gcp_key_secret:
         env.append({"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": f"{GCP_KEY_DIR}/{GCP_KEY_FILE}"})
@@ -205,6 +199,15 @@ def _container_template(plan: Plan, options: EmitOptions, spec: TemplateSpec, ru
     container["envFrom"] = [{"secretRef": {"name": VARIABLES_SECRET, "optional": True}}, *env_from(options.pod)]
     container["volumeMounts"] = mounts
     container["securityContext"] = security_context()
+    return container
+
+
+def _container_template(plan: Plan, options: EmitOptions, spec: TemplateSpec, run: RunSource) -> dict[str, Any]:
+    args = _container_args(plan, run)
+    if spec.retry is not None:
+        # Argo's attempt number (0 first), defined in templates with a retryStrategy only (validate.go).
+        args += ["--attempt", "{{retries}}"]
+    container = _bridge_container(options, args, spec.conn_ids)
     inputs: list[dict[str, Any]] = [{"name": TASK_INPUT, "default": "{{tasks.name}}"}, {"name": XCOM_INPUT, "default": EMPTY_XCOM}]
     if run == TEMPLATE_INPUTS:
         inputs += [{"name": name} for name in RUN_PARAMETERS]
@@ -249,14 +252,6 @@ def exit_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict[str,
     it after the DAG, also after `activeDeadlineSeconds` (exit-handler pods ignore the workflow
     deadline: workflowpod.go, exec_control.go), so it gets no deadline of its own.
     """
-    conn_ids = sorted({conn_id for spec in plan.templates for conn_id in spec.conn_ids})
-    env: list[dict[str, Any]] = [
-        {
-            "name": connection_env_name(conn_id),
-            "valueFrom": {"secretKeyRef": {"name": CONNECTIONS_SECRET, "key": conn_id, "optional": True}},
-        }
-        for conn_id in conn_ids
-    ]
     args = [
         "dag-callback",
         f"{DAGS_HOME}/{plan.dag.dag_id}/{plan.tasks[0].task_id}.py",
@@ -273,19 +268,9 @@ def exit_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict[str,
     ]
     for name, _ in plan.dag.params:
         args += ["--param", f"{name}={{{{workflow.parameters.{name}}}}}"]
-    container: dict[str, Any] = {"image": options.image, "command": ["bridge-task"], "args": args}
-    mounts: list[dict[str, Any]] = [{"name": SCRATCH_VOLUME, "mountPath": "/tmp"}]
-    if options.gcp_key_secret:
-        env.append({"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": f"{GCP_KEY_DIR}/{GCP_KEY_FILE}"})
-        mounts.append({"name": GCP_KEY_VOLUME, "mountPath": GCP_KEY_DIR, "readOnly": True})
-    # The callback may use the secrets backend, a mounted Secret or links, like any task.
-    env += link_env(options.pod)
-    mounts += secret_mounts(options.pod)
-    if env:
-        container["env"] = env
-    container["envFrom"] = [{"secretRef": {"name": VARIABLES_SECRET, "optional": True}}, *env_from(options.pod)]
-    container["volumeMounts"] = mounts
-    container["securityContext"] = security_context()
+    # Every connection a task names, the secrets backend, mounted Secrets and links, like any task.
+    conn_ids = sorted({conn_id for spec in plan.templates for conn_id in spec.conn_ids})
+    container = _bridge_container(options, args, conn_ids)
     return {
         "name": EXIT_HANDLER_NAME,
         "inputs": {"artifacts": [{"name": "failures", "path": FAILURES_IN_PATH, "raw": {"data": "{{workflow.failures}}"}}]},

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bridge.constants import NO_RETRY_EXPRESSION
 from tests.helpers import DATA, dag_tasks, load_workflow, split, task_template
 
 
@@ -21,11 +22,13 @@ def test_retries_become_retry_strategy_with_limit(workflow: dict[str, Any]) -> N
     assert task_template(workflow, "retried")["retryStrategy"] == {
         "limit": "3",
         "retryPolicy": "Always",
+        "expression": NO_RETRY_EXPRESSION,
         "backoff": {"duration": "90s", "factor": "2", "cap": "600s"},
     }
     assert task_template(workflow, "linear")["retryStrategy"] == {
         "limit": "1",
         "retryPolicy": "Always",
+        "expression": NO_RETRY_EXPRESSION,
         "backoff": {"duration": "120s"},
     }
     assert "retryStrategy" not in task_template(workflow, "plain")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,11 @@ from typing import Any
 ARGO_PARAMETER_LIMIT = 262144
 
 RowKey = tuple[str, int, str]
+
+# An output reference Argo left unresolved: 3.6, 3.7.0-3.7.10 and 4.0.0-4.0.1 leave the tag's text in
+# the argument when the task it names was Skipped or Omitted (docs/COMPATIBILITY.md, Argo). Where a
+# document is expected, such a tag stands for that task's document: no rows.
+UNRESOLVED_OUTPUT = re.compile(r"\{\{\s*(?:tasks|steps)\.[A-Za-z0-9_.-]+\.outputs\.parameters\.[A-Za-z0-9_-]+\s*\}\}")
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,11 @@ def _row_from_json(raw: Any, where: str) -> XComRow:
 
 
 def parse_documents(text: str, source: str = "--xcom-in") -> list[XComRow]:
-    """Merge concatenated `{"rows": [...]}` documents; for the same row key the later one wins."""
+    """Merge concatenated `{"rows": [...]}` documents; for the same row key the later one wins.
+
+    An unresolved Argo output tag in place of a document (UNRESOLVED_OUTPUT) counts as a document
+    without rows; text inside a document is never touched.
+    """
     merged: dict[RowKey, XComRow] = {}
     decoder = json.JSONDecoder()
     pos, number = 0, 0
@@ -63,6 +73,10 @@ def parse_documents(text: str, source: str = "--xcom-in") -> list[XComRow]:
             break
         number += 1
         where = f"{source}: document {number}"
+        unresolved = UNRESOLVED_OUTPUT.match(text, pos)
+        if unresolved is not None:
+            pos = unresolved.end()
+            continue
         try:
             doc, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:

@@ -43,10 +43,26 @@ def test_documents_concatenated_without_separator() -> None:
     assert [(r.task_id, r.value) for r in rows] == [("a", "1"), ("b", "}{")]
 
 
+def test_unresolved_output_tag_between_documents_is_no_rows() -> None:
+    # Argo 3.6, 3.7.0-3.7.10, 4.0.0-4.0.1 leave a skipped task's tag as text (docs/COMPATIBILITY.md).
+    text = (
+        '{"rows":[{"task_id":"a","map_index":-1,"key":"k","value":"1"}]}'
+        "{{tasks.skipped-one.outputs.parameters.x}}"
+        '{"rows":[{"task_id":"b","map_index":-1,"key":"k","value":"{{tasks.c.outputs.parameters.x}}"}]}'
+        "{{tasks.last.outputs.parameters.x}}"
+    )
+    rows = parse_documents(text)
+    # The tag inside a value is data, kept byte for byte.
+    assert [(r.task_id, r.value) for r in rows] == [("a", "1"), ("b", "{{tasks.c.outputs.parameters.x}}")]
+    assert parse_documents("{{tasks.only.outputs.parameters.x}}") == []
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
         ("{nope", "document 1 is not JSON"),
+        ("{{tasks.a.outputs.parameters.x}", "document 1 is not JSON"),
+        ("{{workflow.parameters.x}}", "document 1 is not JSON"),
         ("[]", "must be an object"),
         ('{"rows": {}}', '"rows" must be a list'),
         ('{"rows": [{"task_id": "a", "key": "k"}]}', "lacks a valid 'value'"),

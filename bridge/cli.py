@@ -10,6 +10,8 @@ from typing import Any
 import click
 
 from bridge import __version__
+from bridge.argo.versions import DEFAULT as ARGO_DEFAULT
+from bridge.argo.versions import ArgoVersion
 from bridge.errors import BridgeError
 from bridge.model import WORKFLOW_KINDS, PodSettings
 
@@ -170,6 +172,25 @@ pool_slots_option = click.option(
 )
 
 
+def _argo_version(value: str) -> ArgoVersion:
+    from bridge.argo.versions import parse_argo_version
+
+    try:
+        return parse_argo_version(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--argo-version") from None
+
+
+argo_version_option = click.option(
+    "--argo-version",
+    metavar="X.Y[.Z]",
+    default=ARGO_DEFAULT,
+    show_default=True,
+    callback=lambda _ctx, _param, value: _argo_version(value),
+    help="The Argo Workflows release of the cluster, 3.6 to 4.1 (X.Y: the line's newest patch); docs/COMPATIBILITY.md.",
+)
+
+
 def _fail(error: BridgeError) -> None:
     click.echo(f"bridge: error: {error}", err=True)
     sys.exit(1)
@@ -215,6 +236,7 @@ def folder_options(function: Any) -> Any:
 @pod_options
 @pool_slots_option
 @emit_option
+@argo_version_option
 def split(
     path: str,
     dag_ids: tuple[str, ...],
@@ -230,6 +252,7 @@ def split(
     pool_slots: dict[str, int],
     emit: str,
     pod: PodSettings,
+    argo_version: ArgoVersion,
 ) -> None:
     """Split PATH (a DAG file or a dags folder): per DAG, single-task DAG files, an Argo Workflow and its
     schedule; for them all, one image recipe and a kustomization.yaml."""
@@ -251,6 +274,7 @@ def split(
             pool_slots=pool_slots,
             emit=emit,
             pod=pod,
+            argo_version=argo_version,
         )
     except BridgeError as error:
         _fail(error)
@@ -333,6 +357,7 @@ def normalise_run_date(value: str) -> str:
     type=click.Path(file_okay=False, exists=True),
     help="Stand-ins for the namespace's Secrets and ConfigMaps: DIR/<name>/<key> files (docs/LOCAL.md).",
 )
+@argo_version_option
 def run(
     dag_file: str,
     run_date: str,
@@ -350,6 +375,7 @@ def run(
     pool_slots: dict[str, int],
     pod: PodSettings,
     secrets_dir: str | None,
+    argo_version: ArgoVersion,
 ) -> None:
     """Run a DAG of PATH (a DAG file or a dags folder) for one date here, the way Argo runs its Workflow."""
     from bridge.run import run_dag
@@ -372,6 +398,7 @@ def run(
             pool_slots=pool_slots,
             pod=pod,
             secrets_dir=secrets_dir,
+            argo_version=argo_version,
         )
     except BridgeError as error:
         _fail(error)
@@ -382,11 +409,12 @@ def run(
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--strict", is_flag=True, help="Fail on warnings too (e.g. an object near Kubernetes' 1 MiB limit).")
-def lint(paths: tuple[str, ...], strict: bool) -> None:
+@argo_version_option
+def lint(paths: tuple[str, ...], strict: bool, argo_version: ArgoVersion) -> None:
     """Check emitted manifests (files or folders) against Argo's and Kubernetes' schemas and rules."""
     from bridge.lint import lint_paths
 
-    report = lint_paths(paths)
+    report = lint_paths(paths, argo_version)
     for finding in report.findings:
         click.echo(str(finding))
     failing = len(report.errors(strict))
@@ -470,6 +498,7 @@ def logical_date(timetable_json: str, scheduled_time: str, outputs: str | None) 
 @pod_options
 @pool_slots_option
 @emit_option
+@argo_version_option
 def backfill(
     dag_file: str,
     start: str,
@@ -486,11 +515,12 @@ def backfill(
     pool_slots: dict[str, int],
     emit: str,
     pod: PodSettings,
+    argo_version: ArgoVersion,
 ) -> None:
     """Run DAG_FILE for the logical dates Airflow's backfill gives between --start and --end.
 
     Pass the options you gave bridge split (--image, --namespace, --gcp-key-secret, --pool-slots,
-    --emit, the pod flags such as --env-from-secret): --submit and --workflow-out start the Workflow bridge split writes with them (with
+    --emit, --argo-version, the pod flags such as --env-from-secret): --submit and --workflow-out start the Workflow bridge split writes with them (with
     --emit workflowtemplate, --submit and the printed commands run the WorkflowTemplate). Without
     --namespace, --submit uses kubeconfig's namespace or default.
     """
@@ -512,6 +542,7 @@ def backfill(
             plugins_folder=plugins_folder,
             emit=emit,
             pod=pod,
+            argo_version=argo_version,
         )
         click.echo(f"bridge: backfill of DAG {plan.dag_id!r}: {len(plan.runs)} runs", err=True)
         if workflow_out:

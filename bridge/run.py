@@ -14,6 +14,8 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bridge.argo.versions import ArgoVersion
+from bridge.argo.versions import warnings as argo_warnings
 from bridge.errors import BridgeError
 from bridge.model import NO_POD_SETTINGS, PodSettings
 
@@ -59,6 +61,7 @@ def run_dag(
     plugins_folder: str | None = None,
     pod: PodSettings = NO_POD_SETTINGS,
     secrets_dir: str | None = None,
+    argo_version: ArgoVersion | None = None,
 ) -> LocalRun:
     """Split `dag_file` (a DAG file or a dags folder, with its project's files), run the Workflow for `run_date` with live progress, print a summary.
 
@@ -69,6 +72,8 @@ def run_dag(
     Semaphore limits come from the split's `sync/` ConfigMaps, as if they had been applied.
     `pod` are bridge split's pod flags (envFrom, Secret volumes …); `secrets_dir` holds the
     Secrets and ConfigMaps they name, as `<secrets_dir>/<name>/<key>` files (docs/LOCAL.md).
+    `argo_version` (bridge split's --argo-version) is the Argo release the Workflow is split for
+    and whose known differences the run reproduces (docs/COMPATIBILITY.md, "Argo Workflows").
     Ctrl-C, SIGTERM or SIGHUP stop every pod the run started; the summary and the report are
     written, then BridgeError says the run was stopped.
     """
@@ -84,7 +89,7 @@ def run_dag(
     try:
         result = split_dag(
             dag_file, dag_id=dag_id, output=split_dir, image=image, pool_slots=pool_slots, dags_folder=dags_folder,
-            plugins_folder=plugins_folder, pod=pod,
+            plugins_folder=plugins_folder, pod=pod, argo_version=argo_version,
         )
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -105,6 +110,8 @@ def run_dag(
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
+    for warning in argo_warnings(argo_version) if argo_version is not None else []:
+        print(f"bridge: warning: {warning}", file=sys.stderr)
     print(f"bridge: running DAG {result.dag_id!r} for {run_date}: {result.task_count} tasks", file=sys.stderr, flush=True)
     try:
         outcome = run_workflow(
@@ -120,6 +127,7 @@ def run_dag(
             config_maps=config_maps,
             config_maps_source=f"bridge run applies only {os.path.relpath(result.sync_path, split_dir)}" if result.sync_path else "",
             objects_dir=secrets_dir,
+            argo_version=argo_version,
         )
     except WorkflowError as error:
         shutil.rmtree(work, ignore_errors=True)

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from bridge.argo.versions import ArgoVersion, has_backoff_cap
+from bridge.argo.versions import warnings as argo_warnings
 from bridge.emit.cronjob import schedule_problem
 from bridge.emit.sync import sync_path
 from bridge.emit.workflowtemplate import template_path
@@ -50,6 +52,7 @@ def emit_options(
     shared_pools: bool = False,
     emit: str = "workflow",
     pod: PodSettings = NO_POD_SETTINGS,
+    argo_version: ArgoVersion | None = None,
 ) -> EmitOptions:
     """bridge split's target flags as the emitters take them (bridge backfill builds the same from the same flags)."""
     return EmitOptions(
@@ -60,6 +63,7 @@ def emit_options(
         shared_pools=shared_pools,
         workflow_kind=emit,
         pod=pod,
+        **({"argo_version": argo_version} if argo_version is not None else {}),
     )
 
 
@@ -111,6 +115,7 @@ def split_project(
     emit: str = "workflow",
     one_dag: bool = False,
     pod: PodSettings = NO_POD_SETTINGS,
+    argo_version: ArgoVersion | None = None,
 ) -> ProjectSplit:
     """Load a DAG file or a dags folder, plan and emit every DAG, write one output; all or nothing.
 
@@ -128,14 +133,16 @@ def split_project(
     check_unique_names(plans)
     options = emit_options(
         plans[0], image=project_image(project, plans, image), namespace=namespace, gcp_key_secret=gcp_key_secret,
-        schedule=schedule, shared_pools=len(plans) > 1, emit=emit, pod=pod,
+        schedule=schedule, shared_pools=len(plans) > 1, emit=emit, pod=pod, argo_version=argo_version,
     )
     files = render_files(project, plans, options)
     warnings: list[str] = [f"skipped (--skip-broken): {message}" for message in project.skipped]
     warnings += check_secrets(plans, files, options)
+    warnings += argo_warnings(options.argo_version)
     owned = files_by_dag(plans, files)
     for plan in plans:
-        warnings += check_rendered(plan, owned[plan.dag.dag_id]) + schedule_notes(plan, options) + plan.notes
+        warnings += check_rendered(plan, owned[plan.dag.dag_id], options.argo_version) + schedule_notes(plan, options) + plan.notes
+        warnings += retry_cap_notes(plan, options.argo_version)
     changed = write_output(output, files, force=force)
     root = os.path.normpath(output)
     results = []
@@ -197,12 +204,14 @@ def split_dag(
     plugins_folder: str | None = None,
     emit: str = "workflow",
     pod: PodSettings = NO_POD_SETTINGS,
+    argo_version: ArgoVersion | None = None,
 ) -> SplitResult:
     """Split one DAG (of a file or a dags folder; `dag_id` chooses when there are several) with its project's files."""
     done = split_project(
         dag_file, dags_folder=dags_folder, plugins_folder=plugins_folder, dag_ids=(dag_id,) if dag_id else (),
         output=output, image=image, namespace=namespace, force=force, schedule=schedule,
         gcp_key_secret=gcp_key_secret, pool_slots=pool_slots, emit=emit, one_dag=True, pod=pod,
+        argo_version=argo_version,
     )
     return replace(done.dags[0], changed=done.changed, warnings=done.warnings)
 
@@ -232,7 +241,7 @@ def check_secrets(plans: list[Plan], files: dict[str, bytes], options: EmitOptio
 COPIED_FOLDERS = ("sources", "plugins", "searchpath")
 
 
-def check_rendered(plan: Plan, files: dict[str, bytes]) -> tuple[str, ...]:
+def check_rendered(plan: Plan, files: dict[str, bytes], argo_version: ArgoVersion | None = None) -> tuple[str, ...]:
     """Run `bridge lint` on the manifests before writing; refuse what Argo or Kubernetes would reject.
 
     A DAG too large for one object is the user's to split; any other finding is a bug in bridge.
@@ -241,7 +250,7 @@ def check_rendered(plan: Plan, files: dict[str, bytes]) -> tuple[str, ...]:
     from bridge.lint import LintError, lint_files
 
     location = plan.dag.source_path
-    report = lint_files(files)
+    report = lint_files(files, argo_version)
     errors = report.errors()
     for finding in errors:
         if finding.rule == "object-size":
@@ -283,6 +292,25 @@ def size_breakdown(plan: Plan, files: Mapping[str, bytes]) -> str:
         f"on average; the largest is task {largest.task_id!r} with {sizes[largest.name]} bytes "
         f"({len(largest.upstream_names)} upstreams, each named in its depends, when and XCom input)"
     )
+
+
+def retry_cap_notes(plan: Plan, argo: ArgoVersion) -> tuple[str, ...]:
+    """Tasks whose max_retry_delay would cap a retry delay, on an Argo without backoff.cap (emitted without it)."""
+    if has_backoff_cap(argo):
+        return ()
+    notes = []
+    for spec in plan.templates:
+        retry = spec.retry
+        if retry is None or retry.cap_seconds is None or retry.factor is None:
+            continue
+        longest = retry.duration_seconds * retry.factor ** (retry.limit - 1)
+        if longest > retry.cap_seconds:
+            tasks = ", ".join(repr(t.task_id) for t in plan.tasks if t.template == spec.name)
+            notes.append(
+                f"DAG {plan.dag.dag_id!r}, task {tasks}: Argo {argo} has no retryStrategy.backoff.cap, so "
+                f"max_retry_delay ({retry.cap_seconds}s) is not applied: the last retry waits {longest}s"
+            )
+    return tuple(notes)
 
 
 def schedule_notes(plan: Plan, options: EmitOptions) -> tuple[str, ...]:

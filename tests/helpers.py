@@ -14,8 +14,11 @@ from click.testing import CliRunner, Result
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 # Argo's published schema and CRDs, vendored (tests/data/argo/README.md): tests read nothing outside the repository.
-ARGO_DATA = DATA / "argo" / "v4.1.2"
-ARGO_SCHEMA = ARGO_DATA / "schema.json"
+# The newest (v4.1.2) is what every test validates against; the older lines' newest patch releases
+# are what `bridge split --argo-version` output is validated against (tests/test_argo_versions.py).
+ARGO_NEWEST = "v4.1.2"
+ARGO_RELEASES = ("v3.6.19", "v3.7.18", "v4.0.10", ARGO_NEWEST)
+ARGO_DATA = DATA / "argo" / ARGO_NEWEST
 ARGO_CRDS = {
     "Workflow": "crd-workflows.yaml.gz",
     "CronWorkflow": "crd-cronworkflows.yaml.gz",
@@ -112,18 +115,24 @@ def load_dagbag(path: Path) -> Any:
     return make_dagbag(str(path))
 
 
-@functools.lru_cache(maxsize=1)
-def argo_schema() -> dict[str, Any]:
-    """Argo's published JSON schema (v4.1.2, vendored)."""
-    return json.loads(ARGO_SCHEMA.read_text())
+@functools.cache
+def argo_schema(release: str = ARGO_NEWEST) -> dict[str, Any]:
+    """Argo's published JSON schema of `release` (vendored; the older ones gzipped)."""
+    import gzip
+
+    folder = DATA / "argo" / release
+    if (folder / "schema.json").exists():
+        return json.loads((folder / "schema.json").read_text())
+    with gzip.open(folder / "schema.json.gz", "rt", encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 @functools.cache
-def argo_crd_schema(kind: str) -> dict[str, Any]:
-    """The openAPIV3Schema of Argo's full CRD for `kind` (v4.1.2, vendored): what a cluster validates."""
+def argo_crd_schema(kind: str, release: str = ARGO_NEWEST) -> dict[str, Any]:
+    """The openAPIV3Schema of Argo's full CRD for `kind` in `release` (vendored): what a cluster validates."""
     import gzip
 
-    with gzip.open(ARGO_DATA / ARGO_CRDS[kind], "rt", encoding="utf-8") as handle:
+    with gzip.open(DATA / "argo" / release / ARGO_CRDS[kind], "rt", encoding="utf-8") as handle:
         crd = yaml.safe_load(handle)
     (version,) = crd["spec"]["versions"]
     return version["schema"]["openAPIV3Schema"]
@@ -157,18 +166,19 @@ def unknown_fields(schema: dict[str, Any], node: dict[str, Any], value: Any, pat
 
 
 @functools.cache
-def _validator(kind: str, crd: bool) -> Any:
+def _validator(kind: str, crd: bool, release: str) -> Any:
     """A jsonschema validator for `kind`, built once (checking a 2 MB schema on every call costs seconds)."""
     import jsonschema
 
     if crd:
-        schema = argo_crd_schema(kind)
+        schema = argo_crd_schema(kind, release)
     else:
-        schema = {"$ref": f"#/definitions/io.argoproj.workflow.v1alpha1.{kind}", "definitions": argo_schema()["definitions"]}
+        definitions = argo_schema(release)["definitions"]
+        schema = {"$ref": f"#/definitions/io.argoproj.workflow.v1alpha1.{kind}", "definitions": definitions}
     return jsonschema.validators.validator_for(schema)(schema)
 
 
-def validate_argo(document: dict[str, Any]) -> None:
+def validate_argo(document: dict[str, Any], release: str = ARGO_NEWEST) -> None:
     """Validate one Argo object against Argo's JSON schema and, for the kinds with one, its CRD; unknown fields too.
 
     The CRD check is the cluster's structural schema (types, required fields, enums; unknown fields
@@ -179,13 +189,13 @@ def validate_argo(document: dict[str, Any]) -> None:
 
     kind = document["kind"]
     for crd in (False, True) if kind in ARGO_CRDS else (False,):
-        validator = _validator(kind, crd)
+        validator = _validator(kind, crd, release)
         error = jsonschema.exceptions.best_match(validator.iter_errors(document))
         if error is not None:
             raise error
-        schema = argo_schema() if not crd else {}
+        schema = argo_schema(release) if not crd else {}
         unknown = unknown_fields(schema, validator.schema, document)
-        where = f"Argo's {kind} CRD" if crd else "Argo's schema"
+        where = f"Argo {release}'s {kind} CRD" if crd else f"Argo {release}'s schema"
         assert not unknown, f"fields outside {where}: {unknown}"
 
 

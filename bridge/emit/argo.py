@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.argo.versions import ArgoVersion, has_backoff_cap
 from bridge.constants import AIRFLOW_UID, EXIT_HANDLER_NAME, NO_RETRY_EXPRESSION, OUTPUTS_DIR, TIMETABLE_ANNOTATION, VERDICT_NAME
 from bridge.emit.sync import sync_files
 from bridge.emit.yaml import to_yaml
@@ -122,11 +123,11 @@ def _dag_task(task: PlannedTask, run: RunSource) -> dict[str, Any]:
     return entry
 
 
-def _retry_strategy(retry: RetryPolicy) -> dict[str, Any]:
+def _retry_strategy(retry: RetryPolicy, argo: ArgoVersion) -> dict[str, Any]:
     backoff: dict[str, Any] = {"duration": f"{retry.duration_seconds}s"}
     if retry.factor is not None:
         backoff["factor"] = str(retry.factor)
-    if retry.cap_seconds is not None:
+    if retry.cap_seconds is not None and has_backoff_cap(argo):  # else split warns (retry_cap_notes)
         backoff["cap"] = f"{retry.cap_seconds}s"
     # bridge-task exits 4 when Airflow failed the task for good although tries remain
     # (AirflowFailException, a sensor's timeout): no retry then (docs/SEMANTICS.md, Retries and callbacks).
@@ -230,7 +231,7 @@ def _container_template(plan: Plan, options: EmitOptions, spec: TemplateSpec, ru
         states = {"name": STATES_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/states", "default": "null"}}
         template["outputs"]["parameters"].append(states)
     if spec.retry is not None:
-        template["retryStrategy"] = _retry_strategy(spec.retry)
+        template["retryStrategy"] = _retry_strategy(spec.retry, options.argo_version)
     if spec.deadline_seconds is not None:
         template["activeDeadlineSeconds"] = str(spec.deadline_seconds)
     if spec.sync:

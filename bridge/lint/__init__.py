@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.argo.versions import ArgoVersion
 from bridge.errors import BridgeError
 from bridge.lint.findings import ERROR, WARNING, Finding, Problem
 
@@ -39,8 +40,8 @@ class LintReport:
         return not self.errors(strict)
 
 
-def check_document(document: Any) -> list[Problem]:
-    """Every problem of one parsed document, whatever its kind."""
+def check_document(document: Any, argo_version: ArgoVersion | None = None) -> list[Problem]:
+    """Every problem of one parsed document, whatever its kind; `argo_version`: also that release's (lint/versions.py)."""
     from bridge.lint.argo_model import ARGO_API_VERSION, ARGO_KINDS, check_argo_model
     from bridge.lint.kube import check_kubernetes
     from bridge.lint.rules import check_argo_rules, check_configmap_keys, check_configmap_size, check_metadata
@@ -60,7 +61,12 @@ def check_document(document: Any) -> list[Problem]:
         if api_version != ARGO_API_VERSION:
             problems.append(Problem("apiVersion", f"{api_version!r} is not {ARGO_API_VERSION!r}",
                                     f"use {ARGO_API_VERSION}", rule="manifest"))
-        return problems + check_argo_model(document) + check_argo_rules(document)
+        problems += check_argo_model(document) + check_argo_rules(document)
+        if argo_version is not None:
+            from bridge.lint.versions import check_argo_version
+
+            problems += check_argo_version(document, argo_version)
+        return problems
     if api_version.startswith("kustomize.config.k8s.io/") and kind == "Kustomization":
         return check_kustomization(document)
     schema_problems = check_kubernetes(document)
@@ -87,7 +93,7 @@ def check_kustomization(document: dict[str, Any]) -> list[Problem]:
     ]
 
 
-def lint_text(file: str, text: str | bytes) -> list[Finding]:
+def lint_text(file: str, text: str | bytes, argo_version: ArgoVersion | None = None) -> list[Finding]:
     """Findings for one manifest file's text (one or more YAML or JSON documents)."""
     import yaml
 
@@ -102,7 +108,7 @@ def lint_text(file: str, text: str | bytes) -> list[Finding]:
     findings: list[Finding] = []
     for number, document in enumerate(documents, start=1):
         prefix = f"document {number}: " if len(documents) > 1 else ""
-        findings += [p.located(file, prefix) for p in check_document(document)]
+        findings += [p.located(file, prefix) for p in check_document(document, argo_version)]
     return findings
 
 
@@ -119,8 +125,8 @@ def manifest_files(paths: Iterable[str]) -> list[str]:
     return found
 
 
-def lint_paths(paths: Iterable[str]) -> LintReport:
-    """Lint files and folders of emitted manifests."""
+def lint_paths(paths: Iterable[str], argo_version: ArgoVersion | None = None) -> LintReport:
+    """Lint files and folders of emitted manifests (for `argo_version`'s rules too, when given)."""
     report = LintReport()
     for path in manifest_files(paths):
         report.files.append(path)
@@ -130,17 +136,17 @@ def lint_paths(paths: Iterable[str]) -> LintReport:
         except OSError as error:
             report.findings.append(Finding(path, "", f"cannot be read: {error.strerror}", "check the path", rule="io"))
             continue
-        report.findings += lint_text(path, data)
+        report.findings += lint_text(path, data, argo_version)
     return report
 
 
-def lint_files(files: dict[str, bytes]) -> LintReport:
+def lint_files(files: dict[str, bytes], argo_version: ArgoVersion | None = None) -> LintReport:
     """Lint rendered output files (relative path -> bytes) before they are written: the manifests only."""
     report = LintReport()
     for rel, data in sorted(files.items()):
         if rel.endswith(MANIFEST_SUFFIXES) and not rel.startswith("sources/"):
             report.files.append(rel)
-            report.findings += lint_text(rel, data)
+            report.findings += lint_text(rel, data, argo_version)
     return report
 
 

@@ -8,17 +8,15 @@ the same validator and reports all of them, each with its path.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import Any
 
 from bridge.lint.findings import Problem, index, join
 
 
-@functools.cache
-def kubernetes_version() -> str:
-    """The newest Kubernetes release whose schemas kubernetes-validate ships."""
-    from kubernetes_validate import utils
-
-    return utils.latest_version()
+# Every Kubernetes document is validated against the oldest and the newest Kubernetes release of
+# the supported range: those current Argo releases are tested on (docs/COMPATIBILITY.md, "Kubernetes").
+KUBERNETES_RANGE = ("1.31.0", "1.36.0")
 
 
 @functools.lru_cache(maxsize=64)
@@ -41,8 +39,36 @@ def _validator(kind: str, api_version: str, version: str) -> Any:
 
 
 def check_kubernetes(document: dict[str, Any], version: str | None = None) -> list[Problem] | None:
-    """Schema problems of a Kubernetes kind, or None when no schema knows the kind."""
-    version = version or kubernetes_version()
+    """Schema problems of a Kubernetes kind on `version`, else on each release of KUBERNETES_RANGE
+    (a problem found on both is reported once); None when no schema knows the kind."""
+    if version is not None:
+        return _check(document, version)
+    found: dict[tuple[str, str], Problem] = {}
+    releases: dict[tuple[str, str], list[str]] = {}
+    known = False
+    for release in KUBERNETES_RANGE:
+        problems = _check(document, release)
+        if problems is None:
+            continue
+        known = True
+        for problem in problems:
+            key = (problem.path, problem.message.replace(f"Kubernetes {release}", "Kubernetes {}"))
+            found.setdefault(key, problem)
+            releases.setdefault(key, []).append(release)
+    if not known:
+        return None
+    merged = []
+    for key, problem in found.items():
+        if len(releases[key]) > 1 and "Kubernetes {}" in key[1]:
+            problem = replace(problem, message=key[1].replace("{}", " and ".join(releases[key])))
+        elif len(releases[key]) == 1 and "Kubernetes {}" not in key[1]:
+            problem = replace(problem, message=f"{problem.message} (Kubernetes {releases[key][0]})")
+        merged.append(problem)
+    return merged
+
+
+def _check(document: dict[str, Any], version: str) -> list[Problem] | None:
+    """Schema problems of a Kubernetes kind on one Kubernetes release, or None when its schemas lack the kind."""
     kind, api_version = document.get("kind"), document.get("apiVersion")
     if not isinstance(kind, str) or not isinstance(api_version, str):
         return None

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.argo import expr
+from bridge.argo.versions import DEFAULT as ARGO_DEFAULT
+from bridge.argo.versions import ArgoVersion, parse_argo_version, skipped_reference
 from bridge.local import exit_handler, expand, resolve
 from bridge.local import pod as pods
 from bridge.local.launcher import HostLauncher, Launcher, PodOutcome
@@ -53,6 +55,7 @@ def run_workflow(
     config_maps: Mapping[str, Mapping[str, Any]] | None = None,
     config_maps_source: str = "",
     objects_dir: str | None = None,
+    argo_version: ArgoVersion | None = None,
 ) -> RunResult:
     """Run `workflow` (a parsed Workflow dict) to completion and return every node's outcome.
 
@@ -64,7 +67,8 @@ def run_workflow(
     `config_maps` (name -> data) are the ConfigMaps the namespace holds: semaphore limits are read
     from them (`config_maps_source` says where they came from, for messages). `objects_dir` stands
     for the namespace's Secrets and ConfigMaps that pods read (envFrom, volumes, secretKeyRef):
-    `<objects_dir>/<name>/<key>` files (bridge/local/pod.py, docs/LOCAL.md).
+    `<objects_dir>/<name>/<key>` files (bridge/local/pod.py, docs/LOCAL.md). `argo_version`: the
+    release whose differences bridge.argo.versions lists to reproduce (default: the newest, 4.1).
     Raises WorkflowError when Argo would reject the Workflow at submit time.
     """
     run = _Run(
@@ -81,6 +85,7 @@ def run_workflow(
         config_maps=config_maps,
         config_maps_source=config_maps_source,
         objects_dir=objects_dir,
+        argo_version=argo_version or parse_argo_version(ARGO_DEFAULT),
     )
     return run.run()
 
@@ -137,8 +142,11 @@ class _Run:
         config_maps: Mapping[str, Mapping[str, Any]] | None = None,
         config_maps_source: str = "",
         objects_dir: str | None = None,
+        argo_version: ArgoVersion | None = None,
     ) -> None:
         self.workflow = copy.deepcopy(dict(workflow))
+        self.argo_version = argo_version or parse_argo_version(ARGO_DEFAULT)
+        self.skipped_reference = skipped_reference(self.argo_version)
         self.objects_dir = os.path.abspath(objects_dir) if objects_dir else None
         self.spec: dict[str, Any] = self.workflow.get("spec") or {}
         self.templates = templates_by_name(self.workflow)
@@ -600,7 +608,7 @@ class _Run:
         text = str(error)
         if "failed to resolve {{tasks." in text or "failed to resolve {{steps." in text:
             # dag.go requeues on a missing variable: Argo would wait forever; we stop with an error.
-            return f"{text} (Argo would wait for this value forever)"
+            return f"{text} (Argo {self.argo_version} would wait for this value forever)"
         return text
 
     def _local_scope(self, dag: _Dag, name: str) -> dict[str, str | None]:
@@ -613,7 +621,7 @@ class _Run:
             if dag.key(a) in self.children
         }
         templates = {a: self.templates.get(str(dag.spec.tasks[a].get("template") or "")) or {} for a in ancestors}
-        return resolve.local_scope(self.globals, self.name, nodes, templates, loops)
+        return resolve.local_scope(self.globals, self.name, nodes, templates, loops, self.skipped_reference)
 
     # ---- suspend -----------------------------------------------------------------------------
 

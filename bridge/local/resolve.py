@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
+from bridge.argo.versions import SkippedReference
 from bridge.local.expand import aggregate_outputs
 from bridge.local.result import NodeResult, rfc3339
 from bridge.local.spec import WorkflowError, as_string
@@ -83,12 +84,24 @@ def local_params(workflow_name: str, task: str, node: str | None = None, *, step
     return {"steps.name" if steps else "tasks.name": task, "node.name": f"{workflow_name}.{node or task}"}
 
 
-def skipped_outputs(task: str, template: Mapping[str, Any]) -> dict[str, str | None]:
-    """scope.go addSkippedNodeOutputsToScope: declared outputs -> valueFrom.default, else absent (None)."""
+def skipped_outputs(task: str, template: Mapping[str, Any], behaviour: SkippedReference = "default") -> dict[str, str | None]:
+    """What a Skipped/Omitted task's declared outputs resolve to, by Argo release (bridge.argo.versions):
+
+    default: scope.go addSkippedNodeOutputsToScope, valueFrom.default, else absent (None);
+    empty: "" (3.7.13-3.7.15, 4.0.4-4.0.6); literal: the tag's own text stays (3.6, 3.7.0-3.7.10,
+    4.0.0-4.0.1); requeue: nothing is in scope, so a reference cannot resolve (3.7.11-3.7.12, 4.0.2-4.0.3).
+    """
     values: dict[str, str | None] = {}
+    if behaviour == "requeue":
+        return values
     for param in ((template.get("outputs") or {}).get("parameters")) or []:
-        default = (param.get("valueFrom") or {}).get("default")
-        values[f"tasks.{task}.outputs.parameters.{param['name']}"] = as_string(default)
+        key = f"tasks.{task}.outputs.parameters.{param['name']}"
+        if behaviour == "literal":
+            values[key] = "{{" + key + "}}"
+        elif behaviour == "empty":
+            values[key] = ""
+        else:
+            values[key] = as_string((param.get("valueFrom") or {}).get("default"))
     return values
 
 
@@ -98,13 +111,15 @@ def local_scope(
     ancestors: Mapping[str, NodeResult],
     templates: Mapping[str, Mapping[str, Any]],
     loops: Mapping[str, Sequence[NodeResult]] | None = None,
+    skipped: SkippedReference = "default",
 ) -> dict[str, str | None]:
     """dag.go buildLocalScopeFromTask: globals plus every ancestor's status and outputs.
 
     `ancestors` maps each ancestor task that has a node to it; `templates` maps a task to the
     template it calls (for the defaults of a skipped ancestor's outputs); `loops` maps an ancestor
     that expanded (withItems, withParam: a TaskGroup node) to its children, in index order, whose
-    outputs it aggregates (operator.go processAggregateNodeOutputs).
+    outputs it aggregates (operator.go processAggregateNodeOutputs). `skipped`: what a Skipped or
+    Omitted ancestor's outputs become on the Argo release emulated (skipped_outputs).
     """
     scope = dict(globals_)
     for ancestor in sorted(ancestors):
@@ -124,7 +139,7 @@ def local_scope(
             for key, value in node.outputs.items():
                 scope[f"{prefix}.outputs.parameters.{key}"] = value
         elif node.phase in ("Skipped", "Omitted"):
-            scope.update(skipped_outputs(ancestor, templates.get(ancestor) or {}))
+            scope.update(skipped_outputs(ancestor, templates.get(ancestor) or {}, skipped))
     return scope
 
 

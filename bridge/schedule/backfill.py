@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from bridge.argo.versions import ArgoVersion
 from bridge.dates import run_id
 from bridge.errors import ScheduleError
 from bridge.model import NO_POD_SETTINGS, EmitOptions, Plan, PodSettings, ScheduleSpec
@@ -67,6 +68,7 @@ def prepare_backfill(
     plugins_folder: str | None = None,
     emit: str = "workflow",
     pod: PodSettings = NO_POD_SETTINGS,
+    argo_version: ArgoVersion | None = None,
 ) -> Backfill:
     """Load the DAG and plan its Workflow as bridge split does with the same options; list the backfill's runs.
 
@@ -85,7 +87,7 @@ def prepare_backfill(
     plan = build_plan(dag, pool_slots=pool_slots)
     options = emit_options(
         plan, image=project_image(project, [plan], image), namespace=namespace, gcp_key_secret=gcp_key_secret, emit=emit,
-        pod=pod,
+        pod=pod, argo_version=argo_version,
     )
     runs = backfill_runs(dag.timetable, start, end)
     if emit == "workflowtemplate":
@@ -151,6 +153,7 @@ def run_locally(
         outcome = run_dag(
             dag_file, run_date=run.logical_date.isoformat(), dag_id=backfill.dag_id, parameters={"run-id": run.run_id},
             pool_slots=pool_slots, dags_folder=dags_folder, plugins_folder=plugins_folder, pod=pod,
+            argo_version=backfill.options.argo_version,
         )
         results.append((run.logical_date.isoformat(), bool(outcome.succeeded)))
     return results

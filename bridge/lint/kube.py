@@ -13,7 +13,6 @@ from typing import Any
 
 from bridge.lint.findings import Problem, index, join
 
-
 # Every Kubernetes document is validated against the oldest and the newest Kubernetes release of
 # the supported range: those current Argo releases are tested on (docs/COMPATIBILITY.md, "Kubernetes").
 KUBERNETES_RANGE = ("1.31.0", "1.36.0")

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -92,13 +93,13 @@ def task_states(rows: list[tuple[str, int, str]]) -> dict:
     return tasks
 
 
-def bridge_run(dag_file: Path, dag_id: str, tmp_path: Path) -> dict:
-    """`bridge run --report` on the same file."""
+def bridge_run(dag_file: Path, dag_id: str, tmp_path: Path, *extra: str) -> dict:
+    """`bridge run --report` on the same file (`extra`: more bridge run flags)."""
     report = tmp_path / "report.json"
     bridge = str(Path(sys.executable).with_name("bridge"))
     done = subprocess.run(
         [bridge, "run", str(dag_file), "--dag-id", dag_id, "--run-date", RUN_DATE, "--report", str(report),
-         "--retry-delay-scale", "0", "--parallelism", "2"],
+         "--retry-delay-scale", "0", "--parallelism", "2", *extra],
         capture_output=True, text=True, timeout=1800, check=False,
     )
     assert report.exists(), done.stdout[-3000:] + done.stderr[-3000:]
@@ -121,9 +122,11 @@ KNOWN_DIFFERENCES = {
 }
 
 
-def _compare(dag_file: Path, dag_id: str, tmp_path: Path) -> None:
-    ours = bridge_run(dag_file, dag_id, tmp_path)
-    reference = airflow_dags_test(dag_file, dag_id, tmp_path)
+def _compare(dag_file: Path, dag_id: str, tmp_path: Path, *extra: str, reference: dict | None = None) -> None:
+    """bridge run (with `extra` flags) against `airflow dags test` (or its `reference` result, computed before)."""
+    ours = bridge_run(dag_file, dag_id, tmp_path, *extra)
+    if reference is None:
+        reference = airflow_dags_test(dag_file, dag_id, tmp_path)
     assert ours["dag_id"] == dag_id and ours["run_date"] == RUN_DATE
     differing = {
         task_id: (ours["tasks"].get(task_id), state)
@@ -138,8 +141,8 @@ def _compare(dag_file: Path, dag_id: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("dag_file", CORPUS, ids=lambda p: p.stem)
-def test_corpus(dag_file: Path, tmp_path: Path) -> None:
-    _compare(dag_file, dag_file.stem, tmp_path)
+def test_corpus(dag_file: Path, tmp_path: Path, corpus_reference: Callable[[Path], dict[str, Any]]) -> None:
+    _compare(dag_file, dag_file.stem, tmp_path, reference=corpus_reference(dag_file))
 
 
 @pytest.mark.parametrize("name, dag_id", BUNDLED, ids=[b[1] for b in BUNDLED])

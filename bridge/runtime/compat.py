@@ -96,6 +96,21 @@ def dag_serialization() -> Any:
     return DagSerialization
 
 
+def run_task_af3(ti: Any, task: Any) -> None:
+    """Airflow 3: `dag.test()`'s `_run_task` of one task instance, deferrals run inline.
+
+    From 3.1 it takes the task beside the instance; 3.0's reads it from `ti.task`, as its
+    `dag.test()` sets it.
+    """
+    from airflow.sdk.definitions.dag import _run_task
+
+    if AIRFLOW_LINE >= (3, 1):
+        _run_task(ti=ti, task=task, run_triggerer=True)
+    else:
+        ti.task = task
+        _run_task(ti=ti, run_triggerer=True)
+
+
 def airflow_exception() -> Any:
     """AirflowException (its home moved in Airflow 3)."""
     from airflow.exceptions import AirflowException

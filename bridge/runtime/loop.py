@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from bridge.runtime.compat import run_task_af3, utcnow
+from bridge.runtime.compat import run_task_inline, utcnow
 from bridge.version_compat import AIRFLOW_3
 
 log = logging.getLogger("bridge.runtime")
@@ -62,8 +62,6 @@ def run_task_inprocess(dag: Any, dag_run: Any, session: Any, *, attempt: int = 0
         from bridge.runtime.execution_api import prepare_execution_api
 
         prepare_execution_api()
-    else:
-        from airflow.models.dag import _run_task as af2_run_task
 
     retry = TaskInstanceState.UP_FOR_RETRY
     idle = 0
@@ -100,12 +98,7 @@ def run_task_inprocess(dag: Any, dag_run: Any, session: Any, *, attempt: int = 0
             idle = 0
             task = dag.get_task(ti.task_id)
             try:
-                if AIRFLOW_3:
-                    run_task_af3(ti, task)
-                else:
-                    ti.task = task
-                    # raise_on_defer=True: deferrable operators run their trigger inline, as dag.test does.
-                    af2_run_task(ti=ti, inline_trigger=True, session=session)
+                run_task_inline(ti, task, session)
             except Exception:
                 log.exception("Task failed; ti=%s", ti)
                 _fail_unfinished(ti, session)

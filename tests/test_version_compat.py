@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from bridge.version_compat import AIRFLOW_3, AIRFLOW_MAJOR, AIRFLOW_VERSION, is_mapped
+from bridge.version_compat import AIRFLOW_3, AIRFLOW_LINE, AIRFLOW_MAJOR, AIRFLOW_VERSION, is_mapped
 
 
 def test_the_flag_is_the_installed_airflow() -> None:
@@ -19,6 +19,21 @@ def test_reading_the_flag_does_not_import_airflow() -> None:
     # The task runner sets Airflow's environment after importing this module, before Airflow.
     code = "import sys, bridge.version_compat; assert 'airflow' not in sys.modules, 'airflow was imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_run_task_inline_calls_the_lines_run_task_as_it_is_defined() -> None:
+    # dag.test()'s helper takes the task beside the instance from Airflow 3.1 on; 3.0's reads ti.task.
+    import inspect
+
+    if AIRFLOW_3:
+        from airflow.sdk.definitions.dag import _run_task
+
+        expected = {"ti", "task", "run_triggerer"} if AIRFLOW_LINE >= (3, 1) else {"ti", "run_triggerer"}
+    else:
+        from airflow.models.dag import _run_task  # type: ignore[attr-defined, no-redef, unused-ignore]
+
+        expected = {"ti", "inline_trigger", "mark_success", "session"}
+    assert set(inspect.signature(_run_task).parameters) == expected
 
 
 def test_is_mapped_matches_the_lines_mapped_operator() -> None:

@@ -96,6 +96,28 @@ def dag_serialization() -> Any:
     return DagSerialization
 
 
+def run_task_inline(ti: Any, task: Any, session: Any) -> None:
+    """`dag.test()`'s run of one task instance in this process, deferrals run inline, on each line.
+
+    Airflow 3.1+ takes the task beside the instance; 3.0 reads it from `ti.task`, as its
+    `dag.test()` sets it; Airflow 2 runs the raw task in the caller's session.
+    """
+    if not AIRFLOW_3:
+        from airflow.models.dag import _run_task as af2_run_task
+
+        ti.task = task
+        # inline_trigger=True: deferrable operators run their trigger inline, as dag.test does.
+        af2_run_task(ti=ti, inline_trigger=True, session=session)
+        return
+    from airflow.sdk.definitions.dag import _run_task
+
+    if AIRFLOW_LINE >= (3, 1):
+        _run_task(ti=ti, task=task, run_triggerer=True)
+    else:
+        ti.task = task
+        _run_task(ti=ti, run_triggerer=True)
+
+
 def airflow_exception() -> Any:
     """AirflowException (its home moved in Airflow 3)."""
     from airflow.exceptions import AirflowException

@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from bridge.runtime.compat import utcnow
+from bridge.runtime.compat import run_task_inline, utcnow
 from bridge.version_compat import AIRFLOW_3
 
 log = logging.getLogger("bridge.runtime")
@@ -33,6 +33,22 @@ def _explain_stuck(ti: Any, session: Any) -> str:
     return "; ".join(reasons) or "no reason reported"
 
 
+def _fail_unfinished(ti: Any, session: Any) -> None:
+    """After an error around the task's run, fail its instance if Airflow left it unfinished.
+
+    What Airflow 3.0's own `_run_task` does with an error it catches; without it the instance
+    stays scheduled and the loop would run it again, failing the same way, for ever.
+    """
+    from airflow.utils.state import State, TaskInstanceState
+
+    ti.refresh_from_db(session=session)  # no rollback: Airflow 2 flushed the failure, the loop commits it
+    if ti.state in State.finished or ti.state in (TaskInstanceState.UP_FOR_RETRY, TaskInstanceState.UP_FOR_RESCHEDULE):
+        return
+    log.error("task %r did not finish (state %s); marking it failed", ti.task_id, ti.state)
+    ti.set_state(TaskInstanceState.FAILED, session=session)
+    session.commit()
+
+
 def run_task_inprocess(dag: Any, dag_run: Any, session: Any, *, attempt: int = 0) -> None:
     """Run the DagRun's one task the way `dag.test()` does: a minimal scheduling loop, task in-process.
 
@@ -43,13 +59,9 @@ def run_task_inprocess(dag: Any, dag_run: Any, session: Any, *, attempt: int = 0
     from airflow.utils.state import DagRunState, State, TaskInstanceState
 
     if AIRFLOW_3:
-        from airflow.sdk.definitions.dag import _run_task as af3_run_task
-
         from bridge.runtime.execution_api import prepare_execution_api
 
         prepare_execution_api()
-    else:
-        from airflow.models.dag import _run_task as af2_run_task
 
     retry = TaskInstanceState.UP_FOR_RETRY
     idle = 0
@@ -86,14 +98,10 @@ def run_task_inprocess(dag: Any, dag_run: Any, session: Any, *, attempt: int = 0
             idle = 0
             task = dag.get_task(ti.task_id)
             try:
-                if AIRFLOW_3:
-                    af3_run_task(ti=ti, task=task, run_triggerer=True)
-                else:
-                    ti.task = task
-                    # raise_on_defer=True: deferrable operators run their trigger inline, as dag.test does.
-                    af2_run_task(ti=ti, inline_trigger=True, session=session)
+                run_task_inline(ti, task, session)
             except Exception:
                 log.exception("Task failed; ti=%s", ti)
+                _fail_unfinished(ti, session)
             except BaseException as exc:
                 # AirflowTaskTerminated (SIGTERM) is a BaseException; Airflow already ran on_kill,
                 # the failure callbacks and recorded the state: finish the run and write outputs.

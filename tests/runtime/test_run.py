@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -188,6 +189,39 @@ def test_sigterm_runs_on_kill_and_fails(outcomes, markers, db_template, tmp_path
     assert proc.returncode == 1, log
     assert (markers / "on_kill").read_text() == "killed", log
     assert (outputs / "state").read_text().strip() == "failed", log
+
+
+# bridge-task with the loop's call into Airflow replaced by one that raises before the task starts
+# (what a call Airflow's `_run_task` does not accept does: bridge's own on 3.0, before it used
+# 3.0's signature).
+BROKEN_CALL = """\
+import sys
+import bridge.runtime.loop as loop
+
+def broken(ti, task, session):
+    raise TypeError("_run_task() got an unexpected keyword argument 'task'")
+
+loop.run_task_inline = broken
+from bridge.runtime.cli import main
+sys.argv[0] = "bridge-task"
+main()
+"""
+
+
+def test_an_error_before_the_task_starts_fails_it_instead_of_looping(outcomes, db_template, tmp_path) -> None:
+    # The instance stays scheduled after such an error; the loop used to run it again, for ever.
+    outputs = tmp_path / "broken"
+    env = dict(os.environ, BRIDGE_DB_TEMPLATE=db_template)
+    done = subprocess.run(
+        [sys.executable, "-c", BROKEN_CALL, "run", str(outcomes["boom"]), "--run-date", "20240102",
+         "--outputs", str(outputs)],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
+    log = done.stdout + done.stderr
+    assert done.returncode == 1, log
+    assert (outputs / "state").read_text().strip() == "failed", log
+    assert log.count("unexpected keyword argument 'task'") == 1, log  # one try, not a loop
+    assert "task 'boom' did not finish (state scheduled); marking it failed" in log
 
 
 def test_xcom_over_argo_limit_exits_3(outcomes, run_task) -> None:

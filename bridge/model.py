@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 
-from bridge.argo.versions import DEFAULT, ArgoVersion, parse_argo_version
+from bridge.argo.versions import DEFAULT_VERSION, ArgoVersion
 from bridge.constants import VERDICT_NAME
 
 
@@ -221,4 +221,4 @@ class EmitOptions:
     shared_pools: bool = False  # several DAGs in one output: pool ConfigMaps once, in sync/pools.yaml
     workflow_kind: str = "workflow"  # one of WORKFLOW_KINDS: "workflowtemplate" adds a WorkflowTemplate the schedules reference
     pod: PodSettings = NO_POD_SETTINGS  # envFrom, service account, Secret volumes, Argo UI link (bridge split's pod flags)
-    argo_version: ArgoVersion = field(default_factory=lambda: parse_argo_version(DEFAULT))  # --argo-version
+    argo_version: ArgoVersion = DEFAULT_VERSION  # --argo-version

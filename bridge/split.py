@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from bridge.argo.versions import ArgoVersion, has_backoff_cap
+from bridge.argo.versions import DEFAULT_VERSION, ArgoVersion, has_backoff_cap
 from bridge.argo.versions import warnings as argo_warnings
 from bridge.emit.cronjob import schedule_problem
 from bridge.emit.sync import sync_path
@@ -63,7 +63,7 @@ def emit_options(
         shared_pools=shared_pools,
         workflow_kind=emit,
         pod=pod,
-        **({"argo_version": argo_version} if argo_version is not None else {}),
+        argo_version=argo_version or DEFAULT_VERSION,
     )
 
 

@@ -21,7 +21,6 @@ SkippedReference = Literal["default", "empty", "requeue", "literal"]
 
 OLDEST = (3, 6)
 NEWEST = (4, 1)  # the newest line bridge is tested against (tests/data/argo/v4.1.2)
-DEFAULT = "4.1"
 
 # Per line: (first patch, last patch or None for "and later", behaviour), in patch order.
 _SKIPPED_REFERENCE: dict[tuple[int, int], tuple[tuple[int, int | None, SkippedReference], ...]] = {
@@ -48,6 +47,10 @@ class ArgoVersion:
 
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}" + ("" if self.patch is None else f".{self.patch}")
+
+
+DEFAULT_VERSION = ArgoVersion(*NEWEST)  # what --argo-version defaults to
+DEFAULT = str(DEFAULT_VERSION)
 
 
 def parse_argo_version(text: str) -> ArgoVersion:

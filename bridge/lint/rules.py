@@ -43,14 +43,14 @@ _WORKFLOW_GLOBALS = frozenset({
 _TEMPLATE_LOCALS = frozenset({"pod.name", "node.name", "tasks.name", "steps.name", "inputs.parameters", "inputs.parameters.json"})
 _TASK_FIELDS = frozenset({"status", "id", "startedAt", "finishedAt", "hostNodeName", "exitCode", "outputs.result", "ip"})
 _RETRY_POLICIES = ("Always", "OnFailure", "OnError", "OnTransientError")
-_ARGO_WORKFLOW_KINDS = frozenset({"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow"})
+ARGO_WORKFLOW_KINDS = frozenset({"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow"})
 
 
 def check_argo_rules(document: dict[str, Any]) -> list[Problem]:
     """Every violation of Argo's validation rules in one Argo document."""
     kind = document.get("kind")
     problems = list(check_metadata(document))
-    if kind not in _ARGO_WORKFLOW_KINDS:
+    if kind not in ARGO_WORKFLOW_KINDS:
         return problems
     spec = document.get("spec")
     spec_path = "spec"

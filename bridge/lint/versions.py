@@ -13,13 +13,12 @@ from typing import Any
 from bridge.argo.versions import ArgoVersion, has_backoff_cap, skipped_reference
 from bridge.argo.versions import warnings as version_warnings
 from bridge.lint.findings import WARNING, Problem
-
-_WORKFLOW_KINDS = frozenset({"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow"})
+from bridge.lint.rules import ARGO_WORKFLOW_KINDS
 
 
 def check_argo_version(document: dict[str, Any], version: ArgoVersion) -> list[Problem]:
     """Problems of one Argo document on `version` (nothing for kinds without templates)."""
-    if document.get("kind") not in _WORKFLOW_KINDS:
+    if document.get("kind") not in ARGO_WORKFLOW_KINDS:
         return []
     spec = document.get("spec")
     path = "spec"
@@ -36,7 +35,8 @@ def check_argo_version(document: dict[str, Any], version: ArgoVersion) -> list[P
 
 def _reads_task_outputs(spec: Any) -> bool:
     """Whether any DAG task reads another task's outputs (the references the hanging releases never resolve)."""
-    return "outputs.parameters." in str(spec) and "{{tasks." in str(spec)
+    text = str(spec)
+    return "outputs.parameters." in text and "{{tasks." in text
 
 
 def _template_fields(spec: dict[str, Any], path: str, version: ArgoVersion) -> Iterator[Problem]:

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.argo import expr
-from bridge.argo.versions import DEFAULT as ARGO_DEFAULT
-from bridge.argo.versions import ArgoVersion, parse_argo_version, skipped_reference
+from bridge.argo.versions import DEFAULT_VERSION, ArgoVersion, skipped_reference
 from bridge.local import exit_handler, expand, resolve
 from bridge.local import pod as pods
 from bridge.local.launcher import HostLauncher, Launcher, PodOutcome
@@ -85,7 +84,7 @@ def run_workflow(
         config_maps=config_maps,
         config_maps_source=config_maps_source,
         objects_dir=objects_dir,
-        argo_version=argo_version or parse_argo_version(ARGO_DEFAULT),
+        argo_version=argo_version,
     )
     return run.run()
 
@@ -145,7 +144,7 @@ class _Run:
         argo_version: ArgoVersion | None = None,
     ) -> None:
         self.workflow = copy.deepcopy(dict(workflow))
-        self.argo_version = argo_version or parse_argo_version(ARGO_DEFAULT)
+        self.argo_version = argo_version or DEFAULT_VERSION
         self.skipped_reference = skipped_reference(self.argo_version)
         self.objects_dir = os.path.abspath(objects_dir) if objects_dir else None
         self.spec: dict[str, Any] = self.workflow.get("spec") or {}

@@ -358,6 +358,10 @@ def normalise_run_date(value: str) -> str:
     help="Stand-ins for the namespace's Secrets and ConfigMaps: DIR/<name>/<key> files (docs/LOCAL.md).",
 )
 @argo_version_option
+@click.option(
+    "--lose-pod", "lose_pods", multiple=True, metavar="TASK",
+    help="Lose every pod of this task as on a failed Kubernetes node: Error 'pod deleted', no outputs (a fault test).",
+)
 def run(
     dag_file: str,
     run_date: str,
@@ -376,6 +380,7 @@ def run(
     pod: PodSettings,
     secrets_dir: str | None,
     argo_version: ArgoVersion,
+    lose_pods: tuple[str, ...],
 ) -> None:
     """Run a DAG of PATH (a DAG file or a dags folder) for one date here, the way Argo runs its Workflow."""
     from bridge.run import run_dag
@@ -399,6 +404,7 @@ def run(
             pod=pod,
             secrets_dir=secrets_dir,
             argo_version=argo_version,
+            lose_pods=lose_pods,
         )
     except BridgeError as error:
         _fail(error)

@@ -165,6 +165,7 @@ class PlannedTask:
     depends: str  # Argo `depends` expression, "" for roots
     upstream_names: tuple[str, ...]
     when: str = ""  # Argo `when` expression, "" when the task always runs once `depends` holds
+    guarded: frozenset[str] = frozenset()  # upstreams whose outputs it reads guarded (semantics.guarded_ref)
 
 
 @dataclass(frozen=True)

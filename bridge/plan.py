@@ -294,6 +294,7 @@ def plan_workflow(
                 depends=conditions.depends,
                 upstream_names=upstream_names,
                 when=conditions.when,
+                guarded=conditions.guarded,
             )
         )
         extra = task_settings(task)

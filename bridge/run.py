@@ -13,9 +13,11 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from bridge.argo.versions import ArgoVersion
 from bridge.argo.versions import warnings as argo_warnings
+from bridge.emit.argo import TASK_INPUT
 from bridge.errors import BridgeError
 from bridge.model import NO_POD_SETTINGS, PodSettings
 
@@ -43,6 +45,20 @@ def ensure_db_template() -> None:
         raise BridgeError(f"bridge-task prepare failed: {done.stderr.strip().splitlines()[-1:]}")
 
 
+def _argo_tasks(workflow: Mapping[str, Any], task_ids: tuple[str, ...]) -> frozenset[str]:
+    """The entry DAG's task names of Airflow `task_ids` (the `task` argument, else the name itself)."""
+    spec = workflow["spec"]
+    entry = next(t for t in spec["templates"] if t["name"] == spec["entrypoint"])
+    names: dict[str, str] = {}
+    for task in (entry.get("dag") or {}).get("tasks") or []:
+        args = {p["name"]: p.get("value") for p in (task.get("arguments") or {}).get("parameters") or []}
+        names[str(args.get(TASK_INPUT) or task["name"])] = task["name"]
+    unknown = sorted(set(task_ids) - set(names))
+    if unknown:
+        raise BridgeError(f"--lose-pod: no task {', '.join(map(repr, unknown))} in the DAG")
+    return frozenset(names[task_id] for task_id in task_ids)
+
+
 def run_dag(
     dag_file: str,
     *,
@@ -62,6 +78,7 @@ def run_dag(
     pod: PodSettings = NO_POD_SETTINGS,
     secrets_dir: str | None = None,
     argo_version: ArgoVersion | None = None,
+    lose_pods: tuple[str, ...] = (),
 ) -> LocalRun:
     """Split `dag_file` (a DAG file or a dags folder, with its project's files), run the Workflow for `run_date` with live progress, print a summary.
 
@@ -74,6 +91,7 @@ def run_dag(
     Secrets and ConfigMaps they name, as `<secrets_dir>/<name>/<key>` files (docs/LOCAL.md).
     `argo_version` (bridge split's --argo-version) is the Argo release the Workflow is split for
     and whose known differences the run reproduces (docs/COMPATIBILITY.md, "Argo Workflows").
+    `lose_pods` (Airflow task ids) lose every pod of those tasks, as a failed Kubernetes node would.
     Ctrl-C, SIGTERM or SIGHUP stop every pod the run started; the summary and the report are
     written, then BridgeError says the run was stopped.
     """
@@ -95,6 +113,11 @@ def run_dag(
         shutil.rmtree(work, ignore_errors=True)
         raise
     workflow = load_workflow(result.workflow_path)
+    try:
+        lost = _argo_tasks(workflow, lose_pods)
+    except BridgeError:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     config_maps = load_config_maps([result.sync_path] if result.sync_path else [])
     log_dir = os.path.join(work, "logs")
     os.makedirs(log_dir)
@@ -128,6 +151,7 @@ def run_dag(
             config_maps_source=f"bridge run applies only {os.path.relpath(result.sync_path, split_dir)}" if result.sync_path else "",
             objects_dir=secrets_dir,
             argo_version=argo_version,
+            lost_pods=lost,
         )
     except WorkflowError as error:
         shutil.rmtree(work, ignore_errors=True)

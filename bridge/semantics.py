@@ -15,6 +15,7 @@ is finished, and `when` only after `depends` held.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -39,10 +40,15 @@ TRIGGER_RULES = (
 
 @dataclass(frozen=True)
 class Conditions:
-    """The Argo conditions of one DAG task ("" when absent)."""
+    """The Argo conditions of one DAG task ("" when absent).
+
+    `guarded`: the direct upstreams whose outputs this task reads through a guarded reference,
+    because its `depends` lets it run after they failed (see `guarded_ref`).
+    """
 
     depends: str
     when: str
+    guarded: frozenset[str] = frozenset()
 
 
 # ---- depends terms (Argo node phases) -------------------------------------------------------
@@ -71,9 +77,35 @@ BRANCH_OUTPUT = "b"
 STATES_OUTPUT = "states"
 
 
-def output_ref(name: str, output: str) -> str:
-    """The `{{…}}` reference to an output parameter of DAG task `name`."""
-    return f"{{{{tasks.{name}.outputs.parameters.{output}}}}}"
+# What a guarded reference gives when the node has no outputs: the declared defaults of
+# bridge/emit/argo.py, but no rows as "" (the runner reads an empty document as none, as Argo
+# 3.7.13-3.7.15 pass for a skipped upstream), which is shorter than `{"rows": []}`.
+MISSING_OUTPUT = {XCOM_OUTPUT: "", STATE_OUTPUT: "unknown", BRANCH_OUTPUT: "null", STATES_OUTPUT: "null"}
+
+_OUTPUT_REF = re.compile(r"\{\{tasks\.([a-z0-9-]+)\.outputs\.parameters\.([a-z]+)\}\}")
+
+
+def output_ref(name: str, output: str, guarded: bool = False) -> str:
+    """The `{{…}}` reference to an output parameter of DAG task `name` (guarded: see `guarded_ref`)."""
+    return guarded_ref(name, output) if guarded else f"{{{{tasks.{name}.outputs.parameters.{output}}}}}"
+
+
+def guarded_ref(name: str, output: str) -> str:
+    """A reference that resolves on every Argo release even when the node has no outputs at all.
+
+    A Failed or Error node whose pod was lost (deleted, evicted, its Kubernetes node gone) has no
+    outputs: Argo 3.7.11+ / 4.0.2+ / 4.1 requeue a plain `{{tasks.U.outputs.parameters.P}}` to it
+    forever (docs/COMPATIBILITY.md, "A lost pod"). This expression tag gives the value when there
+    is one and the declared default when not: `get()` is expr-lang's nil-safe index, and the path
+    after it is no member path, so no release's strict check finds a missing variable in it (only
+    `tasks` and `tasks.U`, which every ancestor has: its status and id).
+    """
+    return f"{{{{=get(tasks['{name}'],'outputs')?.parameters?.{output}??'{MISSING_OUTPUT[output]}'}}}}"
+
+
+def guard_references(text: str, safe: frozenset[str]) -> str:
+    """`text` with every output reference to a task not in `safe` made a `guarded_ref`."""
+    return _OUTPUT_REF.sub(lambda m: m.group(0) if m.group(1) in safe else guarded_ref(m.group(1), m.group(2)), text)
 
 
 def _status(name: str) -> str:
@@ -230,6 +262,10 @@ def _not_short_circuited(name: str) -> str:
     return f"({_state(name)} != 'success' || {_branch(name)} != ',')"
 
 
+# Trigger rules whose `depends` requires every direct upstream to be Succeeded or Skipped (ok(u)).
+_REQUIRE_ALL = frozenset({"all_success", "none_failed", "none_failed_min_one_success"})
+
+
 def task_conditions(
     task: SourceTask,
     names: Mapping[str, str],
@@ -244,24 +280,28 @@ def task_conditions(
     mapped = frozenset(names[u] for u in task.upstream if tasks[u].is_mapped)
     rule = _rule(task.trigger_rule, ups, setups, mapped)
     depends, when = rule.depends, rule.when
+    # The tasks `depends` requires Succeeded or Skipped: their outputs exist whenever this task runs.
+    safe = set(ups) if task.trigger_rule in _REQUIRE_ALL else set()
     # Setups upstream of upstreams: Airflow checks them first (failed -> upstream_failed, skipped -> skipped).
     for setup in task.indirect_setups:
         depends = _and(depends, not_failed(names[setup]))
         when = _and(when, succeeded(names[setup]))
+        safe.add(names[setup])
     # Branch and short-circuit decisions skip downstream tasks whatever their trigger rule;
     # a short-circuit never skips teardowns (ShortCircuitOperator.execute).
     for up in task.upstream:
         kind = tasks[up].skip_kind
         if kind == "branch" or (kind in ("short_circuit", "short_circuit_all") and not task.is_teardown):
             when = _and(when, _follows(names[up], task.task_id))
-    if task.is_teardown:
-        return Conditions(depends, when)
-    # A short-circuit that ignores downstream trigger rules skips every descendant.
-    direct = set(task.upstream)
-    for short_circuit, descendants in sorted(short_circuits.items()):
-        if short_circuit not in direct and task.task_id in descendants:
-            when = _and(when, _not_short_circuited(names[short_circuit]))
-    return Conditions(depends, when)
+    if not task.is_teardown:
+        # A short-circuit that ignores downstream trigger rules skips every descendant.
+        direct = set(task.upstream)
+        for short_circuit, descendants in sorted(short_circuits.items()):
+            if short_circuit not in direct and task.task_id in descendants:
+                when = _and(when, _not_short_circuited(names[short_circuit]))
+    # Any other task read here may have failed with its pod lost, leaving no outputs.
+    kept = frozenset(safe)
+    return Conditions(depends, guard_references(when, kept), frozenset(ups) - kept)
 
 
 def dagrun_state_tasks(tasks: Mapping[str, SourceTask], downstream: Mapping[str, set[str]]) -> list[str]:

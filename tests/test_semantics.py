@@ -14,11 +14,12 @@ from bridge.argo.expr import evaluate_depends, evaluate_when, task_depends, task
 from bridge.local.template import substitute
 from bridge.model import SourceTask
 
-# An upstream's Airflow state -> (Argo phase, its `state` output as downstream sees it).
-NODE = {
+# An upstream's Airflow state -> (Argo phase, its `state` output as downstream sees it; None: the
+# node has no outputs at all, so a plain reference cannot resolve and only a guarded one can).
+NODE: dict[str, tuple[str, str | None]] = {
     "success": ("Succeeded", "success"),
     "failed": ("Failed", "failed"),
-    "errored": ("Error", "unknown"),  # a lost pod: Airflow marks it failed
+    "errored": ("Error", None),  # a lost pod (deleted, evicted, node gone): Airflow marks it failed
     "skipped_inside": ("Succeeded", "skipped"),  # AirflowSkipException in the task: the pod ran
     "skipped": ("Skipped", "unknown"),  # skipped by its own upstreams: no pod, default output
     "upstream_failed": ("Omitted", "unknown"),
@@ -90,8 +91,9 @@ def argo_outcome(depends: str, when: str, upstream: dict[str, str]) -> str:
     for name, state in upstream.items():
         phase, output = NODE[state]
         scope[f"tasks.{name}.status"] = phase
-        scope[f"tasks.{name}.outputs.parameters.{semantics.STATE_OUTPUT}"] = output
-        scope[f"tasks.{name}.outputs.parameters.{semantics.BRANCH_OUTPUT}"] = "null"
+        if output is not None:
+            scope[f"tasks.{name}.outputs.parameters.{semantics.STATE_OUTPUT}"] = output
+            scope[f"tasks.{name}.outputs.parameters.{semantics.BRANCH_OUTPUT}"] = "null"
     return "run" if evaluate_when(substitute(when, scope, strict=["tasks"])) else "skipped"
 
 
@@ -169,11 +171,10 @@ def _branch_outcome(kind: str, state: str, branch: str, rule: str = "all_success
     target = SourceTask(task_id="grp.t", operator="E", operator_module="m", upstream=("b",), trigger_rule=rule)
     conditions = semantics.task_conditions(target, names, {**tasks, "grp.t": target}, {})
     phase, output = NODE[state]
-    scope = {
-        "tasks.b.status": phase,
-        f"tasks.b.outputs.parameters.{semantics.STATE_OUTPUT}": output,
-        f"tasks.b.outputs.parameters.{semantics.BRANCH_OUTPUT}": branch if phase == "Succeeded" else "null",
-    }
+    scope: dict[str, str | None] = {"tasks.b.status": phase}
+    if output is not None:
+        scope[f"tasks.b.outputs.parameters.{semantics.STATE_OUTPUT}"] = output
+        scope[f"tasks.b.outputs.parameters.{semantics.BRANCH_OUTPUT}"] = branch if phase == "Succeeded" else "null"
     if conditions.depends:
         _, logic = task_depends({"name": "t", "depends": conditions.depends}, {"b": {"name": "b"}})
         if not evaluate_depends(logic, {"b": task_results(phase)}):

@@ -1,7 +1,7 @@
 """Argo's two condition languages: DAG `depends` and govaluate `when`. Pure, no I/O.
 
 Public interface: `TASK_NAME` (the task-name pattern of `depends`), `task_depends`,
-`evaluate_depends`, `task_results`, `parse_when` (lex, syntax check and parse, no evaluation:
+`evaluate_depends`, `task_results`, `GUARDED_OUTPUT` (bridge's one expression tag), `parse_when` (lex, syntax check and parse, no evaluation:
 what `bridge lint` checks), `evaluate_when` (what `bridge run` decides with) and `ExpressionError`.
 
 `depends` follows workflow/common/ancestry.go (GetTaskDependencies, expandDependency) and
@@ -24,6 +24,14 @@ RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "
 
 # ancestry.go taskNameRegex: "name.Result" first, else a bare task name (leftmost-first, like RE2).
 TASK_NAME = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?\.[A-Z][a-zA-Z]+)|([a-zA-Z0-9][-a-zA-Z0-9]*)")
+
+
+# The one expr-lang tag bridge emits (bridge.semantics.guarded_ref): output P of DAG task U, or the
+# default D when U has none. expr-lang's `get` is a nil-safe index and `??` takes D when the left
+# side is nil (expr v1.16.9 builtin/builtin.go `get`, vm/runtime Fetch); Argo's strict check sees
+# only the identifiers `tasks` and `tasks.U` (util/template/expression_template.go getIdentifiers:
+# `get(...)` is no member path). Groups: U, P, D.
+GUARDED_OUTPUT = re.compile(r"=get\(tasks\['([a-z0-9-]+)'\],'outputs'\)\?\.parameters\?\.([a-zA-Z0-9_-]+)\?\?'([^']*)'")
 
 
 class ExpressionError(ValueError):

@@ -114,7 +114,7 @@ def _dag_task(task: PlannedTask, run: RunSource) -> dict[str, Any]:
         parameters.append({"name": TASK_INPUT, "value": task.task_id})
     if task.upstream_names:
         # Each document is one JSON object: no separator needed (docs/DESIGN.md, XCom input).
-        joined = "".join(output_ref(up, XCOM_OUTPUT) for up in task.upstream_names)
+        joined = "".join(output_ref(up, XCOM_OUTPUT, up in task.guarded) for up in task.upstream_names)
         parameters.append({"name": XCOM_INPUT, "value": joined})
     if run == TEMPLATE_INPUTS:
         parameters += [{"name": name, "value": run.ref(name)} for name in RUN_PARAMETERS]

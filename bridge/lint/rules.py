@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from bridge.argo.expr import GUARDED_OUTPUT
 from bridge.lint.findings import ERROR, WARNING, Problem, index, join
 
 OBJECT_MAX_BYTES = 1024 * 1024  # etcd's request limit for one object, as Argo stores it
@@ -545,6 +546,9 @@ def _references(value: Any, path: str, scope: set[str]) -> Iterator[tuple[str, s
     elif isinstance(value, str) and "{{" in value:
         for match in _REFERENCE.finditer(value):
             name = match.group(1).strip()
+            guarded = GUARDED_OUTPUT.fullmatch(name)
+            if guarded:  # bridge's guarded reference names an output as a plain one does
+                name = f"tasks.{guarded.group(1)}.outputs.parameters.{guarded.group(2)}"
             if not (name.startswith("=") or name in scope or _dynamic(name)):
                 yield path, name
 

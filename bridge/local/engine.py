@@ -29,7 +29,7 @@ from bridge.argo import expr
 from bridge.argo.versions import DEFAULT_VERSION, ArgoVersion, skipped_reference
 from bridge.local import exit_handler, expand, resolve
 from bridge.local import pod as pods
-from bridge.local.launcher import HostLauncher, Launcher, PodOutcome
+from bridge.local.launcher import LOST, HostLauncher, Launcher, PodOutcome
 from bridge.local.phase import FULFILLED, assess_dag_phase
 from bridge.local.result import Attempt, Event, EventHandler, NodeResult, RunResult, rfc3339
 from bridge.local.retry import BACKOFF, FINISH, decide_retry
@@ -55,6 +55,7 @@ def run_workflow(
     config_maps_source: str = "",
     objects_dir: str | None = None,
     argo_version: ArgoVersion | None = None,
+    lost_pods: frozenset[str] = frozenset(),
 ) -> RunResult:
     """Run `workflow` (a parsed Workflow dict) to completion and return every node's outcome.
 
@@ -68,6 +69,8 @@ def run_workflow(
     for the namespace's Secrets and ConfigMaps that pods read (envFrom, volumes, secretKeyRef):
     `<objects_dir>/<name>/<key>` files (bridge/local/pod.py, docs/LOCAL.md). `argo_version`: the
     release whose differences bridge.argo.versions lists to reproduce (default: the newest, 4.1).
+    `lost_pods`: tasks of the entry DAG whose every pod is lost as on a failed Kubernetes node (not
+    started; the node ends in Error "pod deleted" with no outputs, operator.go podReconciliation).
     Raises WorkflowError when Argo would reject the Workflow at submit time.
     """
     run = _Run(
@@ -85,6 +88,7 @@ def run_workflow(
         config_maps_source=config_maps_source,
         objects_dir=objects_dir,
         argo_version=argo_version,
+        lost_pods=lost_pods,
     )
     return run.run()
 
@@ -142,8 +146,10 @@ class _Run:
         config_maps_source: str = "",
         objects_dir: str | None = None,
         argo_version: ArgoVersion | None = None,
+        lost_pods: frozenset[str] = frozenset(),
     ) -> None:
         self.workflow = copy.deepcopy(dict(workflow))
+        self.lost_pods = lost_pods
         self.argo_version = argo_version or DEFAULT_VERSION
         self.skipped_reference = skipped_reference(self.argo_version)
         self.objects_dir = os.path.abspath(objects_dir) if objects_dir else None
@@ -605,7 +611,7 @@ class _Run:
 
     def _unresolved(self, error: Exception) -> str:
         text = str(error)
-        if "failed to resolve {{tasks." in text or "failed to resolve {{steps." in text:
+        if "failed to resolve {{tasks." in text or "failed to resolve {{steps." in text or " is missing" in text:
             # dag.go requeues on a missing variable: Argo would wait forever; we stop with an error.
             return f"{text} (Argo {self.argo_version} would wait for this value forever)"
         return text
@@ -697,6 +703,9 @@ class _Run:
         job.state = "running"
         self._emit("started", key, attempt=number, log_path=node.log_path)
         log_path = node.log_path
+        if key in self.lost_pods:
+            self.events.put((key, number, PodOutcome(None, LOST, "pod deleted", {}), started, time.time()))
+            return True
 
         def work() -> None:
             try:
@@ -741,8 +750,12 @@ class _Run:
         """A worker reported: record the attempt (executor.go SaveParameters), then retry or finish."""
         job = self.jobs[name]
         node = self.nodes[name]
+        outputs: dict[str, str | None] | None
         outputs, missing = pods.output_parameters(job.template, outcome.files)
-        if outcome.reason == "Completed":
+        if outcome.reason == LOST:
+            # podReconciliation: a pod that vanished fails its node; no task result ever came.
+            outputs, phase, message = None, "Error", outcome.message
+        elif outcome.reason == "Completed":
             phase, message = ("Error", missing) if missing else ("Succeeded", "")
         elif outcome.reason == "StartError":
             phase, message = "Error", outcome.message
@@ -750,7 +763,8 @@ class _Run:
             phase, message = "Failed", outcome.message
         node.attempts.append(Attempt(number, phase, message, outcome.exit_code, started, finished))
         node.outputs = outputs
-        self.globals.update(resolve.global_outputs(job.template, outputs))  # later nodes see them
+        if outputs is not None:
+            self.globals.update(resolve.global_outputs(job.template, outputs))  # later nodes see them
         node.exit_code = outcome.exit_code
         node.finished_at = finished
         job.state = "attempted"

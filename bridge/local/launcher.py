@@ -45,12 +45,16 @@ class PodSpec:
     image: str | None = None  # the template's container image (the host launcher ignores it)
 
 
+# The pod vanished (deleted, evicted, its node lost): it reported nothing (bridge run --lose-pod).
+LOST = "Lost"
+
+
 @dataclass(frozen=True)
 class PodOutcome:
     """How the main container ended and the output files it left (None: file absent)."""
 
     exit_code: int | None  # None when the process never started
-    reason: str  # Completed, Error, DeadlineExceeded, Cancelled, StartError
+    reason: str  # Completed, Error, DeadlineExceeded, Cancelled, StartError, Lost (LOST)
     message: str
     files: Mapping[str, bytes | None]
 

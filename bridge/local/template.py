@@ -6,6 +6,8 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bridge.argo.expr import GUARDED_OUTPUT
+
 # common.AbsentOptionalArgumentValue: an argument that was a pure reference to a skipped/omitted
 # node's output with no default (scope.go markAbsentOptionalArgs); the input's default applies.
 ABSENT = "\x00argo-absent-optional\x00"
@@ -43,10 +45,8 @@ def substitute(text: str, scope: Mapping[str, str | None], strict: Sequence[str]
         tag = text[start + 2 : end]
         key = tag.strip()
         if key.startswith("="):
-            raise SubstitutionError(
-                f"expression tag {{{{{tag}}}}} is not supported by bridge run (only simple {{{{...}}}} references)"
-            )
-        if key in scope:
+            out.append(_guarded(tag, key, scope, strict))
+        elif key in scope:
             value = scope[key]
             if value is None:
                 raise SubstitutionError(
@@ -59,6 +59,28 @@ def substitute(text: str, scope: Mapping[str, str | None], strict: Sequence[str]
             out.append("{{" + tag + "}}")
         pos = end + 2
     return "".join(out)
+
+
+def _guarded(tag: str, key: str, scope: Mapping[str, str | None], strict: Sequence[str] | None) -> str:
+    match = GUARDED_OUTPUT.fullmatch(key)
+    if match is None:
+        raise SubstitutionError(
+            f"expression tag {{{{{tag}}}}} is not supported by bridge run (only simple {{{{...}}}} references "
+            "and bridge's guarded output reference)"
+        )
+    task, output, default = match.groups()
+    prefix = f"tasks.{task}."
+    if not any(name.startswith(prefix) for name in scope):
+        if _is_strict(f"tasks.{task}", strict):
+            raise SubstitutionError(f"failed to evaluate expression: tasks.{task} is missing")
+        return "{{" + tag + "}}"
+    name = f"{prefix}outputs.parameters.{output}"
+    value = scope.get(name)
+    # An absent output (no key, or nil: an absent optional) takes the default. The literal tag is how
+    # bridge run models "not in scope" for the releases that leave it (resolve.skipped_outputs).
+    if value is None or value == "{{" + name + "}}":
+        return default
+    return value
 
 
 def substitute_all(value: Any, scope: Mapping[str, str | None], strict: Sequence[str] | None = None) -> Any:

@@ -97,6 +97,9 @@ CASES = [
      r"tasks\[1\]\.when: \{\{tasks\.archive\.outputs\.parameters\.s\}\} cannot be resolved: task 'archive' is not an ancestor"),
     ("undeclared output", lambda d: _tasks(d)[1].update(when="'{{tasks.greet.outputs.parameters.nope}}' == 'x'"),
      r"\{\{tasks\.greet\.outputs\.parameters\.nope\}\} cannot be resolved"),
+    ("guarded reference to a non-ancestor", lambda d: _tasks(d)[1].update(
+        when="'{{=get(tasks['archive'],'outputs')?.parameters?.s??'unknown'}}' == 'x'"),
+     r"tasks\[1\]\.when: \{\{tasks\.archive\.outputs\.parameters\.s\}\} cannot be resolved: task 'archive' is not an ancestor"),
     ("bad when", lambda d: _tasks(d)[1].update(when="'a' == 'b' 'c'"), r"tasks\[1\]\.when: is not a valid expression"),
     ("bad parameter name", lambda d: d["spec"]["arguments"]["parameters"].append({"name": "my param", "value": "1"}),
      r"spec\.arguments\.parameters\[\d+\]\.name: workflow argument parameter name 'my param' is invalid"),

@@ -102,6 +102,30 @@ def test_skipped_ancestor_outputs_resolve_to_declared_defaults(run):
     assert result.nodes["c"].outputs["value"] == "saw dflt"
 
 
+def test_a_lost_pod_leaves_no_outputs_only_a_guarded_reference_resolves(run):
+    # operator.go podReconciliation: a vanished pod fails its node with "pod deleted" and no task result.
+    # A plain reference then requeues forever on Argo 4.1 (and 3.7.11+, 4.0.2+); the guarded one
+    # (bridge.semantics.guarded_ref) gives its default, and the real value when there is one.
+    guarded = "{{=get(tasks['a'],'outputs')?.parameters?.value??'none'}}"
+    wf = workflow(
+        [
+            task("a", "put('value', 'never')"),
+            task("ok", "put('value', 'real')"),
+            task("plain", "put('value', '{{tasks.a.outputs.parameters.value}}')", depends="a.Failed || a.Errored"),
+            task("safe", f"put('value', '{guarded}')", depends="a.Failed || a.Errored"),
+            task("real", "put('value', '" + guarded.replace("'a'", "'ok'") + "')", depends="ok"),
+        ]
+    )
+    result, events = run(wf, lost_pods=frozenset({"a"}))
+    assert (result.nodes["a"].phase, result.nodes["a"].message, result.nodes["a"].outputs) == ("Error", "pod deleted", None)
+    assert result.nodes["plain"].phase == "Error"
+    assert "failed to resolve {{tasks.a.outputs.parameters.value}} (Argo 4.1 would wait for this value forever)" in (
+        result.nodes["plain"].message)
+    assert result.nodes["safe"].outputs["value"] == "none"
+    assert result.nodes["real"].outputs["value"] == "real"
+    assert events.kinds("a") == ["started", "errored"]
+
+
 def test_absent_optional_uses_the_input_default_or_errors(run):
     no_default = py_template("nodefault", outputs={"value": None}, inputs={})
     takes = py_template("takes", inputs={"x": "input-default", "y": None})

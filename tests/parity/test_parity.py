@@ -133,6 +133,7 @@ KNOWN_DIFFERENCES = {
         "one_success__fk": ("skipped", "upstream_failed"),
         "one_success__ku": ("skipped", "upstream_failed"),
     },
+    "lost_pods": {"one_success__lost_skip": ("skipped", "upstream_failed")},  # the same: failure + in-task skip
 }
 
 

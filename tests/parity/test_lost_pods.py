@@ -8,6 +8,8 @@ of a task; the states must be Airflow's when those tasks fail.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,3 +33,14 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_lost_pods_end_every_task_as_a_failure_does_in_airflow(version: str, tmp_path: Path, reference: dict[str, Any]) -> None:
     _compare(DAG_FILE, DAG_FILE.stem, tmp_path, *LOSE, "--argo-version", version, reference=reference)
+
+
+def test_losing_a_task_the_dag_lacks_is_an_error_before_any_pod() -> None:
+    bridge = str(Path(sys.executable).with_name("bridge"))
+    done = subprocess.run(
+        [bridge, "run", str(DAG_FILE), "--run-date", "2024-01-02", "--lose-pod", "lost", "--lose-pod", "nosuch"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "--lose-pod: no task 'nosuch' in the DAG" in done.stderr
+    assert "started" not in done.stderr

@@ -54,19 +54,20 @@ import json, os, resource, sys, time
 from bridge.airflow import compat
 timing = {}
 make = compat.make_dagbag
-def timed(path):
+def timed(path, **options):
     start = time.perf_counter()
     try:
-        return make(path)
+        return make(path, **options)
     finally:
         timing["parse"] = time.perf_counter() - start
 compat.make_dagbag = timed
 import bridge.split as split
 seen = {}
 check = split.check_rendered
-def checked(plan, files):
-    seen.update(plan=plan, text=next(v for k, v in files.items() if k.startswith("workflows/")))
-    return check(plan, files)
+def checked(plan, files, *rest):
+    text = next(v for k, v in files.items() if k.startswith("workflows/"))
+    seen.update(plan=plan, text=text.decode() if isinstance(text, bytes) else text)
+    return check(plan, files, *rest)
 split.check_rendered = checked
 start = time.perf_counter()
 error = ""

@@ -4,8 +4,11 @@
 
 For each DAG it reports, from a fresh process: Airflow's own DAG parse (DagBag), the rest of
 `bridge split` (describe, plan, emit, lint, write), the Workflow's size as YAML and as Argo measures
-it (compact JSON with Go's HTML escaping, as bridge.lint.rules.stored_size) in bytes per task, and
-the process's peak memory. Targets (docs/LINT.md): split time linear (5,000 tasks within 10x of 500), at most 250 bytes of Workflow per task.
+it (compact JSON with Go's HTML escaping, as bridge.lint.rules.stored_size) in bytes per task, the
+process's peak memory, and the node status a run adds (bridge.argo.status: plain and gzip+base64)
+with how the run's object fits Argo's 1 MiB: as is, compressed, or only with node status offloading.
+Targets (docs/LINT.md): split time linear (5,000 tasks within 10x of 500), at most 250 bytes of
+Workflow per task.
 """
 
 from __future__ import annotations
@@ -82,8 +85,10 @@ doc = yaml.safe_load(text)
 # As Argo measures it (workflow/packer getSize: Go's json.Marshal, which writes & < > as \u0026 ...).
 compact = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 compact = len(compact.encode()) + 5 * sum(compact.count(c) for c in "&<>")
+from bridge.argo.status import status_bytes, typical_nodes
+status, status_gz = status_bytes(typical_nodes(doc["spec"]))
 print(json.dumps({"tasks": len(seen["plan"].tasks), "parse": timing["parse"], "bridge": total - timing["parse"],
-                  "yaml": len(text), "json": compact, "error": error,
+                  "yaml": len(text), "json": compact, "error": error, "status": status, "status_gz": status_gz,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 '''
 
@@ -101,6 +106,14 @@ def measure(shape: str, size: int, folder: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _fits(row: dict) -> str:
+    """How a run's Workflow object fits Argo's 1 MiB: as is, with its node status compressed, or offloaded."""
+    limit = 1024 * 1024
+    if row["json"] + row["status"] <= limit:
+        return "as is"
+    return "compressed" if row["json"] + row["status_gz"] <= limit else "needs offload"
+
+
 def main() -> None:
     """Run every shape and size and print one table."""
     parser = argparse.ArgumentParser()
@@ -109,7 +122,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"{'shape':8} {'tasks':>6} {'parse s':>8} {'split s':>8} {'YAML B/task':>12} {'JSON B/task':>12} "
-          f"{'JSON KiB':>9} {'peak MB':>8}")
+          f"{'JSON KiB':>9} {'peak MB':>8} {'status KiB':>10} {'gz KiB':>7}  run fits")
     with tempfile.TemporaryDirectory() as folder:
         for shape in args.shapes.split(","):
             rows = {}
@@ -121,7 +134,8 @@ def main() -> None:
                     continue
                 n = row["tasks"]
                 print(f"{shape:8} {n:>6} {row['parse']:>8.2f} {row['bridge']:>8.2f} {row['yaml'] / n:>12.0f} "
-                      f"{row['json'] / n:>12.0f} {row['json'] / 1024:>9.0f} {row['rss_mb']:>8.0f}"
+                      f"{row['json'] / n:>12.0f} {row['json'] / 1024:>9.0f} {row['rss_mb']:>8.0f} "
+                      f"{row['status'] / 1024:>10.0f} {row['status_gz'] / 1024:>7.0f}  {_fits(row)}"
                       + (f"  refused: {row['error']}" if row["error"] else ""), flush=True)
             if 500 in rows and 5000 in rows and "failed" not in rows[500] and "failed" not in rows[5000]:
                 ratio = rows[5000]["bridge"] / max(rows[500]["bridge"], 1e-9)

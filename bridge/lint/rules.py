@@ -85,11 +85,35 @@ def check_size(document: dict[str, Any]) -> Iterator[Problem]:
             "split the DAG (several Workflows, or WorkflowTemplates referenced with templateRef) or shorten it",
             rule="object-size",
         )
+    elif document.get("kind") in ("Workflow", "WorkflowTemplate", "CronWorkflow"):
+        yield from _check_status_size(document, size)
     elif size > OBJECT_WARN_BYTES:
         yield Problem(
             "", f"the object is {size} bytes as Argo stores it; the status Argo adds for every node may push it "
             "over Kubernetes' 1 MiB limit",
             "enable Argo's node status offloading, or split the DAG", severity=WARNING, rule="object-size",
+        )
+
+
+def _check_status_size(document: dict[str, Any], size: int) -> Iterator[Problem]:
+    """A run's Workflow holds the spec (a WorkflowTemplate's too, as status.storedWorkflowTemplateSpec)
+    and a node status per node; Argo compresses those above 1 MiB and needs them offloaded when even
+    that does not fit (bridge/argo/status.py). Estimated from a run where every task succeeds once."""
+    from bridge.argo.status import MAX_WORKFLOW_SIZE, OFFLOAD_SETTING, status_bytes, typical_nodes
+
+    spec = document.get("spec")
+    if document.get("kind") == "CronWorkflow" and isinstance(spec, dict):
+        spec = spec.get("workflowSpec")
+    if not isinstance(spec, dict):
+        return
+    nodes = typical_nodes(spec)
+    plain, compressed = status_bytes(nodes)
+    if size + compressed > MAX_WORKFLOW_SIZE:
+        yield Problem(
+            "", f"a run of it stores about {plain} bytes of node status ({len(nodes)} nodes, {compressed} bytes "
+            f"compressed) beside its {size} bytes: over Argo's 1 MiB even compressed, so the run fails "
+            "('workflow is longer than maximum allowed size') unless Argo offloads node status",
+            f"set {OFFLOAD_SETTING}, or split the DAG", severity=WARNING, rule="status-size",
         )
 
 

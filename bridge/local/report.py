@@ -65,3 +65,51 @@ def report(run_result: RunResult, dag_id: str, run_date: str) -> dict[str, Any]:
         "state": "success" if run_result.phase == "Succeeded" else "failed",
         "tasks": tasks,
     }
+
+
+def argo_nodes(run_result: RunResult, workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `status.nodes` Argo would store for this run (bridge.argo.status.node_status per node): the
+    entry DAG, each task's node (a Retry node over its pods when the template retries) and the
+    pods, with the run's real inputs, outputs, phases, times and messages. Nodes of the exit
+    handler and of DAGs a task ran are counted as the entry DAG's are."""
+    from bridge.argo.expr import TASK_NAME
+    from bridge.argo.status import node_id, node_status
+    from bridge.local.result import rfc3339
+
+    spec = workflow.get("spec") or {}
+    templates = {t["name"]: t for t in spec.get("templates") or []}
+    entry = templates.get(spec.get("entrypoint", ""), {})
+    name = run_result.workflow_name
+    downstream: dict[str, list[str]] = {}
+    for task in (entry.get("dag") or {}).get("tasks") or []:
+        for upstream in {m.group(0).split(".", 1)[0] for m in TASK_NAME.finditer(str(task.get("depends") or ""))}:
+            downstream.setdefault(upstream, []).append(task["name"])
+
+    def stamp(value: float | None) -> str | None:
+        return None if value is None else rfc3339(value)
+
+    roots = [key for key in run_result.nodes if "." not in key and not any(key in downs for downs in downstream.values())]
+    nodes = [node_status(name, name, kind="DAG", template=entry, phase=run_result.phase, display=name,
+                         children=[node_id(name, f"{name}.{key}") for key in roots],
+                         started=stamp(run_result.started_at), finished=stamp(run_result.finished_at))]
+    for key, node in run_result.nodes.items():
+        template = templates.get(node.template, {})
+        full = f"{name}.{key}"
+        after = [node_id(name, f"{name}.{down}") for down in sorted(downstream.get(key, ()))]
+        kind = "Skipped" if node.kind == "Skipped" else node.kind
+        inputs = {**node.inputs, **{k: v for k, v in node.arguments.items() if v is not None}}  # resolved
+        common: dict[str, Any] = {"template": template, "boundary": name, "inputs": inputs, "outputs": node.outputs,
+                                  "exit_code": node.exit_code}
+        if kind == "Pod" and template.get("retryStrategy"):
+            pods = [f"{full}({attempt.number - 1})" for attempt in node.attempts]
+            nodes.append(node_status(name, full, kind="Retry", phase=node.phase, display=key, message=node.message,
+                                     children=[node_id(name, pod) for pod in pods], started=stamp(node.started_at),
+                                     finished=stamp(node.finished_at), **common))
+            for pod, attempt in zip(pods, node.attempts):
+                nodes.append(node_status(name, pod, kind="Pod", phase=attempt.phase, display=pod[len(name) + 1:],
+                                         message=attempt.message, children=after if pod == pods[-1] else (),
+                                         started=stamp(attempt.started_at), finished=stamp(attempt.finished_at), **common))
+            continue
+        nodes.append(node_status(name, full, kind=kind, phase=node.phase, display=key, message=node.message, children=after,
+                                 started=stamp(node.started_at), finished=stamp(node.finished_at), **common))
+    return nodes

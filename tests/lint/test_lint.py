@@ -270,3 +270,28 @@ def test_configmap_data_is_measured_as_stored() -> None:
     assert (warning.severity, warning.rule) == ("warning", "configmap-size") and "--server-side" in warning.fix
     (error,) = lint_text("c.yaml", configmap(1024 * 1024 + 1))
     assert (error.severity, error.path, error.rule) == ("error", "data", "configmap-size")
+
+
+def _chain_dag(tmp_path: Path, tasks: int, retries: int) -> Path:
+    path = tmp_path / "chain_dag.py"
+    path.write_text(
+        "import datetime, pendulum\nfrom airflow import DAG\n"
+        "try:\n    from airflow.providers.standard.operators.empty import EmptyOperator\n"
+        "except ImportError:\n    from airflow.operators.empty import EmptyOperator\n"
+        f"with DAG('chain_dag', start_date=pendulum.datetime(2024, 1, 1), schedule=None,\n"
+        f"         default_args={{'retries': {retries}, 'retry_delay': datetime.timedelta(seconds=5)}}):\n"
+        f"    ts = [EmptyOperator(task_id=f'task_{{i:05d}}') for i in range({tasks})]\n"
+        "    for a, b in zip(ts, ts[1:]):\n        a >> b\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize("tasks, retries, warned", [(3500, 2, True), (3500, 0, False), (300, 2, False)])
+def test_split_warns_when_a_run_needs_node_status_offloading(tmp_path: Path, tasks: int, retries: int, warned: bool) -> None:
+    # 3,500 tasks fit one object (about 270 bytes each); a run adds a node status per pod, and with
+    # retries a Retry node above each: about 6.7 MB, over 1 MiB with the spec even gzipped.
+    result = run_cli("split", str(_chain_dag(tmp_path, tasks, retries)), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert ("persistence.nodeStatusOffLoad: true" in result.output) == warned, result.output[-2000:]
+    if warned:
+        assert "a run of it stores about" in result.output and f"({2 * tasks + 2} nodes," in result.output

@@ -1,0 +1,168 @@
+"""What Argo stores about a run in the Workflow object itself: one NodeStatus per node. Pure.
+
+The fields are Argo v4.1.2's `NodeStatus` (pkg/apis/workflow/v1alpha1/workflow_types.go) as the
+controller fills them for a DAG task's pod (workflow/controller/operator.go `initializeNode`,
+`executeTemplate`; `wf.NodeID`: the workflow's name, '-', an FNV-32 hash), with a Retry node above
+the pod when the template has a retryStrategy. Argo keeps them in `status.nodes` of the same
+object as the spec; when the whole object passes `MAX_WORKFLOW_SIZE` (1 MiB) the controller
+gzips and base64-encodes them into `status.compressedNodes`, and when even that is too large it
+needs node status offloading (`persistence.nodeStatusOffLoad: true`), else the run fails with
+"workflow is longer than maximum allowed size" (workflow/packer/packer.go `compressWorkflow`,
+workflow/hydrator/hydrator.go `Dehydrate`).
+
+`node_status` builds one node from what a run knows (bridge run's nodes, or a typical run of an
+emitted Workflow: `typical_nodes`); `status_bytes` measures them as Argo would.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bridge.argo.expr import GUARDED_OUTPUT, TASK_NAME
+
+MAX_WORKFLOW_SIZE = 1024 * 1024  # packer.go getMaxWorkflowSize's default
+OFFLOAD_SETTING = "persistence.nodeStatusOffLoad: true (workflow-controller ConfigMap, with a database)"
+_STAMP = "2024-01-01T00:00:00Z"  # RFC 3339, as metav1.Time marshals
+_HOST = "gke-data-pool-1-0123abcd-wxyz"  # a typical Kubernetes node name (hostNodeName)
+EMPTY_DOCUMENT = '{"rows": []}'  # bridge's XCom output default (bridge/emit/argo.py EMPTY_XCOM)
+
+
+def node_id(workflow_name: str, node_name: str) -> str:
+    """wf.NodeID: `<workflow>-<FNV-32a of the node name>` (the entry DAG's node is the workflow's name)."""
+    if node_name == workflow_name:
+        return workflow_name
+    value = 0x811C9DC5
+    for byte in node_name.encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return f"{workflow_name}-{value}"
+
+
+def node_status(
+    workflow_name: str,
+    name: str,
+    *,
+    kind: str,
+    template: Mapping[str, Any] | None,
+    phase: str,
+    display: str,
+    boundary: str | None = None,
+    inputs: Mapping[str, str | None] | None = None,
+    outputs: Mapping[str, str | None] | None = None,
+    exit_code: int | None = None,
+    children: Sequence[str] = (),
+    started: str | None = _STAMP,
+    finished: str | None = _STAMP,
+    message: str = "",
+) -> dict[str, Any]:
+    """One NodeStatus as JSON. `kind`: Pod, Retry, DAG, Suspend, Skipped; `name`: the node's full name."""
+    status: dict[str, Any] = {
+        "id": node_id(workflow_name, name), "name": name, "displayName": display, "type": kind,
+        "templateName": (template or {}).get("name", ""), "templateScope": "local/", "phase": phase,
+    }
+    if boundary is not None:
+        status["boundaryID"] = boundary
+    if message:
+        status["message"] = message
+    if started:
+        status["startedAt"] = started
+    if finished:
+        status["finishedAt"] = finished
+    if kind in ("Pod", "Retry", "DAG"):
+        status["progress"] = "1/1"
+        status["resourcesDuration"] = {"cpu": 1, "memory": 12}
+    declared = _parameters(template, "inputs")
+    if declared and inputs is not None:
+        params: list[dict[str, Any]] = []
+        for param in declared:
+            entry: dict[str, Any] = {key: param[key] for key in ("name", "default", "description") if key in param}
+            if inputs.get(param["name"]) is not None:
+                entry["value"] = inputs[param["name"]]
+            params.append(entry)
+        status["inputs"] = {"parameters": params}
+    produced = _parameters(template, "outputs")
+    if produced and outputs is not None:
+        values = [{**param, "value": outputs[param["name"]]} for param in produced if outputs.get(param["name"]) is not None]
+        status["outputs"] = {"parameters": values, **({"exitCode": str(exit_code)} if exit_code is not None else {})}
+    if children:
+        status["children"] = list(children)
+    if kind == "Pod":
+        status["hostNodeName"] = _HOST
+        status["taskResultSynced"] = True
+    return status
+
+
+def typical_nodes(spec: Mapping[str, Any], name: str = "workflow-x7k2p") -> list[dict[str, Any]]:
+    """The nodes of a run of the Workflow spec `spec` (its entry DAG) in which every task ran once and succeeded.
+
+    Outputs are the declared defaults but `s` (`success`), inputs the DAG task's arguments with
+    references to other tasks' outputs replaced by bridge's empty XCom document: the least a run
+    stores. Real XComs, messages and retries only add to it. `name`: the Workflow's name.
+    """
+    templates = {t["name"]: t for t in spec.get("templates") or [] if isinstance(t, dict) and "name" in t}
+    entry = templates.get(spec.get("entrypoint", ""), {})
+    tasks = [t for t in (entry.get("dag") or {}).get("tasks") or [] if isinstance(t, dict) and "name" in t]
+    downstream: dict[str, list[str]] = {task["name"]: [] for task in tasks}
+    for task in tasks:
+        for upstream in sorted({m.group(0).split(".", 1)[0] for m in TASK_NAME.finditer(str(task.get("depends") or ""))}):
+            if upstream in downstream and upstream != task["name"]:
+                downstream[upstream].append(task["name"])
+    nodes = [node_status(name, name, kind="DAG", template=entry, phase="Succeeded", display=name,
+                         children=[node_id(name, f"{name}.{t['name']}") for t in tasks if not t.get("depends")])]
+    for task in tasks:
+        template = templates.get(task.get("template", ""), {})
+        full = f"{name}.{task['name']}"
+        after = [node_id(name, f"{name}.{down}") for down in downstream[task["name"]]]
+        inputs = _inputs(task, template)
+        if "suspend" in template:
+            nodes.append(node_status(name, full, kind="Suspend", template=template, phase="Succeeded", display=task["name"],
+                                     boundary=name, inputs=inputs, children=after))
+            continue
+        declared = _parameters(template, "outputs")
+        outputs = {p["name"]: str((p.get("valueFrom") or {}).get("default", "")) for p in declared}
+        if "s" in outputs:
+            outputs["s"] = "success"
+        pod: dict[str, Any] = {"template": template, "phase": "Succeeded", "boundary": name, "inputs": inputs,
+                               "outputs": outputs, "exit_code": 0}
+        if template.get("retryStrategy"):
+            child = f"{full}(0)"
+            nodes.append(node_status(name, full, kind="Retry", display=task["name"], children=[node_id(name, child)], **pod))
+            nodes.append(node_status(name, child, kind="Pod", display=f"{task['name']}(0)", children=after, **pod))
+        else:
+            nodes.append(node_status(name, full, kind="Pod", display=task["name"], children=after, **pod))
+    return nodes
+
+
+_OUTPUT = re.compile(r"\{\{\s*tasks\.[a-z0-9-]+\.outputs\.parameters\.[a-z]+\s*\}\}")
+_TAG = re.compile(r"\{\{.*?\}\}")
+
+
+def _inputs(task: Mapping[str, Any], template: Mapping[str, Any]) -> dict[str, str | None]:
+    """A DAG task's input values in a typical run: its arguments with every output reference (plain or
+    guarded) as bridge's empty XCom document, any other tag as a date; else the template's defaults."""
+    values: dict[str, str | None] = {}
+    for param in _parameters(template, "inputs"):
+        default = param.get("value", param.get("default"))
+        values[param["name"]] = default.replace("{{tasks.name}}", task["name"]) if isinstance(default, str) else default
+    for param in _parameters(task, "arguments"):
+        text = _OUTPUT.sub(EMPTY_DOCUMENT, str(param.get("value", "")))
+        values[param["name"]] = _TAG.sub(lambda m: EMPTY_DOCUMENT if GUARDED_OUTPUT.fullmatch(m.group(0)[2:-2]) else "2024-01-01", text)
+    return values
+
+
+def _parameters(holder: Mapping[str, Any] | None, field: str) -> list[dict[str, Any]]:
+    """The named parameters of `holder[field]` (inputs, outputs, arguments); lint also sees invalid documents."""
+    block = (holder or {}).get(field)
+    params = block.get("parameters") if isinstance(block, dict) else None
+    return [p for p in params or [] if isinstance(p, dict) and isinstance(p.get("name"), str)]
+
+
+def status_bytes(nodes: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
+    """(plain, compressed) bytes of `status.nodes` as Argo stores them: compact JSON keyed by node id,
+    and gzip + base64 of it (`status.compressedNodes`, util/file CompressEncodeString)."""
+    content = json.dumps({n["id"]: n for n in nodes}, separators=(",", ":")).encode()
+    return len(content), len(base64.b64encode(gzip.compress(content)))

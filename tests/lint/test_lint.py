@@ -167,6 +167,16 @@ def test_kubernetes_documents_are_checked_on_both_ends_of_the_supported_range() 
         "remove it or fix its spelling"
         for field in ("hostnameOverride", "resources")
     ]
+    # And the other way: 1.36 requires a CronJob's spec, 1.31 a RoleBinding's roleRef.apiGroup.
+    text = yaml.safe_dump_all([
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "r"},
+         "roleRef": {"kind": "Role", "name": "x"}},
+    ])
+    assert [str(f) for f in lint_text("k.yaml", text)] == [
+        "k.yaml: document 1: : 'spec' is a required property (Kubernetes 1.36.0); add the missing field",
+        "k.yaml: document 2: roleRef: 'apiGroup' is a required property (Kubernetes 1.31.0); add the missing field",
+    ]
 
 
 def test_configmap_keys_are_checked() -> None:

@@ -39,6 +39,9 @@ class SourceTask:
     skip_kind: str = ""  # "", "branch", "short_circuit", "short_circuit_all", or "other" (unsupported)
     is_mapped: bool = False
     in_mapped_group: bool = False  # inside an expanded task group (unsupported)
+    # Task ids it pulls XComs from by a literal `task_ids` besides its upstreams; None: it pulls
+    # some other way, so it receives every ancestor's (bridge/airflow/xcom_refs.py).
+    xcom_pulls: tuple[str, ...] | None = ()
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,8 @@ class PlannedTask:
     depends: str  # Argo `depends` expression, "" for roots
     upstream_names: tuple[str, ...]
     when: str = ""  # Argo `when` expression, "" when the task always runs once `depends` holds
-    guarded: frozenset[str] = frozenset()  # upstreams whose outputs it reads guarded (semantics.guarded_ref)
+    xcom_sources: tuple[str, ...] = ()  # the tasks whose `x` it receives (Argo names): upstreams, pulled ancestors
+    safe_outputs: frozenset[str] = frozenset()  # tasks whose outputs exist when it runs; others read guarded
 
 
 @dataclass(frozen=True)

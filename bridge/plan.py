@@ -7,7 +7,7 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -260,6 +260,7 @@ def plan_workflow(
     sync = run_sync(dag, workflow_name, locks)
     task_names = names.argo_names([task.task_id for task in dag.tasks])
     by_id = {task.task_id: task for task in dag.tasks}
+    upstream_of = {task.task_id: task.upstream for task in dag.tasks}
     downstream: dict[str, set[str]] = {task.task_id: set() for task in dag.tasks}
     for task in dag.tasks:
         for up in task.upstream:
@@ -269,6 +270,8 @@ def plan_workflow(
         for task in dag.tasks
         if task.skip_kind == "short_circuit_all"
     }
+    conditions_of = {task.task_id: semantics.task_conditions(task, task_names, by_id, short_circuits) for task in dag.tasks}
+    by_name = {task_names[task_id]: task_id for task_id in conditions_of}
     specs: dict[str, TemplateSpec] = {}
     planned: list[PlannedTask] = []
     settings: list[tuple[str, str]] = []
@@ -284,7 +287,11 @@ def plan_workflow(
         spec = replace(spec, name=_template_name(spec))
         specs.setdefault(spec.name, spec)
         upstream_names = tuple(sorted(task_names[up] for up in task.upstream))
-        conditions = semantics.task_conditions(task, task_names, by_id, short_circuits)
+        conditions = conditions_of[task.task_id]
+        sources = tuple(sorted(task_names[s] for s in xcom_sources(task.task_id, upstream_of, task.xcom_pulls)))
+        safe = conditions.safe
+        if set(sources) - set(upstream_names):
+            safe = _required_outputs(task.task_id, conditions_of, by_name)
         planned.append(
             PlannedTask(
                 name=task_names[task.task_id],
@@ -294,7 +301,8 @@ def plan_workflow(
                 depends=conditions.depends,
                 upstream_names=upstream_names,
                 when=conditions.when,
-                guarded=conditions.guarded,
+                xcom_sources=sources,
+                safe_outputs=safe,
             )
         )
         extra = task_settings(task)
@@ -326,3 +334,37 @@ def task_settings(task: SourceTask) -> str:
     if task.executor_config:
         data["executor_config"] = json.loads(task.executor_config)
     return json.dumps(data, sort_keys=True) if data else ""
+
+
+def xcom_sources(task_id: str, upstream: Mapping[str, Iterable[str]], pulled: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The tasks whose XCom rows `task_id` receives: its direct upstreams plus the ancestors it pulls
+    from by a literal id (SourceTask.xcom_pulls), or every ancestor when that is None (dynamic).
+    A pulled task that is no ancestor may not have run yet (in Airflow too): it is not passed."""
+    direct = set(upstream.get(task_id, ()))
+    if pulled is not None and not (set(pulled) - direct):
+        return tuple(sorted(direct))
+    ancestors: set[str] = set()
+    stack = list(direct)
+    while stack:
+        current = stack.pop()
+        if current not in ancestors:
+            ancestors.add(current)
+            stack.extend(upstream.get(current, ()))
+    return tuple(sorted(ancestors if pulled is None else direct | (set(pulled) & ancestors)))
+
+
+def _required_outputs(task_id: str, conditions: Mapping[str, semantics.Conditions], by_name: Mapping[str, str]) -> frozenset[str]:
+    """The tasks (Argo names) whose outputs exist whenever `task_id` runs: those its `depends`
+    requires to be Succeeded or Skipped, and theirs in turn (a Succeeded or Skipped node's own
+    `depends` held), so a pulled ancestor behind a chain of `all_success` tasks is read plainly.
+    `by_name`: Argo name -> task id. Walked only for tasks that receive more than their upstreams."""
+    found: set[str] = set()
+    stack = list(conditions[task_id].safe)
+    while stack:
+        name = stack.pop()
+        if name not in found:
+            found.add(name)
+            upstream = by_name.get(name)
+            if upstream is not None:
+                stack.extend(conditions[upstream].safe)
+    return frozenset(found)

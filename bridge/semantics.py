@@ -42,13 +42,13 @@ TRIGGER_RULES = (
 class Conditions:
     """The Argo conditions of one DAG task ("" when absent).
 
-    `guarded`: the direct upstreams whose outputs this task reads through a guarded reference,
-    because its `depends` lets it run after they failed (see `guarded_ref`).
+    `safe`: the tasks whose outputs exist whenever this one runs (its `depends` requires them to be
+    Succeeded or Skipped); any other task's outputs it reads through a guarded reference (`guarded_ref`).
     """
 
     depends: str
     when: str
-    guarded: frozenset[str] = frozenset()
+    safe: frozenset[str] = frozenset()
 
 
 # ---- depends terms (Argo node phases) -------------------------------------------------------
@@ -301,7 +301,7 @@ def task_conditions(
                 when = _and(when, _not_short_circuited(names[short_circuit]))
     # Any other task read here may have failed with its pod lost, leaving no outputs.
     kept = frozenset(safe)
-    return Conditions(depends, guard_references(when, kept), frozenset(ups) - kept)
+    return Conditions(depends, guard_references(when, kept), kept)
 
 
 def dagrun_state_tasks(tasks: Mapping[str, SourceTask], downstream: Mapping[str, set[str]]) -> list[str]:

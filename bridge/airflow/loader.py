@@ -13,6 +13,7 @@ from typing import Any
 
 from bridge.airflow import compat
 from bridge.airflow.timetables import describe_schedule
+from bridge.airflow.xcom_refs import pulled_task_ids
 from bridge.errors import DagLoadError
 from bridge.model import SourceDag, SourceTask
 
@@ -188,6 +189,7 @@ def describe_task(task: Any, dag_has_setups: bool = True) -> SourceTask:
         skip_kind=compat.skip_kind(task),
         is_mapped=compat.is_mapped(task),
         in_mapped_group=compat.in_mapped_group(task),
+        xcom_pulls=pulled_task_ids(task),
     )
 
 

@@ -112,9 +112,9 @@ def _dag_task(task: PlannedTask, run: RunSource) -> dict[str, Any]:
     if task.name != task.task_id:
         # The template's default is the DAG task's own name ({{tasks.name}}).
         parameters.append({"name": TASK_INPUT, "value": task.task_id})
-    if task.upstream_names:
+    if task.xcom_sources:
         # Each document is one JSON object: no separator needed (docs/DESIGN.md, XCom input).
-        joined = "".join(output_ref(up, XCOM_OUTPUT, up in task.guarded) for up in task.upstream_names)
+        joined = "".join(output_ref(up, XCOM_OUTPUT, up not in task.safe_outputs) for up in task.xcom_sources)
         parameters.append({"name": XCOM_INPUT, "value": joined})
     if run == TEMPLATE_INPUTS:
         parameters += [{"name": name, "value": run.ref(name)} for name in RUN_PARAMETERS]

@@ -13,7 +13,7 @@ from typing import Any
 
 from bridge import constants
 from bridge.runtime import env as runtime_env
-from bridge.runtime.xcom import XComRow, merge_rows, oversize_message, render_document
+from bridge.runtime.xcom import XComRow, oversize_message, render_document
 from bridge.version_compat import AIRFLOW_VERSION, is_mapped
 
 EXIT_SUCCESS = 0
@@ -175,7 +175,6 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
     interval = taskfile.data_interval(dag, logical_date)
     # A task clears its own XComs when it starts: rows under its own id must not come back.
     received = [row for row in request.xcom_in if row.task_id != task_id]
-    outcome.rows = received
     with compat.session_scope() as session:
         dag_run = database.create_dag_run(
             dag,
@@ -210,7 +209,9 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
                "check the task's start_date/end_date); reporting it as failed")
     elif state != outcome.state:
         notice(f"task {task_id!r} ended in state {state!r}; reporting it as failed")
-    outcome.rows = merge_rows(received, pushed)
+    # Only what this task pushed: each downstream task receives its sources' rows directly
+    # (docs/DESIGN.md, "XCom input"), so nothing is passed on and the documents stay linear.
+    outcome.rows = sorted(pushed, key=lambda row: row.sort_key)
     outcome.branch = hooks.read_decision(os.environ["BRIDGE_BRANCH_RECORD"])
     outcome.retries_left = request.attempt < (getattr(task, "retries", 0) or 0)
     outcome.exit_code = exit_code(outcome)

@@ -92,13 +92,6 @@ def parse_documents(text: str, source: str = "--xcom-in") -> list[XComRow]:
     return sorted(merged.values(), key=lambda r: r.sort_key)
 
 
-def merge_rows(received: Iterable[XComRow], pushed: Iterable[XComRow]) -> list[XComRow]:
-    """Received rows plus pushed rows (the task's own win), sorted."""
-    merged = {row.sort_key: row for row in received}
-    merged.update((row.sort_key, row) for row in pushed)
-    return sorted(merged.values(), key=lambda r: r.sort_key)
-
-
 def render_document(rows: Iterable[XComRow]) -> str:
     """One line of JSON: `{"rows": [...]}` (compact, stable key order)."""
     return json.dumps({"rows": [row.to_json() for row in rows]}, separators=(",", ":"), ensure_ascii=False)

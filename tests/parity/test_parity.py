@@ -71,6 +71,8 @@ def airflow_dags_test(dag_file: Path, dag_id: str, tmp_path: Path) -> dict:
     for source in (dag_file, dag_file.parent / "_compat.py"):
         if source.exists():
             shutil.copy(source, dags / source.name)
+    if (dag_file.parent / "scripts").is_dir():  # template files of the corpus (template_searchpath)
+        shutil.copytree(dag_file.parent / "scripts", dags / "scripts")
     db = home / "airflow.db"
     shutil.copy(airflow_db_template(), db)
     env = {

@@ -14,7 +14,6 @@ from bridge.runtime.xcom import (
     ARGO_PARAMETER_LIMIT,
     XComDocumentError,
     XComRow,
-    merge_rows,
     oversize_message,
     parse_documents,
     render_document,
@@ -74,10 +73,9 @@ def test_bad_documents(text: str, message: str) -> None:
         parse_documents(text)
 
 
-def test_pushed_rows_win_and_render_is_one_line() -> None:
-    received = [XComRow("t", -1, "return_value", "1"), XComRow("a", -1, "k", "2")]
-    merged = merge_rows(received, [XComRow("t", -1, "return_value", "3")])
-    assert render_document(merged) == (
+def test_render_is_one_line() -> None:
+    rows = [XComRow("a", -1, "k", "2"), XComRow("t", -1, "return_value", "3")]
+    assert render_document(rows) == (
         '{"rows":[{"task_id":"a","map_index":-1,"key":"k","value":"2"},'
         '{"task_id":"t","map_index":-1,"key":"return_value","value":"3"}]}'
     )

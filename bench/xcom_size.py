@@ -12,6 +12,8 @@ Then, from the run's nodes:
 - stored: every node's `x` output document as Argo keeps it in the Workflow's status (the ratio
   stored/pushed is the issue-16 target, <= 2x; the earlier transport passed every row on, so a
   chain stored ~N^2/2 rows);
+- earlier: what the earlier transport stored for the same run (each document: the task's rows
+  and all its ancestors'), the baseline computed from this run's own rows;
 - inputs: the `x` inputs Argo also keeps per node (each source's document once per reader);
 - status: the whole node status (bridge.argo.status via bridge.local.report.argo_nodes), plain
   and compressed as Argo stores it.
@@ -71,17 +73,41 @@ def measure(shape: str, size: int, folder: str, parallelism: int) -> dict:
     seconds = time.perf_counter() - start
     state = report(run, f"xcom_{shape}", "2024-01-01")["state"]
     pushed = values = stored = inputs = 0
-    for node in run.nodes.values():
+    own: dict[str, int] = {}  # node -> bytes of its rows
+    for key, node in run.nodes.items():
         document = (node.outputs or {}).get("x")
+        own[key] = 0
         if document:
             stored += len(document.encode())
             for row in json.loads(document)["rows"]:
-                pushed += len(json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode())
+                size = len(json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode())
+                pushed, own[key] = pushed + size, own[key] + size
                 values += len(row["value"].encode())
         inputs += len((node.arguments.get("x") or "").encode())
+    # The earlier transport, from the same run: every document held its task's rows and all its ancestors'.
+    earlier = sum(own[key] + sum(own.get(a, 0) for a in _ancestors(workflow, key))
+                  for key, node in run.nodes.items() if (node.outputs or {}).get("x"))
     plain, compressed = status_bytes(argo_nodes(run, workflow))
     return {"tasks": result.task_count, "state": state, "seconds": seconds, "pushed": pushed, "values": values,
-            "stored": stored, "inputs": inputs, "status": plain, "status_gz": compressed}
+            "stored": stored, "earlier": earlier, "inputs": inputs, "status": plain, "status_gz": compressed}
+
+
+def _ancestors(workflow: dict, task: str) -> set[str]:
+    """Every ancestor of an entry-DAG task, from the Workflow's `depends`."""
+    from bridge.argo.expr import TASK_NAME
+
+    spec = workflow["spec"]
+    entry = next(t for t in spec["templates"] if t["name"] == spec["entrypoint"])
+    upstream = {t["name"]: {m.group(0).split(".", 1)[0] for m in TASK_NAME.finditer(t.get("depends") or "")}
+                for t in entry["dag"]["tasks"]}
+    found: set[str] = set()
+    stack = list(upstream.get(task, ()))
+    while stack:
+        name = stack.pop()
+        if name in upstream and name not in found:
+            found.add(name)
+            stack.extend(upstream[name])
+    return found
 
 
 def main() -> None:
@@ -92,14 +118,14 @@ def main() -> None:
     parser.add_argument("--parallelism", type=int, default=2)
     args = parser.parse_args()
     print(f"{'shape':7} {'tasks':>6} {'state':>8} {'run s':>7} {'pushed B':>9} {'values B':>9} {'stored B':>9} "
-          f"{'stored/pushed':>13} {'inputs B':>9} {'status KiB':>10} {'gz KiB':>7}")
+          f"{'stored/pushed':>13} {'earlier B':>10} {'inputs B':>9} {'status KiB':>10} {'gz KiB':>7}")
     with tempfile.TemporaryDirectory() as folder:
         for shape, size in (("chain", args.chain), ("fanout", args.fanout), ("mapped", args.mapped)):
             if size <= 0:
                 continue
             row = measure(shape, size, folder, args.parallelism)
             print(f"{shape:7} {row['tasks']:>6} {row['state']:>8} {row['seconds']:>7.1f} {row['pushed']:>9} {row['values']:>9} "
-                  f"{row['stored']:>9} {row['stored'] / max(row['pushed'], 1):>12.2f}x {row['inputs']:>9} "
+                  f"{row['stored']:>9} {row['stored'] / max(row['pushed'], 1):>12.2f}x {row['earlier']:>10} {row['inputs']:>9} "
                   f"{row['status'] / 1024:>10.0f} {row['status_gz'] / 1024:>7.0f}", flush=True)
     sys.stdout.flush()
 

@@ -18,6 +18,7 @@ producer in a literal, or make it an upstream (docs/SEMANTICS.md, "XCom").
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import os
 import textwrap
@@ -58,25 +59,39 @@ def pulled_task_ids(task: Any) -> tuple[str, ...] | None:
 
 
 def _scan_templates(task: Any, pulls: _Pulls) -> None:
-    env = _jinja_env(task)
+    env: Any = None  # the DAG's Jinja environment, built only for a task that needs it (it is not cheap)
     extensions = tuple(getattr(task, "template_ext", ()) or ())
     for name in getattr(task, "template_fields", ()) or ():
         for text in _strings(getattr(task, name, None)):
-            if extensions and text.endswith(extensions) and env is not None:
+            if extensions and text.endswith(extensions):
+                env = env or _jinja_env(task)
                 try:
-                    text = env.loader.get_source(env, text)[0] if env.loader else text
+                    text = env.loader.get_source(env, text)[0] if env is not None and env.loader else text
                 except Exception:  # not a file after all: Airflow renders it as text too
                     pass
             if "xcom_pull" in text or "XCom" in text:
+                env = env or _jinja_env(task)
                 _scan_jinja(text, env, pulls)
+
+
+_ENVS: dict[int, tuple[Any, Any]] = {}  # id(dag) -> (dag, its Jinja environment): one per DAG, not per task
 
 
 def _jinja_env(task: Any) -> Any:
     dag = getattr(task, "dag", None)
-    try:
-        return dag.get_template_env() if dag is not None else None
-    except Exception:
+    if dag is None:
         return None
+    cached = _ENVS.get(id(dag))
+    if cached is not None and cached[0] is dag:
+        return cached[1]
+    try:
+        env = dag.get_template_env()
+    except Exception:
+        env = None
+    if len(_ENVS) > 256:
+        _ENVS.clear()
+    _ENVS[id(dag)] = (dag, env)
+    return env
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -138,6 +153,7 @@ def _functions(task: Any) -> Iterator[Any]:
         yield cls
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_project_code(obj: Any) -> bool:
     try:
         path = inspect.getsourcefile(obj) or ""
@@ -149,16 +165,28 @@ def _is_project_code(obj: Any) -> bool:
 
 def _scan_python(obj: Any, pulls: _Pulls) -> None:
     try:
-        source = textwrap.dedent(inspect.getsource(inspect.unwrap(obj)))
+        found = _python_pulls(inspect.unwrap(obj))
+    except TypeError:  # unhashable: read it uncached
+        found = _python_pulls.__wrapped__(inspect.unwrap(obj))
+    pulls.ids.update(found.ids)
+    pulls.dynamic = pulls.dynamic or found.dynamic
+
+
+@functools.lru_cache(maxsize=4096)
+def _python_pulls(obj: Any) -> _Pulls:
+    """The pulls in one function's or class's source, read once per object (a factory's tasks share it)."""
+    pulls = _Pulls()
+    try:
+        source = textwrap.dedent(inspect.getsource(obj))
     except (TypeError, OSError):
-        return  # a builtin or code without source: nothing Python can show
+        return pulls  # a builtin or code without source: nothing Python can show
     if "xcom_pull" not in source and "XCom" not in source:
-        return
+        return pulls
     try:
         tree = ast.parse(source)
     except SyntaxError:  # a lambda inside a larger expression: its line alone does not parse
         pulls.dynamic = True
-        return
+        return pulls
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
@@ -167,6 +195,7 @@ def _scan_python(obj: Any, pulls: _Pulls) -> None:
             pulls.add(_python_literal(argument))
         elif node.func.attr in _XCOM_READS and isinstance(node.func.value, ast.Name) and node.func.value.id == "XCom":
             pulls.dynamic = True
+    return pulls
 
 
 def _python_literal(node: ast.expr | None) -> Any:

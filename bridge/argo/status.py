@@ -161,8 +161,12 @@ def _parameters(holder: Mapping[str, Any] | None, field: str) -> list[dict[str, 
     return [p for p in params or [] if isinstance(p, dict) and isinstance(p.get("name"), str)]
 
 
-def status_bytes(nodes: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
+def status_bytes(nodes: Sequence[Mapping[str, Any]], compress_above: int = 0) -> tuple[int, int]:
     """(plain, compressed) bytes of `status.nodes` as Argo stores them: compact JSON keyed by node id,
-    and gzip + base64 of it (`status.compressedNodes`, util/file CompressEncodeString)."""
+    and gzip + base64 of it (`status.compressedNodes`, util/file CompressEncodeString). Argo
+    compresses only a large object: with `compress_above`, a plain size at most that is returned
+    as its own compressed size too (no gzip run)."""
     content = json.dumps({n["id"]: n for n in nodes}, separators=(",", ":")).encode()
+    if len(content) <= compress_above:
+        return len(content), len(content)
     return len(content), len(base64.b64encode(gzip.compress(content)))

@@ -94,12 +94,11 @@ def measure(shape: str, size: int, folder: str, parallelism: int) -> dict:
 
 def _ancestors(workflow: dict, task: str) -> set[str]:
     """Every ancestor of an entry-DAG task, from the Workflow's `depends`."""
-    from bridge.argo.expr import TASK_NAME
+    from bridge.argo.expr import depends_names
 
     spec = workflow["spec"]
     entry = next(t for t in spec["templates"] if t["name"] == spec["entrypoint"])
-    upstream = {t["name"]: {m.group(0).split(".", 1)[0] for m in TASK_NAME.finditer(t.get("depends") or "")}
-                for t in entry["dag"]["tasks"]}
+    upstream = {t["name"]: depends_names(t.get("depends") or "") for t in entry["dag"]["tasks"]}
     found: set[str] = set()
     stack = list(upstream.get(task, ()))
     while stack:

@@ -343,13 +343,7 @@ def xcom_sources(task_id: str, upstream: Mapping[str, Iterable[str]], pulled: tu
     direct = set(upstream.get(task_id, ()))
     if pulled is not None and not (set(pulled) - direct):
         return tuple(sorted(direct))
-    ancestors: set[str] = set()
-    stack = list(direct)
-    while stack:
-        current = stack.pop()
-        if current not in ancestors:
-            ancestors.add(current)
-            stack.extend(upstream.get(current, ()))
+    ancestors = semantics.descendants(task_id, upstream)  # the walk downstream, over the upstream edges
     return tuple(sorted(ancestors if pulled is None else direct | (set(pulled) & ancestors)))
 
 

@@ -332,8 +332,8 @@ def verdict_depends(state_tasks: Iterable[str], leaves: Iterable[str]) -> str:
     return _and(_all(not_failed(n) for n in state), _all(done(n) for n in others))
 
 
-def descendants(task_id: str, downstream: Mapping[str, set[str]]) -> frozenset[str]:
-    """Every task reachable downstream of `task_id`."""
+def descendants(task_id: str, downstream: Mapping[str, Iterable[str]]) -> frozenset[str]:
+    """Every task reachable downstream of `task_id` (given the upstream edges: every ancestor)."""
     seen: set[str] = set()
     stack = list(downstream.get(task_id, ()))
     while stack:

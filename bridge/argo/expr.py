@@ -34,6 +34,12 @@ TASK_NAME = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?\.[A-Z][a-zA-Z]+)|([a-zA-Z0-9
 GUARDED_OUTPUT = re.compile(r"=get\(tasks\['([a-z0-9-]+)'\],'outputs'\)\?\.parameters\?\.([a-zA-Z0-9_-]+)\?\?'([^']*)'")
 
 
+def depends_names(depends: str) -> set[str]:
+    """The task names a `depends` expression names, tokenised as ancestry.go does (`a.Succeeded` -> a)."""
+    names = {(match.group(1) or match.group(2)).split(".", 1)[0] for match in TASK_NAME.finditer(depends)}
+    return names - {"true", "false"}
+
+
 class ExpressionError(ValueError):
     """A `depends` or `when` expression Argo could not evaluate (the node ends in Error)."""
 

@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.argo.expr import GUARDED_OUTPUT, TASK_NAME
+from bridge.argo.expr import GUARDED_OUTPUT, depends_names
 
 MAX_WORKFLOW_SIZE = 1024 * 1024  # packer.go getMaxWorkflowSize's default
 OFFLOAD_SETTING = "persistence.nodeStatusOffLoad: true (workflow-controller ConfigMap, with a database)"
@@ -106,11 +106,7 @@ def typical_nodes(spec: Mapping[str, Any], name: str = "workflow-x7k2p") -> list
     templates = {t["name"]: t for t in spec.get("templates") or [] if isinstance(t, dict) and "name" in t}
     entry = templates.get(spec.get("entrypoint", ""), {})
     tasks = [t for t in (entry.get("dag") or {}).get("tasks") or [] if isinstance(t, dict) and "name" in t]
-    downstream: dict[str, list[str]] = {task["name"]: [] for task in tasks}
-    for task in tasks:
-        for upstream in sorted({m.group(0).split(".", 1)[0] for m in TASK_NAME.finditer(str(task.get("depends") or ""))}):
-            if upstream in downstream and upstream != task["name"]:
-                downstream[upstream].append(task["name"])
+    downstream = children(tasks)
     nodes = [node_status(name, name, kind="DAG", template=entry, phase="Succeeded", display=name,
                          children=[node_id(name, f"{name}.{t['name']}") for t in tasks if not t.get("depends")])]
     for task in tasks:
@@ -135,6 +131,16 @@ def typical_nodes(spec: Mapping[str, Any], name: str = "workflow-x7k2p") -> list
         else:
             nodes.append(node_status(name, full, kind="Pod", display=task["name"], children=after, **pod))
     return nodes
+
+
+def children(tasks: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """DAG task name -> the tasks whose `depends` names it, in task order: its node's `children`."""
+    downstream: dict[str, list[str]] = {str(task["name"]): [] for task in tasks}
+    for task in tasks:
+        for upstream in sorted(depends_names(str(task.get("depends") or ""))):
+            if upstream in downstream and upstream != task["name"]:
+                downstream[upstream].append(str(task["name"]))
+    return downstream
 
 
 _OUTPUT = re.compile(r"\{\{\s*tasks\.[a-z0-9-]+\.outputs\.parameters\.[a-z]+\s*\}\}")

@@ -72,23 +72,20 @@ def argo_nodes(run_result: RunResult, workflow: dict[str, Any]) -> list[dict[str
     entry DAG, each task's node (a Retry node over its pods when the template retries) and the
     pods, with the run's real inputs, outputs, phases, times and messages. Nodes of the exit
     handler and of DAGs a task ran are counted as the entry DAG's are."""
-    from bridge.argo.expr import TASK_NAME
-    from bridge.argo.status import node_id, node_status
+    from bridge.argo.status import children, node_id, node_status
     from bridge.local.result import rfc3339
 
     spec = workflow.get("spec") or {}
     templates = {t["name"]: t for t in spec.get("templates") or []}
     entry = templates.get(spec.get("entrypoint", ""), {})
     name = run_result.workflow_name
-    downstream: dict[str, list[str]] = {}
-    for task in (entry.get("dag") or {}).get("tasks") or []:
-        for upstream in {m.group(0).split(".", 1)[0] for m in TASK_NAME.finditer(str(task.get("depends") or ""))}:
-            downstream.setdefault(upstream, []).append(task["name"])
+    downstream = children((entry.get("dag") or {}).get("tasks") or [])
+    after_another = {down for downs in downstream.values() for down in downs}
 
     def stamp(value: float | None) -> str | None:
         return None if value is None else rfc3339(value)
 
-    roots = [key for key in run_result.nodes if "." not in key and not any(key in downs for downs in downstream.values())]
+    roots = [key for key in run_result.nodes if "." not in key and key not in after_another]
     nodes = [node_status(name, name, kind="DAG", template=entry, phase=run_result.phase, display=name,
                          children=[node_id(name, f"{name}.{key}") for key in roots],
                          started=stamp(run_result.started_at), finished=stamp(run_result.finished_at))]

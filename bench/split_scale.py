@@ -1,6 +1,6 @@
 """How `bridge split` scales: 100 to 5,000 tasks, four DAG shapes, one run.
 
-    python bench/split_scale.py [--sizes 100,500,1000,5000] [--shapes chain,fanout,groups,longids]
+    python bench/split_scale.py [--sizes 100,500,1000,5000] [--shapes chain,fanout,groups,dense,longids,bash,layers]
 
 For each DAG it reports, from a fresh process: Airflow's own DAG parse (DagBag), the rest of
 `bridge split` (describe, plan, emit, lint, write), the Workflow's size as YAML and as Argo measures
@@ -27,6 +27,10 @@ try:
 except ImportError:
     from airflow.operators.empty import EmptyOperator
 try:
+    from airflow.providers.standard.operators.bash import BashOperator
+except ImportError:
+    from airflow.operators.bash import BashOperator
+try:
     from airflow.sdk import TaskGroup
 except ImportError:
     from airflow.utils.task_group import TaskGroup
@@ -50,6 +54,18 @@ BODIES = {
              "        prev >> tg\n        prev = tg\n",
     "longids": "    ts = [EmptyOperator(task_id=f'step_{i:05d}_' + 'a_rather_long_descriptive_task_name_' * 5) for i in range(N)]\n"
                "    for a, b in zip(ts, ts[1:]):\n        a >> b\n",
+    # the same 45-character ids on Bash tasks: each may skip itself (exit 99) and push an XCom, so
+    # each reads its upstream's state and XCom (EmptyOperators do neither: docs/SEMANTICS.md, "Size")
+    "bash": "    ts = [BashOperator(task_id=f'extract_and_load_partition_{i:05d}_of_the_day', bash_command='echo ok') for i in range(N)]\n"
+            "    for a, b in zip(ts, ts[1:]):\n        a >> b\n",
+    # issue 16's DAG: 30 layers (N=3060) of 100 tasks with 45-character ids, each layer opened and
+    # joined through one task
+    "layers": "    prev = None\n    for layer in range(N // 102):\n"
+              "        start = EmptyOperator(task_id=f'layer_{layer:02d}_partitions_ready_to_be_loaded_ok')\n"
+              "        work = [EmptyOperator(task_id=f'layer_{layer:02d}_extract_and_load_partition_{i:03d}_daily') for i in range(100)]\n"
+              "        join = EmptyOperator(task_id=f'layer_{layer:02d}_all_partitions_loaded_and_checked_ok')\n"
+              "        if prev is not None:\n            prev >> start\n"
+              "        start >> work >> join\n        prev = join\n",
 }
 
 MEASURE = r'''

@@ -42,6 +42,9 @@ class SourceTask:
     # Task ids it pulls XComs from by a literal `task_ids` besides its upstreams; None: it pulls
     # some other way, so it receives every ancestor's (bridge/airflow/xcom_refs.py).
     xcom_pulls: tuple[str, ...] | None = ()
+    # Its run does nothing (an EmptyOperator, bridge.airflow.compat.is_noop): it reads no XCom of its
+    # upstreams (it receives only xcom_pulls) and never ends skipped by itself.
+    is_noop: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ class PlannedTask:
 
     name: str
     task_id: str
-    task_file: str  # relative to the output folder: "dags/<dag_id>/<task_id>.py"
+    task_file: str  # relative to the output folder: "dags/<dag_id>/<name>.py" (the Argo task name)
     template: str
     depends: str  # Argo `depends` expression, "" for roots
     upstream_names: tuple[str, ...]

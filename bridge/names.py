@@ -6,7 +6,10 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-TASK_NAME_MAX = 128  # Argo template and DAG-task names
+# DAG-task names (Argo allows 128): each name is written up to four times per edge (the task, and its
+# downstreams' `depends`, `when` and XCom references), so long Airflow ids would dominate the
+# Workflow's size; 63, a Kubernetes name's length, keeps ids readable (docs/SEMANTICS.md, "Size").
+TASK_NAME_MAX = 63
 WORKFLOW_PREFIX_MAX = 57  # generateName: Argo appends 5 chars, Kubernetes allows 63 (DNS label)
 CRON_NAME_MAX = 52  # CronJob / CronWorkflow names
 

@@ -270,7 +270,7 @@ def plan_workflow(
         for task in dag.tasks
         if task.skip_kind == "short_circuit_all"
     }
-    conditions_of = {task.task_id: semantics.task_conditions(task, task_names, by_id, short_circuits) for task in dag.tasks}
+    conditions_of = semantics.dag_conditions(by_id, task_names, short_circuits)
     by_name = {task_names[task_id]: task_id for task_id in conditions_of}
     specs: dict[str, TemplateSpec] = {}
     planned: list[PlannedTask] = []
@@ -288,7 +288,7 @@ def plan_workflow(
         specs.setdefault(spec.name, spec)
         upstream_names = tuple(sorted(task_names[up] for up in task.upstream))
         conditions = conditions_of[task.task_id]
-        sources = tuple(sorted(task_names[s] for s in xcom_sources(task.task_id, upstream_of, task.xcom_pulls)))
+        sources = tuple(sorted(task_names[s] for s in xcom_sources(task.task_id, upstream_of, task.xcom_pulls, not task.is_noop)))
         safe = conditions.safe
         if set(sources) - set(upstream_names):
             safe = _required_outputs(task.task_id, conditions_of, by_name)
@@ -296,7 +296,7 @@ def plan_workflow(
             PlannedTask(
                 name=task_names[task.task_id],
                 task_id=task.task_id,
-                task_file=f"dags/{dag.dag_id}/{task.task_id}.py",
+                task_file=f"dags/{dag.dag_id}/{task_names[task.task_id]}.py",
                 template=spec.name,
                 depends=conditions.depends,
                 upstream_names=upstream_names,
@@ -336,11 +336,14 @@ def task_settings(task: SourceTask) -> str:
     return json.dumps(data, sort_keys=True) if data else ""
 
 
-def xcom_sources(task_id: str, upstream: Mapping[str, Iterable[str]], pulled: tuple[str, ...] | None) -> tuple[str, ...]:
-    """The tasks whose XCom rows `task_id` receives: its direct upstreams plus the ancestors it pulls
-    from by a literal id (SourceTask.xcom_pulls), or every ancestor when that is None (dynamic).
+def xcom_sources(
+    task_id: str, upstream: Mapping[str, Iterable[str]], pulled: tuple[str, ...] | None, reads_upstreams: bool = True
+) -> tuple[str, ...]:
+    """The tasks whose XCom rows `task_id` receives: its direct upstreams (unless its run cannot read
+    them: SourceTask.is_noop) plus the ancestors it pulls from by a literal id
+    (SourceTask.xcom_pulls), or every ancestor when that is None (dynamic).
     A pulled task that is no ancestor may not have run yet (in Airflow too): it is not passed."""
-    direct = set(upstream.get(task_id, ()))
+    direct = set(upstream.get(task_id, ())) if reads_upstreams else set()
     if pulled is not None and not (set(pulled) - direct):
         return tuple(sorted(direct))
     ancestors = semantics.descendants(task_id, upstream)  # the walk downstream, over the upstream edges

@@ -13,11 +13,9 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from bridge.argo.versions import ArgoVersion
 from bridge.argo.versions import warnings as argo_warnings
-from bridge.emit.argo import TASK_INPUT
 from bridge.errors import BridgeError
 from bridge.model import NO_POD_SETTINGS, PodSettings
 
@@ -45,18 +43,13 @@ def ensure_db_template() -> None:
         raise BridgeError(f"bridge-task prepare failed: {done.stderr.strip().splitlines()[-1:]}")
 
 
-def _argo_tasks(workflow: Mapping[str, Any], task_ids: tuple[str, ...]) -> frozenset[str]:
-    """The entry DAG's task names of Airflow `task_ids` (the `task` argument, else the name itself)."""
-    spec = workflow["spec"]
-    entry = next(t for t in spec["templates"] if t["name"] == spec["entrypoint"])
-    names: dict[str, str] = {}
-    for task in (entry.get("dag") or {}).get("tasks") or []:
-        args = {p["name"]: p.get("value") for p in (task.get("arguments") or {}).get("parameters") or []}
-        names[str(args.get(TASK_INPUT) or task["name"])] = task["name"]
-    unknown = sorted(set(task_ids) - set(names))
+def _argo_tasks(task_ids: Mapping[str, str], lost: tuple[str, ...]) -> frozenset[str]:
+    """The DAG task names of Airflow task ids `lost` (`task_ids`: name -> Airflow task id)."""
+    names = {task_id: name for name, task_id in task_ids.items()}
+    unknown = sorted(set(lost) - set(names))
     if unknown:
         raise BridgeError(f"--lose-pod: no task {', '.join(map(repr, unknown))} in the DAG")
-    return frozenset(names[task_id] for task_id in task_ids)
+    return frozenset(names[task_id] for task_id in lost)
 
 
 def run_dag(
@@ -114,7 +107,7 @@ def run_dag(
         raise
     workflow = load_workflow(result.workflow_path)
     try:
-        lost = _argo_tasks(workflow, lose_pods)
+        lost = _argo_tasks(result.task_ids, lose_pods)
     except BridgeError:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -156,8 +149,8 @@ def run_dag(
     except WorkflowError as error:
         shutil.rmtree(work, ignore_errors=True)
         raise BridgeError(f"the emitted Workflow cannot run: {error}", location=result.workflow_path) from None
-    data = report(outcome, result.dag_id, run_date)
-    print(format_summary(outcome), flush=True)
+    data = report(outcome, result.dag_id, run_date, result.task_ids)
+    print(format_summary(outcome, result.task_ids), flush=True)
     if report_file:
         with open(report_file, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, sort_keys=True)

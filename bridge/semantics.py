@@ -15,6 +15,7 @@ is finished, and `when` only after `depends` held.
 
 from __future__ import annotations
 
+import graphlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -203,8 +204,11 @@ def _and(*parts: str) -> str:
 # ---- the trigger rules ---------------------------------------------------------------------
 
 
-def _rule(rule: str, ups: list[str], setups: list[str], mapped: frozenset[str] = frozenset()) -> Conditions:
-    """depends/when for one trigger rule over the direct upstreams (Argo names; `mapped`: mapped ones)."""
+def _rule(
+    rule: str, ups: list[str], setups: list[str], mapped: frozenset[str] = frozenset(), sure: frozenset[str] = frozenset()
+) -> Conditions:
+    """depends/when for one trigger rule over the direct upstreams (Argo names; `mapped`: mapped
+    ones; `sure`: ones that never end skipped, so that a Succeeded one is success: see dag_conditions)."""
 
     def some(u: str) -> str:
         return some_succeeded(u, u in mapped)
@@ -214,7 +218,7 @@ def _rule(rule: str, ups: list[str], setups: list[str], mapped: frozenset[str] =
 
     wait_all = _all(done(u) for u in ups)
     if rule == "all_success":
-        return Conditions(_all(not_failed(u) for u in ups), all_succeeded(ups))
+        return Conditions(_all(not_failed(u) for u in ups), all_succeeded([u for u in ups if u not in sure]))
     if rule == "all_failed":
         return Conditions(wait_all, _all(failed_or_upstream_failed(u) for u in ups))
     if rule in ("all_done", "always"):
@@ -226,7 +230,7 @@ def _rule(rule: str, ups: list[str], setups: list[str], mapped: frozenset[str] =
         gate = "(" + " || ".join([*(f"{s}.Succeeded" for s in setups), _group(f"{s}.Skipped" for s in setups)]) + ")"
         return Conditions(_and(others, gate), _any(some(s) for s in setups))
     if rule == "all_done_min_one_success":
-        return Conditions(_any(not_failed(u) for u in ups), _all(unskipped(u) for u in ups))
+        return Conditions(_any(not_failed(u) for u in ups), _all(unskipped(u) for u in ups if u not in sure))
     if rule == "all_skipped":
         return Conditions(wait_all, _all(skipped(u) for u in ups))
     if rule == "one_success":
@@ -241,9 +245,9 @@ def _rule(rule: str, ups: list[str], setups: list[str], mapped: frozenset[str] =
     if rule == "none_failed":
         return Conditions(_all(not_failed(u) for u in ups), "")
     if rule == "none_failed_min_one_success":
-        return Conditions(_all(not_failed(u) for u in ups), _any(some(u) for u in ups))
+        return Conditions(_all(not_failed(u) for u in ups), "" if sure & set(ups) else _any(some(u) for u in ups))
     if rule == "none_skipped":
-        return Conditions(wait_all, _all(unskipped(u) for u in ups))
+        return Conditions(wait_all, _all(unskipped(u) for u in ups if u not in sure))
     raise ValueError(f"unknown trigger rule {rule!r}")
 
 
@@ -266,19 +270,42 @@ def _not_short_circuited(name: str) -> str:
 _REQUIRE_ALL = frozenset({"all_success", "none_failed", "none_failed_min_one_success"})
 
 
+def dag_conditions(
+    tasks: Mapping[str, SourceTask], names: Mapping[str, str], short_circuits: Mapping[str, frozenset[str]]
+) -> dict[str, Conditions]:
+    """task_conditions for every task, upstreams first, knowing which tasks never end skipped.
+
+    A task never ends skipped when its run cannot skip it (SourceTask.is_noop: an EmptyOperator)
+    and it has no `when` (no Argo Skipped): then its node is Succeeded exactly when Airflow's state
+    is success, and a downstream's `when` need not read its `state` (docs/SEMANTICS.md, "Size").
+    """
+    sure: set[str] = set()
+    found: dict[str, Conditions] = {}
+    for task_id in graphlib.TopologicalSorter({t: tasks[t].upstream for t in tasks}).static_order():
+        task = tasks[task_id]
+        conditions = task_conditions(task, names, tasks, short_circuits, frozenset(sure))
+        found[task_id] = conditions
+        if task.is_noop and not conditions.when:
+            sure.add(task_id)
+    return {task_id: found[task_id] for task_id in tasks}
+
+
 def task_conditions(
     task: SourceTask,
     names: Mapping[str, str],
     tasks: Mapping[str, SourceTask],
     short_circuits: Mapping[str, frozenset[str]],
+    never_skipped: frozenset[str] = frozenset(),
 ) -> Conditions:
-    """The Argo `depends` and `when` that give `task` the state Airflow would give it."""
+    """The Argo `depends` and `when` that give `task` the state Airflow would give it
+    (`never_skipped`: task ids known never to end skipped, see dag_conditions)."""
     ups = sorted(names[u] for u in task.upstream)
     setups = sorted(names[u] for u in task.upstream if tasks[u].is_setup)
     if not ups:
         return Conditions("", "")
     mapped = frozenset(names[u] for u in task.upstream if tasks[u].is_mapped)
-    rule = _rule(task.trigger_rule, ups, setups, mapped)
+    sure = frozenset(names[u] for u in task.upstream if u in never_skipped)
+    rule = _rule(task.trigger_rule, ups, setups, mapped, sure)
     depends, when = rule.depends, rule.when
     # The tasks `depends` requires Succeeded or Skipped: their outputs exist whenever this task runs.
     safe = set(ups) if task.trigger_rule in _REQUIRE_ALL else set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from bridge.argo.versions import DEFAULT_VERSION, ArgoVersion, has_backoff_cap
 from bridge.argo.versions import warnings as argo_warnings
@@ -28,6 +28,8 @@ class SplitResult:
     warnings: tuple[str, ...] = ()
     sync_path: str = ""  # the semaphore ConfigMaps to apply before the first run ("" when none)
     template_path: str = ""  # the WorkflowTemplate (--emit workflowtemplate), "" when none
+    # DAG task name -> Airflow task id: the Workflow names tasks only by the first (bridge run's report)
+    task_ids: Mapping[str, str] = field(default_factory=dict)
 
 
 def build_plan(dag: SourceDag, *, pool_slots: Mapping[str, int] | None = None) -> Plan:
@@ -150,7 +152,8 @@ def split_project(
         workflow = os.path.join(root, "workflows", f"{plan.workflow_name}.yaml")
         sync = os.path.join(root, sync_path(plan)) if sync_path(plan) in files else ""
         template = os.path.join(root, template_path(plan)) if template_path(plan) in files else ""
-        results.append(SplitResult(plan.dag.dag_id, len(plan.tasks), workflow, (), (), sync, template))
+        task_ids = {task.name: task.task_id for task in plan.tasks}
+        results.append(SplitResult(plan.dag.dag_id, len(plan.tasks), workflow, (), (), sync, template, task_ids))
     return ProjectSplit(tuple(results), tuple(changed), tuple(warnings), project.skipped, options.image)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import os
@@ -10,6 +11,8 @@ from typing import Any
 
 import yaml
 from click.testing import CliRunner, Result
+
+from bridge.names import argo_name
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -89,12 +92,15 @@ def dag_tasks(workflow: dict[str, Any], *, verdict: bool = False) -> dict[str, d
     return {t["name"]: t for t in main["dag"]["tasks"] if verdict or t["template"] != "airflow-dagrun"}
 
 
-def task_ids(workflow: dict[str, Any]) -> dict[str, str]:
-    """Airflow task id -> Argo task name (no `task` argument: the id is the name)."""
-    return {
-        next((p["value"] for p in t.get("arguments", {}).get("parameters", []) if p["name"] == "task"), name): name
-        for name, t in dag_tasks(workflow).items()
-    }
+def task_ids(out: Path) -> dict[str, str]:
+    """Airflow task id -> Argo task name, from the output folder's task files (`dags/<dag>/<name>.py`,
+    each naming its task): the Workflow carries only the names."""
+    found = {}
+    for path in sorted((out / "dags").glob("*/*.py")):
+        call = next(node for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Call))
+        task_id = next(k.value for k in call.keywords if k.arg == "task_id")
+        found[ast.literal_eval(task_id)] = path.stem
+    return found
 
 
 def templates(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -103,8 +109,9 @@ def templates(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def task_template(workflow: dict[str, Any], task_id: str) -> dict[str, Any]:
-    """The container template of the DAG task that runs Airflow task `task_id`."""
-    name = task_ids(workflow)[task_id]
+    """The container template of the DAG task that runs Airflow task `task_id` (named argo_name(task_id):
+    the tests' ids are distinct after it)."""
+    name = argo_name(task_id)
     return templates(workflow)[dag_tasks(workflow)[name]["template"]]
 
 

@@ -34,17 +34,18 @@ def test_truncation_adds_a_hash_and_respects_each_limit() -> None:
         name = argo_name(long, limit)
         assert len(name) == limit and VALID.match(name)
     assert argo_name(long + "1") != argo_name(long + "2")
-    assert argo_name("b" * 128) == "b" * 128
+    assert argo_name("b" * TASK_NAME_MAX) == "b" * TASK_NAME_MAX
 
 
 def test_names_dag_emits_valid_distinct_names(tmp_path: Path) -> None:
-    workflow = load_workflow(split(DATA / "dags" / "names_dag.py", tmp_path / "out"))
+    out = split(DATA / "dags" / "names_dag.py", tmp_path / "out")
+    workflow = load_workflow(out)
     assert workflow["metadata"]["generateName"] == "names-of-things-"
     tasks = dag_tasks(workflow)
     assert len(tasks) == 5
     for name in tasks:
         assert VALID.match(name) and len(name) <= TASK_NAME_MAX, name
-    ids = task_ids(workflow)
+    ids = task_ids(out)
     long_id = "extract_" + "x" * 192
     assert ids["stage.clean.up"] == "stage-clean-up"
     assert ids["café_été"] == "caf-t"

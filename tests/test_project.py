@@ -147,7 +147,7 @@ def test_a_dags_folder_splits_every_dag_into_one_output(project: Path, tmp_path:
 def test_task_files_of_a_subfolder_dag_import_helpers_from_the_dags_root(project: Path, tmp_path: Path) -> None:
     """The pod puts the dags folder (sources/) on sys.path as Airflow does, not the DAG file's own folder."""
     out = split(project / "dags", tmp_path / "out")
-    task_file = out / "dags" / "weekly" / "wh_report.py"
+    task_file = out / "dags" / "weekly" / "wh-report.py"
     code = (
         "from bridge.airflow.compat import make_dagbag; "
         f"bag = make_dagbag({str(task_file)!r}); print(sorted(bag.import_errors.values()), sorted(bag.dags))"
@@ -289,7 +289,7 @@ def test_a_file_inside_a_named_dags_folder_and_backfill_take_the_same_forms(proj
     out = split(weekly, tmp_path / "out", "--dags-folder", str(project / "dags"))
     files = read_tree(out)
     assert "sources/common/naming.py" in files and "source='../../sources/reporting/weekly.py'" in files[
-        "dags/weekly/wh_report.py"].decode()
+        "dags/weekly/wh-report.py"].decode()
     (tmp_path / "elsewhere").mkdir()
     outside = run_cli("split", str(weekly), "--dags-folder", str(tmp_path / "elsewhere"), "-o", str(tmp_path / "x"))
     assert outside.exit_code == 1 and f"{weekly}: is not inside the dags folder" in outside.output

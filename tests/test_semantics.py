@@ -138,6 +138,47 @@ def test_trigger_rule_matches_airflow_for_every_upstream_combination(rule: str) 
     assert checked > 100
 
 
+# An upstream that never ends skipped (an EmptyOperator without a `when`: semantics.dag_conditions).
+NEVER_SKIPPED = ("success", "failed", "errored", "upstream_failed")
+
+
+@pytest.mark.parametrize("rule", [r for r in semantics.TRIGGER_RULES if r != "all_done_setup_success"])
+def test_upstreams_that_never_skip_are_left_out_of_when_and_the_rule_still_matches_airflow(rule: str) -> None:
+    checked = 0
+    for n in (1, 2, 3):
+        upstream_tasks = _ups(n)
+        names = {task_id: task_id for task_id in upstream_tasks}
+        for sure in itertools.combinations(sorted(names), n - 1 if n > 1 else 1):
+            conditions = semantics.task_conditions(_task(rule, names), names, upstream_tasks, {}, frozenset(sure))
+            choices = [NEVER_SKIPPED if name in sure else tuple(NODE) for name in sorted(names)]
+            for combo in itertools.product(*choices):
+                upstream = dict(zip(sorted(names), combo))
+                got = argo_outcome(conditions.depends, conditions.when, upstream)
+                want = airflow_outcome(rule, [AIRFLOW_STATE[s] for s in combo], [])
+                if _known_difference(rule, list(combo), []):
+                    continue
+                assert got == want, f"{rule} with upstream {upstream} ({sure} never skip): Argo gives {got}, Airflow {want}"
+                checked += 1
+    assert checked > 20
+
+
+def test_only_noop_tasks_without_when_count_as_never_skipped() -> None:
+    tasks = {
+        "start": _task("all_success", (), "start", is_noop=True),
+        "bash": _task("all_success", ("start",), "bash"),  # may skip itself (exit 99)
+        "join": _task("all_success", ("start", "bash"), "join", is_noop=True),  # reads bash: has a when
+        "end": _task("all_success", ("join",), "end", is_noop=True),  # join may be Skipped: reads it
+        "gate": _task("all_success", ("start",), "gate", is_noop=True),
+        "after": _task("all_success", ("gate",), "after"),
+    }
+    names = {task_id: task_id for task_id in tasks}
+    conditions = semantics.dag_conditions(tasks, names, {})
+    assert conditions["bash"].when == "" and conditions["gate"].when == "" and conditions["after"].when == ""
+    assert conditions["join"].when == semantics.succeeded("bash")
+    assert conditions["end"].when == semantics.succeeded("join")
+    assert conditions["after"].depends == "gate"
+
+
 def test_all_done_setup_success_over_setups_and_other_upstreams() -> None:
     tasks = {
         "s1": _task("all_success", (), is_setup=True),

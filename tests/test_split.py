@@ -99,15 +99,18 @@ def test_xcom_flows_from_every_direct_upstream(etl_out: Path) -> None:
     assert "arguments" not in tasks["greet"]  # a root whose id is its name passes nothing
 
 
-def test_task_id_argument_only_where_the_name_differs_and_fan_in_joins_documents(tmp_path: Path) -> None:
-    workflow = load_workflow(split(BIGQUERY, tmp_path / "bq"))
+def test_task_files_are_named_by_task_name_and_fan_in_joins_documents(tmp_path: Path) -> None:
+    out = split(BIGQUERY, tmp_path / "bq")
+    workflow = load_workflow(out)
+    # No task id argument: the task file is the DAG task's name (the input's default), and names its task.
+    task_file = (out / "dags" / "github_hn_trends" / "bq-write-to-hackernews-github-agg.py").read_text()
+    assert "task_id='bq_write_to_hackernews_github_agg'" in task_file
     (template,) = [t for t in workflow["spec"]["templates"] if "container" in t]
     assert template["inputs"]["parameters"][0] == {"name": "task", "default": "{{tasks.name}}"}
     tasks = dag_tasks(workflow)
     join = tasks["bq-write-to-hackernews-github-agg"]
     params = {p["name"]: p["value"] for p in join["arguments"]["parameters"]}
     assert params == {
-        "task": "bq_write_to_hackernews_github_agg",
         # Each document is one JSON object: concatenated without a separator.
         "x": "{{tasks.bq-write-to-github-agg.outputs.parameters.x}}{{tasks.bq-write-to-hackernews-agg.outputs.parameters.x}}",
     }

@@ -103,6 +103,25 @@ def operator_class(task: Any) -> type:
     return type(task)
 
 
+def is_noop(task: Any) -> bool:
+    """An unmapped EmptyOperator (or a subclass keeping its `execute`, `pre_execute` and
+    `post_execute`, with no pre/post-execute hooks): its run does nothing, so it reads no XCom of
+    its upstreams and never ends skipped by itself (its callbacks may run, but their exceptions
+    are only logged). Airflow's scheduler does not even start one without callbacks or outlets.
+    Any other operator may pull inside its `execute` (a library operator's code is not read) or
+    through an XComArg, and may raise AirflowSkipException."""
+    try:
+        from airflow.providers.standard.operators.empty import EmptyOperator
+    except ImportError:  # Airflow 2.10 without the standard provider
+        from airflow.operators.empty import EmptyOperator
+    cls = type(task)
+    if is_mapped(task) or not issubclass(cls, EmptyOperator):
+        return False
+    kept = all(getattr(cls, name) is getattr(EmptyOperator, name) for name in ("execute", "pre_execute", "post_execute"))
+    hooks = (getattr(task, "_pre_execute_hook", None), getattr(task, "_post_execute_hook", None))
+    return kept and all(hook is None for hook in hooks)
+
+
 def dag_schedule(dag: Any) -> str | None:
     """The DAG's schedule as a cron expression or preset, or a summary; None if unscheduled."""
     raw = getattr(dag, "schedule_interval", None) if not AIRFLOW_3 else getattr(dag, "schedule", None)

@@ -190,6 +190,7 @@ def describe_task(task: Any, dag_has_setups: bool = True) -> SourceTask:
         is_mapped=compat.is_mapped(task),
         in_mapped_group=compat.in_mapped_group(task),
         xcom_pulls=pulled_task_ids(task),
+        is_noop=compat.is_noop(task),
     )
 
 

@@ -55,6 +55,7 @@ def pulled_task_ids(task: Any) -> tuple[str, ...] | None:
     return None if pulls.dynamic else tuple(sorted(pulls.ids))
 
 
+
 # ---- templates -------------------------------------------------------------------------------
 
 

@@ -30,8 +30,8 @@ DESCRIPTION_MAX = 1024
 # bridge split --argo-ui-url URL: what bridge.runtime.links builds ti.log_url from (with Argo's own ARGO_NODE_ID).
 ARGO_UI_URL_ENV = "BRIDGE_ARGO_UI_URL"
 ARGO_WORKFLOW_ENV = "BRIDGE_ARGO_WORKFLOW"
-# The task templates' input parameters: the Airflow task id (default: the DAG task's name) and the
-# upstream XCom documents (docs/DESIGN.md, The Workflow).
+# The task templates' input parameters: the task file's name, always the DAG task's own name (the
+# default `{{tasks.name}}`, never passed), and the upstream XCom documents (docs/DESIGN.md, The Workflow).
 TASK_INPUT = "task"
 XCOM_INPUT = "x"
 RUN_PARAMETERS = ("run-date", "run-id")  # the run's logical date and run_id, shared by every pod
@@ -109,9 +109,6 @@ def _dag_task(task: PlannedTask, run: RunSource) -> dict[str, Any]:
     if task.when:
         entry["when"] = task.when
     parameters = []
-    if task.name != task.task_id:
-        # The template's default is the DAG task's own name ({{tasks.name}}).
-        parameters.append({"name": TASK_INPUT, "value": task.task_id})
     if task.xcom_sources:
         # Each document is one JSON object: no separator needed (docs/DESIGN.md, XCom input).
         joined = "".join(output_ref(up, XCOM_OUTPUT, up not in task.safe_outputs) for up in task.xcom_sources)
@@ -255,7 +252,7 @@ def exit_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict[str,
     """
     args = [
         "dag-callback",
-        f"{DAGS_HOME}/{plan.dag.dag_id}/{plan.tasks[0].task_id}.py",
+        f"{DAGS_HOME}/{plan.tasks[0].task_file.removeprefix('dags/')}",
         "--run-date",
         run.ref("run-date"),
         "--run-id",

@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from typing import TextIO
 
 from bridge.local.report import airflow_state, airflow_task_id
@@ -90,18 +91,20 @@ class ProgressPrinter:
             print(format_event(event, self.tail_lines), file=self.stream, flush=True)
 
 
-def _node_state(node: NodeResult) -> str:
-    if node.kind in ("Suspend", "DAG", "TaskGroup") or airflow_task_id(node) is None:
+def _node_state(node: NodeResult, task_ids: Mapping[str, str] | None) -> str:
+    if node.kind in ("Suspend", "DAG", "TaskGroup") or airflow_task_id(node, task_ids) is None:
         return node.phase
     return airflow_state(node)
 
 
-def format_summary(result: RunResult) -> str:
-    """A table: task, Airflow-style state, attempts, duration; then the workflow phase."""
+def format_summary(result: RunResult, task_ids: Mapping[str, str] | None = None) -> str:
+    """A table: task (the Airflow id: `task_ids` maps the DAG's task names, see report.airflow_task_id),
+    Airflow-style state, attempts, duration; then the workflow phase."""
     rows = [("TASK", "STATE", "ATTEMPTS", "DURATION", "ARGO PHASE")]
     for node in result.nodes.values():
         duration = _seconds(node.duration) if node.duration is not None else "-"
-        rows.append((airflow_task_id(node) or node.task, _node_state(node), str(len(node.attempts)), duration, node.phase))
+        task = airflow_task_id(node, task_ids) or node.task
+        rows.append((task, _node_state(node, task_ids), str(len(node.attempts)), duration, node.phase))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     stopped = f" ({result.message})" if result.interrupted else ""  # Ctrl-C or a stop signal: which one

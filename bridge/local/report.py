@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from bridge.local.result import NodeResult, RunResult
@@ -12,10 +13,12 @@ from bridge.semantics import STATE_OUTPUT, STATES_OUTPUT
 _STATE_OF_PHASE = {"Failed": "failed", "Error": "failed", "Skipped": "skipped", "Omitted": "upstream_failed"}
 
 
-def airflow_task_id(node: NodeResult) -> str | None:
-    """The Airflow task id a node runs: input `task` (bridge omits the argument when the task id is
-    the DAG task's name, the input's default `{{tasks.name}}`), else `task-file`
-    "<dag_id>/<task_id>.py"; None for others."""
+def airflow_task_id(node: NodeResult, task_ids: Mapping[str, str] | None = None) -> str | None:
+    """The Airflow task id a node runs: `task_ids` maps the DAG's task names to them (bridge split's
+    plan, as `bridge run` passes it: the Workflow itself carries only the names), else input `task`,
+    else `task-file` "<dag_id>/<task_id>.py"; None for others."""
+    if task_ids and node.task in task_ids:
+        return task_ids[node.task]
     task = node.inputs.get("task") or node.arguments.get("task")
     if task:
         return task
@@ -49,13 +52,14 @@ def _task_states(node: NodeResult) -> str | list[str]:
     return airflow_state(node)
 
 
-def report(run_result: RunResult, dag_id: str, run_date: str) -> dict[str, Any]:
-    """{"dag_id", "run_date", "state": success|failed, "tasks": {task_id: state}} for a finished run."""
+def report(run_result: RunResult, dag_id: str, run_date: str, task_ids: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """{"dag_id", "run_date", "state": success|failed, "tasks": {task_id: state}} for a finished run
+    (`task_ids`: DAG task name -> Airflow task id, see airflow_task_id)."""
     tasks: dict[str, Any] = {}
     for node in run_result.nodes.values():
         if node.kind in ("Suspend", "DAG", "TaskGroup"):
             continue  # bridge's verdict node, a DAG a task ran, a loop: Argo bookkeeping, not Airflow tasks
-        task_id = airflow_task_id(node)
+        task_id = airflow_task_id(node, task_ids)
         if task_id is None:
             continue
         tasks[task_id] = _task_states(node)

@@ -229,7 +229,7 @@ def exit_code(outcome: RunOutcome) -> int:
 
 def run(request: RunRequest) -> int:
     """Run the task; always write the output files; return the process exit code."""
-    # Until the DAG loads, name the task after its file (`bridge split` writes <task_id>.py).
+    # Until the DAG loads, name the task after its file (`bridge split` writes <Argo task name>.py).
     task_id = os.path.splitext(os.path.basename(request.task_file))[0]
     outcome = RunOutcome(task_id=task_id, rows=list(request.xcom_in))
     state_dir = runtime_env.make_state_dir()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import graphlib
 import re
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from bridge.model import SourceTask
@@ -283,7 +284,7 @@ def dag_conditions(
     found: dict[str, Conditions] = {}
     for task_id in graphlib.TopologicalSorter({t: tasks[t].upstream for t in tasks}).static_order():
         task = tasks[task_id]
-        conditions = task_conditions(task, names, tasks, short_circuits, frozenset(sure))
+        conditions = task_conditions(task, names, tasks, short_circuits, sure)
         found[task_id] = conditions
         if task.is_noop and not conditions.when:
             sure.add(task_id)
@@ -295,7 +296,7 @@ def task_conditions(
     names: Mapping[str, str],
     tasks: Mapping[str, SourceTask],
     short_circuits: Mapping[str, frozenset[str]],
-    never_skipped: frozenset[str] = frozenset(),
+    never_skipped: AbstractSet[str] = frozenset(),
 ) -> Conditions:
     """The Argo `depends` and `when` that give `task` the state Airflow would give it
     (`never_skipped`: task ids known never to end skipped, see dag_conditions)."""

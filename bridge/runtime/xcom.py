@@ -11,6 +11,14 @@ from typing import Any
 # Argo caps an output parameter at 256 KiB; the whole document must fit.
 ARGO_PARAMETER_LIMIT = 262144
 
+# What a task whose value does not fit can do (docs/SEMANTICS.md, "Large values").
+LARGE_VALUES = (
+    "Keep large values in object storage: set Airflow's AIRFLOW__CORE__XCOM_BACKEND="
+    "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend with "
+    "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH (s3://, gs://, ...) and _THRESHOLD (e.g. 65536) in the "
+    "pods' environment (bridge split --env-from-configmap), or push the path of a file you store yourself."
+)
+
 RowKey = tuple[str, int, str]
 
 # An output reference Argo left unresolved: 3.6, 3.7.0-3.7.10 and 4.0.0-4.0.1 leave the tag's text in
@@ -103,10 +111,10 @@ def oversize_message(task_id: str, rows: list[XComRow], size: int) -> str | None
         return None
     biggest = max(rows, key=lambda r: len(r.value.encode()), default=None)
     if biggest is None:
-        return f"task {task_id!r}: xcom.json is {size} bytes; Argo parameters hold at most 256 KiB."
+        return f"task {task_id!r}: xcom.json is {size} bytes; Argo parameters hold at most 256 KiB. {LARGE_VALUES}"
     nbytes = len(biggest.value.encode())
     owner = "" if biggest.task_id == task_id else f" (pushed upstream by {biggest.task_id!r}; {size} bytes in all)"
     return (
         f"task {task_id!r}: XCom key {biggest.key!r} is {nbytes} bytes{owner}; Argo parameters hold at most "
-        "256 KiB. Store the data elsewhere (a file in object storage) and push its path."
+        f"256 KiB. {LARGE_VALUES}"
     )

@@ -228,7 +228,7 @@ def test_xcom_over_argo_limit_exits_3(outcomes, run_task) -> None:
     run = run_task(outcomes["big"], "--run-date", "20240102")
     assert run.returncode == 3, run.log
     assert "task 'big': XCom key 'return_value' is 300002 bytes" in run.stderr
-    assert "256 KiB" in run.stderr and "push its path" in run.stderr
+    assert "256 KiB" in run.stderr and "XComObjectStorageBackend" in run.stderr
     assert json.loads((run.outputs / "xcom.json").read_text()) == {"rows": []}
 
 

@@ -290,16 +290,17 @@ def _chain_dag(tmp_path: Path, tasks: int, retries: int) -> Path:
         "except ImportError:\n    from airflow.operators.empty import EmptyOperator\n"
         f"with DAG('chain_dag', start_date=pendulum.datetime(2024, 1, 1), schedule=None,\n"
         f"         default_args={{'retries': {retries}, 'retry_delay': datetime.timedelta(seconds=5)}}):\n"
-        f"    ts = [EmptyOperator(task_id=f'task_{{i:05d}}') for i in range({tasks})]\n"
+        f"    ts = [EmptyOperator(task_id=f'load_partition_{{i:05d}}_of_the_daily_extract_into_the_warehouse') for i in range({tasks})]\n"
         "    for a, b in zip(ts, ts[1:]):\n        a >> b\n"
     )
     return path
 
 
-@pytest.mark.parametrize("tasks, retries, warned", [(3500, 2, True), (3500, 0, False), (300, 2, False)])
+@pytest.mark.parametrize("tasks, retries, warned", [(5000, 2, True), (5000, 0, False), (300, 2, False)])
 def test_split_warns_when_a_run_needs_node_status_offloading(tmp_path: Path, tasks: int, retries: int, warned: bool) -> None:
-    # 3,500 tasks fit one object (about 270 bytes each); a run adds a node status per pod, and with
-    # retries a Retry node above each: about 6.7 MB, over 1 MiB with the spec even gzipped.
+    # 5,000 tasks with 61-character ids fit one object (about 170 bytes each); a run adds a node
+    # status per pod, and with retries a Retry node above each: about 11 MB, over 1 MiB with the
+    # spec even gzipped (without retries: under).
     result = run_cli("split", str(_chain_dag(tmp_path, tasks, retries)), "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     assert ("persistence.nodeStatusOffLoad: true" in result.output) == warned, result.output[-2000:]

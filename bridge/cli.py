@@ -453,6 +453,9 @@ def submit(workflow_yaml: str, run_date: str | None, scheduled_time: str | None,
 
     try:
         body, target = sub.prepare(workflow_yaml, run_date=run_date, scheduled_time=scheduled_time, from_cronjob=from_cronjob, namespace=namespace)
+        if body is None:
+            click.echo("bridge: no run of the DAG's timetable is due at this fire; nothing to do")
+            return
         if dry_run:
             click.echo(to_yaml(body), nl=False)
             return

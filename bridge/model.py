@@ -47,6 +47,11 @@ class SourceTask:
     is_noop: bool = False
 
 
+# ScheduleSpec.semantics of a timetable no cron line expresses: the CronJob fires on a superset of its
+# run times and `bridge submit` asks the timetable which run is due (docs/SCHEDULES.md, "Other timetables").
+POLL = "poll"
+
+
 @dataclass(frozen=True)
 class ScheduleSpec:
     """A DAG's schedule as Airflow serialises it, plus what a CronJob needs (docs/SCHEDULES.md)."""
@@ -58,8 +63,10 @@ class ScheduleSpec:
     catchup: bool = False
     cron: str = ""  # five-field cron line for Kubernetes/Argo, "" when the schedule cannot be one
     timezone: str = "UTC"  # IANA name the cron line is read in
-    semantics: str = ""  # "data-interval" (logical date = interval start) or "trigger" (= fire time)
-    reason: str = ""  # why there is no cron line (shown by bridge split)
+    # "data-interval" (logical date = interval start), "trigger" (= fire time), or "poll": `cron` is
+    # not the schedule but a superset of its run times, and each fire asks the timetable (bridge submit)
+    semantics: str = ""
+    reason: str = ""  # why the schedule is no cron line (shown by bridge split)
 
     def to_json(self) -> str:
         """One line of JSON (the `bridge.dev/timetable` annotation of the Workflow, CronWorkflow and CronJob)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from bridge.argo.versions import DEFAULT_VERSION, ArgoVersion, has_backoff_cap
 from bridge.argo.versions import warnings as argo_warnings
-from bridge.emit.cronjob import schedule_problem
+from bridge.emit.cronjob import poll_note, schedule_problem
 from bridge.emit.sync import sync_path
 from bridge.emit.workflowtemplate import template_path
 from bridge.errors import UnsupportedError
@@ -318,9 +318,11 @@ def retry_cap_notes(plan: Plan, argo: ArgoVersion) -> tuple[str, ...]:
 
 def schedule_notes(plan: Plan, options: EmitOptions) -> tuple[str, ...]:
     """Why a scheduled DAG gets no CronJob (docs/SCHEDULES.md); nothing for unscheduled DAGs."""
-    problem = schedule_problem(plan)
-    if options.schedule_kind == "none" or plan.dag.timetable is None or not problem:
+    problem = schedule_problem(plan, options.schedule_kind)
+    if options.schedule_kind == "none" or plan.dag.timetable is None:
         return ()
+    if not problem:
+        return (f"DAG {plan.dag.dag_id!r}: {poll_note(plan)}",) if poll_note(plan) else ()
     return (
         f"no {options.schedule_kind} for DAG {plan.dag.dag_id!r}: {problem}; start runs with "
         "`bridge submit --run-date` or `bridge backfill` instead (docs/SCHEDULES.md)",

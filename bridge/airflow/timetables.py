@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from bridge.model import ScheduleSpec
+from bridge.model import POLL, ScheduleSpec
 from bridge.version_compat import AIRFLOW_3
 
 UTC = timezone.utc  # noqa: UP017  (Python 3.9)
@@ -108,22 +108,66 @@ def describe_schedule(dag: Any) -> ScheduleSpec | None:
         catchup=bool(restriction.catchup),
     )
     reason = _no_cron_reason(path)
-    if reason:
+    if not reason:
+        line = cron_line(str(data.get("expression", "")))
+        zone = data.get("timezone") or "UTC"
+        if data.get("run_immediately") not in (None, False):
+            return _replace(spec, reason="it sets run_immediately, which only Airflow's scheduler can honour")
+        if not line:
+            reason = (f"its cron expression {data.get('expression')!r} uses syntax Kubernetes' cron parser reads "
+                      "differently (seconds, L, W, #, H)")
+        elif not isinstance(zone, str) or zone.startswith(("+", "-")):
+            reason = f"its timezone {zone!r} is a fixed offset, which Kubernetes cannot read (it needs an IANA name)"
+        else:
+            return _replace(spec, cron=line, timezone=zone, semantics=_CRON_KINDS[path])
+    if not _pollable(path):
         return _replace(spec, reason=reason)
-    line = cron_line(str(data.get("expression", "")))
-    if not line:
-        return _replace(
-            spec,
-            reason=f"its cron expression {data.get('expression')!r} uses syntax Kubernetes' cron parser reads differently "
-            "(seconds, L, W, #, H); use a plain five-field expression",
-        )
-    zone = data.get("timezone") or "UTC"
-    if not isinstance(zone, str) or zone.startswith(("+", "-")):
-        return _replace(spec, reason=f"its timezone {zone!r} is a fixed offset; Kubernetes needs an IANA name (e.g. 'Etc/GMT-1')")
-    semantics = _CRON_KINDS[path]
-    if data.get("run_immediately") not in (None, False):
-        return _replace(spec, reason="it sets run_immediately, which only Airflow's scheduler can honour")
-    return _replace(spec, cron=line, timezone=zone, semantics=semantics)
+    poll = poll_line(spec)
+    if not poll:
+        return _replace(spec, reason=f"{reason}, and it gives no run from a start_date to lay a schedule from")
+    return _replace(spec, cron=poll, timezone="UTC", semantics=POLL, reason=reason)
+
+
+POLL_SAMPLE = 2000  # runs read to derive the poll line (a 5-minute delta: a week; a daily cron: 5 years)
+
+
+def _pollable(path: str) -> bool:
+    """A time-based timetable of Airflow's own that bridge can rebuild at submit time."""
+    short = path.rsplit(".", 1)[-1]
+    return (path.startswith(_CORE_PREFIX) and "Asset" not in short and "Dataset" not in short
+            and short not in ("ContinuousTimetable", "NullTimetable"))
+
+
+def poll_line(spec: ScheduleSpec) -> str:
+    """A five-field cron line (UTC) that fires at the minute of every run Airflow's timetable gives
+    among its first POLL_SAMPLE runs from the start_date: the union of their minutes and of their
+    hours, every day (a run due at hh:mm:ss with seconds is caught the next minute). Extra fires
+    are harmless: each creates the latest due run, which then exists already. '' without a start
+    or without runs."""
+    start = _parse(spec.start_date)
+    if start is None:  # runs would be laid from whenever a scheduler first looked: nothing to derive
+        return ""
+    try:
+        timetable = rebuild(spec)
+    except Exception:  # a timetable the installed Airflow cannot deserialize
+        return ""
+    minutes: set[int] = set()
+    hours: set[int] = set()
+    for count, info in enumerate(iter_runs(timetable, _restriction(start, _parse(spec.end_date)))):
+        if count >= POLL_SAMPLE or (len(minutes) == 60 and len(hours) == 24):
+            break
+        due = info.run_after.astimezone(UTC)
+        if due.second or due.microsecond:
+            due = due.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        minutes.add(due.minute)
+        hours.add(due.hour)
+    if not minutes:
+        return ""
+    return f"{_cron_field(minutes, 60)} {_cron_field(hours, 24)} * * *"
+
+
+def _cron_field(values: set[int], size: int) -> str:
+    return "*" if len(values) == size else ",".join(str(v) for v in sorted(values))
 
 
 def _no_cron_reason(path: str) -> str:
@@ -133,7 +177,7 @@ def _no_cron_reason(path: str) -> str:
         return ""
     short = path.rsplit(".", 1)[-1]
     if "Delta" in short:
-        return f"its schedule is a time interval ({short}), which a cron line cannot express; use a cron expression"
+        return f"its schedule is a time interval ({short}), which no cron line expresses"
     if "Asset" in short or "Dataset" in short:
         return f"it is triggered by assets/datasets ({short}), not by time"
     if short in ("OnceTimetable", "ContinuousTimetable"):

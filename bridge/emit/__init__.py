@@ -22,7 +22,7 @@ def emit_all(plan: Plan, options: EmitOptions) -> dict[str, str]:
         files[template_path(plan)] = emit_workflow_template(plan, options)
     if own_limits(plan, options):
         files[sync_path(plan)] = emit_sync(plan, options)
-    if options.schedule_kind != "none" and not schedule_problem(plan):
+    if options.schedule_kind != "none" and not schedule_problem(plan, options.schedule_kind):
         if options.schedule_kind == "cronworkflow":
             files[f"cronworkflows/{cron_name(plan)}.yaml"] = emit_cronworkflow(plan, options)
         else:

@@ -32,7 +32,7 @@ def _run_step(source: str) -> dict[str, Any]:
 
 def scheduled(plan: Plan, options: EmitOptions) -> bool:
     """Whether a CronWorkflow references the template (then it holds the scheduled entrypoint)."""
-    return options.schedule_kind == "cronworkflow" and not schedule_problem(plan)
+    return options.schedule_kind == "cronworkflow" and not schedule_problem(plan, "cronworkflow")
 
 
 def build_workflow_template(plan: Plan, options: EmitOptions) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from bridge.dates import run_id
 from bridge.errors import ScheduleError
-from bridge.model import ScheduleSpec
+from bridge.model import POLL, ScheduleSpec
 from bridge.schedule.runs import Run, dag_id_of, read_workflow, schedule_of, workflow_for_run
 
 UTC = timezone.utc  # noqa: UP017  (Python 3.9)
@@ -73,8 +73,9 @@ def choose_run(
     api_factory: Callable[[], Any],
     namespace: str,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> Run:
-    """The run to start, from exactly one of --run-date, --scheduled-time, --from-cronjob."""
+) -> Run | None:
+    """The run to start, from exactly one of --run-date, --scheduled-time, --from-cronjob; None when
+    a CronJob polling a timetable fires while no run is due (nothing to do)."""
     given = [flag for flag, value in (("--run-date", run_date), ("--scheduled-time", scheduled_time), ("--from-cronjob", from_cronjob)) if value]
     if len(given) != 1:
         raise ScheduleError("pass exactly one of --run-date, --scheduled-time and --from-cronjob")
@@ -91,7 +92,17 @@ def choose_run(
         fire = timetables.latest_fire_time(spec, now())
         if fire is None:
             raise ScheduleError(f"no run of DAG {dag_id_of(workflow)!r} is due yet (start_date {spec.start_date})")
+    if spec.semantics == POLL:
+        return due_run(spec, fire)
     return logical_run(spec, fire)
+
+
+def due_run(spec: ScheduleSpec, fire: datetime) -> Run | None:
+    """The latest run due at `fire`, or None (a polled timetable's fire between its runs' first one and start)."""
+    try:
+        return logical_run(spec, fire)
+    except ScheduleError:
+        return None
 
 
 def default_namespace(workflow: dict[str, Any], namespace: str | None) -> str:
@@ -175,8 +186,8 @@ def prepare(
     from_cronjob: bool,
     namespace: str | None,
     api_factory: Callable[[], Any] = kube_api,
-) -> tuple[dict[str, Any], str]:
-    """The Workflow object to create and its namespace (no API call unless --from-cronjob)."""
+) -> tuple[dict[str, Any] | None, str]:
+    """The Workflow object to create (None: no run is due) and its namespace (no API call unless --from-cronjob)."""
     workflow = read_workflow(path)
     target = default_namespace(workflow, namespace)
     run = choose_run(
@@ -188,4 +199,4 @@ def prepare(
         api_factory=api_factory,
         namespace=target,
     )
-    return workflow_for_run(workflow, run, namespace), target
+    return (None if run is None else workflow_for_run(workflow, run, namespace)), target

@@ -65,11 +65,13 @@ def test_paris_schedule_keeps_its_timezone(tmp_path: Path) -> None:
     assert (cron["schedule"], cron["timeZone"]) == ("0 9 * * 1-5", "Europe/Paris")
 
 
-def test_interval_schedule_gets_a_message_and_no_cronjob(tmp_path: Path) -> None:
+def test_interval_schedule_gets_a_polled_cronjob_and_a_message(tmp_path: Path) -> None:
     result = run_cli("split", str(DAG_FILE), "--dag-id", "every_six_hours", "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
-    assert "no cronjob for DAG 'every_six_hours'" in result.output and "time interval" in result.output
-    assert not (tmp_path / "out" / "cronjobs").exists()
+    assert "time interval" in result.output and "its CronJob fires at '0 0,6,12,18 * * *'" in result.output
+    cronjob = yaml.safe_load_all((tmp_path / "out" / "cronjobs" / "every-six-hours.yaml").read_text())
+    (job,) = [doc for doc in cronjob if doc["kind"] == "CronJob"]
+    assert (job["spec"]["schedule"], job["spec"]["timeZone"]) == ("0 0,6,12,18 * * *", "UTC")
 
 
 def test_long_dag_id_is_cut_to_52() -> None:

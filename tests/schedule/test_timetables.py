@@ -137,7 +137,7 @@ def test_create_cron_data_intervals_is_respected(monkeypatch: pytest.MonkeyPatch
 
 def test_schedules_without_a_cron_line_say_why(dags: dict[str, Any]) -> None:
     spec = timetables.describe_schedule(dags["every_six_hours"])
-    assert spec is not None and not spec.cron
+    assert spec is not None and spec.semantics == "poll" and spec.cron == "0 0,6,12,18 * * *"
     assert "time interval" in spec.reason
 
 

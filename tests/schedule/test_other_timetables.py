@@ -20,7 +20,7 @@ from tests.schedule.test_timetables import airflow_runs
 
 DAG_FILE = Path(__file__).parent / "data" / "other_timetables.py"
 UTC = dt.timezone.utc
-WEEK = (dt.datetime(2024, 3, 24, tzinfo=UTC), dt.datetime(2024, 3, 31, 23, 59, tzinfo=UTC))
+WEEK = (dt.datetime(2024, 3, 26, tzinfo=UTC), dt.datetime(2024, 4, 2, 23, 59, tzinfo=UTC))  # Paris DST on 03-31
 
 
 @pytest.fixture(scope="module")

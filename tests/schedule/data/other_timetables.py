@@ -12,7 +12,7 @@ try:
 except ImportError:
     from airflow.operators.empty import EmptyOperator
 
-START = pendulum.datetime(2024, 3, 1, 3, 15, tz="UTC")
+START = pendulum.datetime(2024, 2, 1, 3, 15, tz="UTC")
 EVENTS = [
     pendulum.datetime(2024, 3, 25, 9, 0, tz="UTC"),
     pendulum.datetime(2024, 3, 27, 17, 30, tz="UTC"),

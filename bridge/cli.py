@@ -452,19 +452,21 @@ def submit(workflow_yaml: str, run_date: str | None, scheduled_time: str | None,
     from bridge.schedule import submit as sub
 
     try:
-        body, target = sub.prepare(workflow_yaml, run_date=run_date, scheduled_time=scheduled_time, from_cronjob=from_cronjob, namespace=namespace)
-        if body is None:
+        bodies, target = sub.prepare(workflow_yaml, run_date=run_date, scheduled_time=scheduled_time, from_cronjob=from_cronjob, namespace=namespace)
+        if not bodies:
             click.echo("bridge: no run of the DAG's timetable is due at this fire; nothing to do")
             return
         if dry_run:
-            click.echo(to_yaml(body), nl=False)
+            click.echo("---\n".join(to_yaml(body) for body in bodies), nl=False)
             return
-        result = sub.create_workflow(sub.kube_api(), body, target)
+        api = sub.kube_api()
+        for body in bodies:
+            result = sub.create_workflow(api, body, target)
+            state = "created" if result.created else "exists already (this run was started before); nothing to do"
+            click.echo(f"bridge: workflow {result.namespace}/{result.name} {state}")
     except BridgeError as error:
         _fail(error)
         return
-    state = "created" if result.created else "exists already (this run was started before); nothing to do"
-    click.echo(f"bridge: workflow {result.namespace}/{result.name} {state}")
 
 
 @main.command("logical-date")

@@ -247,6 +247,32 @@ def runs_between(spec: ScheduleSpec, start: datetime, end: datetime) -> list[Any
     return list(iter_runs(timetable, _restriction(start, end)))
 
 
+def runs_due_after(spec: ScheduleSpec, latest: datetime | None, fire: datetime, limit: int) -> list[Any]:
+    """Catchup: the runs Airflow's scheduler creates after the run of logical date `latest` (the
+    DAG's latest scheduled run; None: it has none) up to `fire` (run_after not after it), oldest
+    first, at most `limit`; one more than `limit` tells the caller that more are due."""
+    timetable = rebuild(spec)
+    start = _parse(spec.start_date)
+    earliest = latest if latest is not None else start
+    if earliest is None:
+        first = _first_run(timetable, spec)
+        earliest = None if first is None else first.logical_date
+        if earliest is None:
+            return []
+    found: list[Any] = []
+    for info in iter_runs(timetable, _restriction(earliest, _parse(spec.end_date))):
+        if info.run_after > fire or len(found) > limit:
+            break
+        if latest is None or _aware(info.logical_date) > _aware(latest):
+            found.append(info)
+    return found
+
+
+def _aware(value: datetime) -> datetime:
+    """A datetime to compare: naive ones (Airflow 2's EventsTimetable keeps its events as given) are UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _first_run(timetable: Any, spec: ScheduleSpec) -> Any | None:
     """What Airflow's scheduler asks a DAG without a start_date (optional in Airflow 3) for its first run:
     the timetable's next_dagrun_info with no previous run and earliest=None, under the DAG's catchup."""

@@ -18,7 +18,11 @@ from bridge.model import POLL, EmitOptions, Plan
 WORKFLOW_MOUNT = "/etc/bridge/workflow"
 WORKFLOW_KEY = "workflow.yaml"
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
-STARTING_DEADLINE_SECONDS = 3600
+# The CronJob: after a controller outage of up to a day, Kubernetes starts the latest missed fire,
+# and bridge submit starts what Airflow's scheduler starts when it returns (docs/SCHEDULES.md, Catchup).
+STARTING_DEADLINE_SECONDS = 86400
+# The CronWorkflow: each fire is one run, so a fire missed by more than an hour is left to backfill.
+CRONWORKFLOW_STARTING_DEADLINE_SECONDS = 3600
 HISTORY_LIMIT = 3
 SUBMIT_BACKOFF_LIMIT = 3
 SUBMIT_DEADLINE_SECONDS = 600
@@ -61,13 +65,14 @@ def _metadata(plan: Plan, options: EmitOptions, name: str) -> dict[str, Any]:
 
 
 def _rbac(plan: Plan, options: EmitOptions, account: str) -> list[dict[str, Any]]:
-    """A ServiceAccount allowed only what submitting needs: create/get Workflows, read its own Job."""
+    """A ServiceAccount allowed only what submitting needs: create/get Workflows, list them (the DAG's
+    latest scheduled run decides what a fire after missed ones starts), read its own Job."""
     role = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
         "metadata": _metadata(plan, options, account),
         "rules": [
-            {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["create", "get"]},
+            {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["create", "get", "list"]},
             {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get"]},
         ],
     }
@@ -265,7 +270,7 @@ def build_cronworkflow(plan: Plan, options: EmitOptions) -> dict[str, Any]:
         "schedules": [spec.cron],
         "timezone": spec.timezone,
         "concurrencyPolicy": "Forbid" if plan.dag.max_active_runs == 1 else "Allow",
-        "startingDeadlineSeconds": STARTING_DEADLINE_SECONDS,
+        "startingDeadlineSeconds": CRONWORKFLOW_STARTING_DEADLINE_SECONDS,
         "successfulJobsHistoryLimit": HISTORY_LIMIT,
         "failedJobsHistoryLimit": HISTORY_LIMIT,
         "workflowMetadata": {"labels": {"bridge.dev/dag": plan.workflow_name}},

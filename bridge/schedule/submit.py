@@ -73,28 +73,79 @@ def choose_run(
     api_factory: Callable[[], Any],
     namespace: str,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> Run | None:
-    """The run to start, from exactly one of --run-date, --scheduled-time, --from-cronjob; None when
-    a CronJob polling a timetable fires while no run is due (nothing to do)."""
+) -> list[Run]:
+    """The runs to start, from exactly one of --run-date, --scheduled-time, --from-cronjob: one, or
+    none when a CronJob polling a timetable fires while no run is due, or with catchup=True every
+    run due since the DAG's latest scheduled run (docs/SCHEDULES.md, "Catchup")."""
     given = [flag for flag, value in (("--run-date", run_date), ("--scheduled-time", scheduled_time), ("--from-cronjob", from_cronjob)) if value]
     if len(given) != 1:
         raise ScheduleError("pass exactly one of --run-date, --scheduled-time and --from-cronjob")
     if run_date:
         logical = parse_time(run_date, "run date")
-        return Run(logical_date=logical, run_id=run_id("manual", logical))
+        return [Run(logical_date=logical, run_id=run_id("manual", logical))]
     spec = schedule_of(workflow, path)
     if scheduled_time:
-        return logical_run(spec, parse_time(scheduled_time, "scheduled time"))
-    fire = scheduled_time_from_job(api_factory(), namespace, os.environ.get("BRIDGE_JOB_NAME", ""))
+        return [logical_run(spec, parse_time(scheduled_time, "scheduled time"))]
+    api = api_factory()
+    fire = scheduled_time_from_job(api, namespace, os.environ.get("BRIDGE_JOB_NAME", ""))
     if fire is None:  # never "now": the latest time the schedule fired, so a late Job keeps its date
         from bridge.airflow import timetables
 
         fire = timetables.latest_fire_time(spec, now())
         if fire is None:
             raise ScheduleError(f"no run of DAG {dag_id_of(workflow)!r} is due yet (start_date {spec.start_date})")
-    if spec.semantics == POLL:
-        return due_run(spec, fire)
-    return logical_run(spec, fire)
+    label = str(workflow["metadata"].get("labels", {}).get("bridge.dev/dag", ""))
+    latest = latest_scheduled(api, namespace, label)
+    if spec.catchup:
+        runs, more = catchup_runs(spec, fire, latest)
+        if more:
+            print(f"bridge: warning: more than {CATCHUP_CAP} runs are due (catchup); this fire starts the oldest "
+                  f"{CATCHUP_CAP}, the next fires the rest", file=sys.stderr)
+        return runs
+    return no_catchup_runs(spec, fire, latest)
+
+
+def no_catchup_runs(spec: ScheduleSpec, fire: datetime, latest: datetime | None) -> list[Run]:
+    """catchup=False: the latest run due by `fire`, and, after missed fires, also the run that was
+    next after the latest scheduled one, as Airflow's scheduler does: it had computed that run when
+    it created the previous one and creates it first; only the run after it skips to the latest."""
+    due = due_run(spec, fire) if spec.semantics == POLL else logical_run(spec, fire)
+    runs = [] if due is None else [due]
+    if latest is not None:
+        runs += catchup_runs(spec, fire, latest)[0][:1]
+    unique = {run.logical_date: run for run in runs}
+    return [unique[date] for date in sorted(unique)]
+
+CATCHUP_CAP = 100  # runs one fire creates at most; the next fire goes on (they queue on the DAG's run lock)
+
+
+def catchup_runs(spec: ScheduleSpec, fire: datetime, latest: datetime | None) -> tuple[list[Run], bool]:
+    """catchup=True: every run due by `fire` after the latest scheduled run (`latest`, its logical
+    date; None: there is none yet), oldest first, at most CATCHUP_CAP; and whether more are due."""
+    from bridge.airflow import timetables
+
+    infos = timetables.runs_due_after(spec, latest, fire, CATCHUP_CAP)
+    runs = [Run(logical_date=i.logical_date.astimezone(UTC), run_id=run_id("scheduled", i.logical_date.astimezone(UTC)),
+                scheduled_time=fire) for i in infos[:CATCHUP_CAP]]
+    return runs, len(infos) > CATCHUP_CAP
+
+
+def latest_scheduled(api: Any, namespace: str, dag_label: str) -> datetime | None:
+    """The logical date of the DAG's latest scheduled run in the namespace (Workflows bridge submit
+    started from a schedule: they carry bridge.dev/scheduled-time), as Airflow's scheduler reads
+    its last automated run; manual and backfill runs do not count."""
+    from kubernetes import client
+
+    listed = client.CustomObjectsApi(api).list_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, label_selector=f"bridge.dev/dag={dag_label}"
+    )
+    dates = [
+        parse_time(notes["bridge.dev/logical-date"], "logical date")
+        for item in listed.get("items", [])
+        for notes in [item.get("metadata", {}).get("annotations") or {}]
+        if "bridge.dev/scheduled-time" in notes and "bridge.dev/logical-date" in notes
+    ]
+    return max(dates, default=None)
 
 
 def due_run(spec: ScheduleSpec, fire: datetime) -> Run | None:
@@ -186,11 +237,12 @@ def prepare(
     from_cronjob: bool,
     namespace: str | None,
     api_factory: Callable[[], Any] = kube_api,
-) -> tuple[dict[str, Any] | None, str]:
-    """The Workflow object to create (None: no run is due) and its namespace (no API call unless --from-cronjob)."""
+) -> tuple[list[dict[str, Any]], str]:
+    """The Workflow objects to create, oldest first (none: no run is due), and their namespace (no
+    API call unless --from-cronjob)."""
     workflow = read_workflow(path)
     target = default_namespace(workflow, namespace)
-    run = choose_run(
+    runs = choose_run(
         workflow,
         path,
         run_date=run_date,
@@ -199,4 +251,4 @@ def prepare(
         api_factory=api_factory,
         namespace=target,
     )
-    return (None if run is None else workflow_for_run(workflow, run, namespace)), target
+    return [workflow_for_run(workflow, run, namespace) for run in runs], target

@@ -5,16 +5,23 @@ exactly those Airflow's scheduler creates in that week (docs/SCHEDULES.md, "Othe
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
+import importlib
+import json
+import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bridge.airflow import compat, timetables
+from bridge.emit.cronjob import STARTING_DEADLINE_SECONDS
 from bridge.model import POLL
 from bridge.schedule.runs import run_name
-from bridge.schedule.submit import due_run
+from bridge.schedule.submit import catchup_runs, due_run, no_catchup_runs
 from tests.helpers import airflow_major, load_workflow, run_cli, split, validate_argo
 from tests.schedule.test_timetables import airflow_runs
 
@@ -92,3 +99,115 @@ def test_split_emits_a_valid_cronjob_for_each_and_refuses_a_cronworkflow(tmp_pat
     refused = run_cli("split", str(DAG_FILE), "--dag-id", "every_six_hours", "--schedule", "cronworkflow", "-o", str(tmp_path / "cw"))
     assert refused.exit_code == 0 and "use --schedule cronjob" in refused.output, refused.output
     assert not (tmp_path / "cw" / "cronworkflows").exists()
+
+
+# ------------------------------------------------------------------ an outage, catchup on and off
+
+OUTAGE = (dt.datetime(2024, 3, 28, 1, 50, tzinfo=UTC), dt.datetime(2024, 3, 28, 11, 50, tzinfo=UTC))  # ten hours
+STARTING_DEADLINE = dt.timedelta(seconds=STARTING_DEADLINE_SECONDS)
+
+
+@contextlib.contextmanager
+def clock(monkeypatch: pytest.MonkeyPatch, now: dt.datetime) -> Iterator[None]:
+    """Airflow's timetables read `utcnow` for catchup=False: make it `now` (each module's own name)."""
+    import pendulum
+
+    frozen = pendulum.instance(now)
+    modules = ["airflow.timetables.interval", "airflow.timetables.trigger", "airflow.timetables.simple"]
+    modules += ["airflow.utils.timezone", "airflow._shared.timezones.timezone"]
+    with monkeypatch.context() as patch:
+        for name in modules:
+            try:
+                module = importlib.import_module(name)
+            except ImportError:
+                continue
+            if hasattr(module, "utcnow"):
+                patch.setattr(module, "utcnow", lambda: frozen)
+            if isinstance(getattr(module, "time", None), types.ModuleType):  # MultipleCronTriggerTimetable: time.time()
+                patch.setattr(module, "time", types.SimpleNamespace(time=frozen.timestamp))
+        yield
+
+
+def _next(timetable: Any, last: Any, restriction: Any) -> Any:
+    if hasattr(timetable, "next_dagrun_info_v2"):
+        return timetable.next_dagrun_info_v2(last_dagrun_info=last, restriction=restriction)
+    interval = None if last is None else last.data_interval
+    return timetable.next_dagrun_info(last_automated_data_interval=interval, restriction=restriction)
+
+
+def airflow_scheduler(spec: Any, last: Any, ticks: list[dt.datetime], monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Airflow's scheduler loop (`_create_dag_runs`, then `calculate_dagrun_date_fields`): at each
+    tick it creates the run it had computed as next once that run is due, then asks the timetable,
+    under the DAG's catchup and the tick's clock, for the next one."""
+    from airflow.timetables.base import TimeRestriction
+
+    timetable = timetables.rebuild(spec)
+    restriction = TimeRestriction(earliest=dt.datetime.fromisoformat(spec.start_date), latest=None, catchup=spec.catchup)
+    with clock(monkeypatch, last.run_after if last is not None else ticks[0]):
+        upcoming = _next(timetable, last, restriction)  # computed live when `last` was created
+    created = []
+    for tick in ticks:
+        with clock(monkeypatch, tick):
+            while upcoming is not None and upcoming.run_after <= tick:
+                created.append(upcoming)
+                upcoming = _next(timetable, upcoming, restriction)
+    return created
+
+
+DELTAS = ["every_six_hours", "every_ninety_minutes", "daily_at_0315"]
+OTHERS = ["four_hourly_trigger", "last_day_of_month", "fixed_offset", "events", "two_crons"]
+
+
+@pytest.mark.parametrize(("dag_id", "catchup"), [*((d, True) for d in DELTAS + OTHERS), *((d, False) for d in ["daily_at_0315", *OTHERS])])
+def test_a_ten_hour_outage_gives_the_runs_airflow_gives(dags: dict[str, Any], dag_id: str, catchup: bool,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    if dag_id not in dags:
+        pytest.skip(f"{dag_id}: Airflow 3 only")
+    ours, expected = _outage(dags[dag_id], catchup, monkeypatch)
+    assert ours == expected, (dag_id, catchup)
+
+
+@pytest.mark.parametrize("dag_id", ["every_six_hours", "every_ninety_minutes"])
+def test_without_catchup_airflow_moves_a_delta_grid_to_its_return_and_bridge_keeps_it(
+    dags: dict[str, Any], dag_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documented difference (docs/SCHEDULES.md, Catchup): after missed runs, Airflow's delta
+    timetables with catchup=False may start the next run at the scheduler's return and lay the
+    rest from there; bridge starts the same runs as Airflow up to the outage, then stays on the
+    grid of the start_date."""
+    ours, expected = _outage(dags[dag_id], False, monkeypatch)
+    before = [d for d in expected if d < OUTAGE[0]]
+    spec = timetables.describe_schedule(dags[dag_id])
+    start = dt.datetime.fromisoformat(spec.start_date)
+    delta = dt.timedelta(seconds=json.loads(spec.data)["delta"])
+
+    def on_grid(date: dt.datetime) -> bool:
+        return (date - start).total_seconds() % delta.total_seconds() == 0
+
+    assert ours[: len(before)] == before and all(on_grid(d) for d in ours), dag_id
+    # Equal where Airflow stays on its grid too (Airflow 2's 6-hour interval), else Airflow's moved.
+    assert ours == expected or not all(on_grid(d) for d in expected), dag_id
+
+
+def _outage(dag: Any, catchup: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[list[dt.datetime], list[dt.datetime]]:
+    """The logical dates bridge's CronJob and Airflow's scheduler start over WEEK with OUTAGE."""
+    spec = dataclasses.replace(timetables.describe_schedule(dag), catchup=catchup)
+    last = timetables.run_due_at(spec, WEEK[0])  # the DAG's latest run before the week, if it had one
+    minutes = [WEEK[0] + dt.timedelta(minutes=i) for i in range(int((WEEK[1] - WEEK[0]).total_seconds() // 60) + 1)]
+    ticks = [t for t in minutes if not OUTAGE[0] <= t < OUTAGE[1]]
+    expected = [i.logical_date for i in airflow_scheduler(spec, last, ticks, monkeypatch)]
+
+    schedule = fires(spec.cron, *WEEK)
+    missed = [f for f in schedule if OUTAGE[0] <= f < OUTAGE[1]]
+    # After the outage the CronJob controller starts the latest missed fire, if within startingDeadlineSeconds.
+    late = [missed[-1]] if missed and OUTAGE[1] - missed[-1] <= STARTING_DEADLINE else []
+    runs: dict[dt.datetime, Any] = {last.logical_date.astimezone(UTC): None} if last is not None else {}  # in the namespace
+    ours = []
+    for fire in sorted([f for f in schedule if f not in missed] + late):
+        latest = max(runs, default=None)
+        due = catchup_runs(spec, fire, latest)[0] if catchup else no_catchup_runs(spec, fire, latest)
+        for run in due:
+            if run.logical_date not in runs:  # else: exists already
+                runs[run.logical_date] = run
+                ours.append(run.logical_date)
+    return ours, expected

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -141,7 +142,15 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802
             kube.requests.append(("GET", self.path))
             if "/workflows" in self.path:
-                self._send(200, {"items": []})
+                # A label selector on the DAG alone lists its Workflows; with `completed!=true` (the active
+                # ones, backfill's wait) none: every run here has finished.
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                selector = query.get("labelSelector", [""])[0]
+                items = []
+                if selector.startswith("bridge.dev/dag=") and "," not in selector:
+                    dag = selector.split("=", 1)[1]
+                    items = [w for w in kube.workflows.values() if w["metadata"].get("labels", {}).get("bridge.dev/dag") == dag]
+                self._send(200, {"items": items})
             elif "/jobs/" in self.path:
                 name = self.path.rsplit("/", 1)[-1]
                 if name in kube.jobs:
@@ -314,3 +323,35 @@ def test_backfill_local_runs_every_date_in_order_with_the_backfill_run_ids(tmp_p
     assert out.read_text().splitlines() == [
         f"{day} {run_id}" for day, run_id in zip(["2024-01-01", "2024-01-02", "2024-01-03"], run_ids)
     ]
+
+
+def test_a_fire_after_missed_ones_catches_up_from_the_latest_scheduled_run(
+    kube: FakeKube, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """catchup=True: the Job lists the DAG's Workflows, finds its latest scheduled run and starts every
+    run due since, oldest first; a retried Job starts nothing twice."""
+    dag = tmp_path / "hourly_catchup.py"
+    dag.write_text(
+        "import pendulum\nfrom airflow import DAG\n"
+        "try:\n    from airflow.providers.standard.operators.empty import EmptyOperator\n"
+        "except ImportError:\n    from airflow.operators.empty import EmptyOperator\n"
+        "with DAG('hourly_catchup', start_date=pendulum.datetime(2024, 1, 1, tz='UTC'), schedule='@hourly', catchup=True):\n"
+        "    EmptyOperator(task_id='work')\n"
+    )
+    workflow = split(dag, tmp_path / "out") / "workflows" / "hourly-catchup.yaml"
+    role = next(d for d in yaml.safe_load_all((tmp_path / "out" / "cronjobs" / "hourly-catchup.yaml").read_text()) if d["kind"] == "Role")
+    assert role["rules"][0]["verbs"] == ["create", "get", "list"]
+    monkeypatch.setenv("BRIDGE_NAMESPACE", "team")
+    for job, stamp in (("hourly-catchup-1", "2024-01-01T03:00:00Z"), ("hourly-catchup-2", "2024-01-01T07:00:00Z")):
+        kube.jobs[job] = {"apiVersion": "batch/v1", "kind": "Job",
+                          "metadata": {"name": job, "annotations": {"batch.kubernetes.io/cronjob-scheduled-timestamp": stamp}}}
+        monkeypatch.setenv("BRIDGE_JOB_NAME", job)
+        result = run_cli("submit", str(workflow), "--from-cronjob")
+        assert result.exit_code == 0, result.output
+    again = run_cli("submit", str(workflow), "--from-cronjob")  # the second Job, retried
+    assert again.exit_code == 0 and "created" not in again.output.replace("exists already", ""), again.output
+    hours = sorted(w["metadata"]["annotations"]["bridge.dev/logical-date"][11:13] for w in kube.workflows.values())
+    # Airflow's scheduler with catchup: every interval from the start_date, on both lines (Airflow 2
+    # dates an hourly run by the interval that ended, Airflow 3 by its start).
+    expected = ["00", "01", "02"] + ["03", "04", "05", "06"] if airflow_major() == 2 else ["00", "01", "02", "03", "04", "05", "06", "07"]
+    assert hours == expected

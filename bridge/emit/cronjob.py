@@ -66,14 +66,15 @@ def _metadata(plan: Plan, options: EmitOptions, name: str) -> dict[str, Any]:
 
 def _rbac(plan: Plan, options: EmitOptions, account: str) -> list[dict[str, Any]]:
     """A ServiceAccount allowed only what submitting needs: create/get Workflows, list them (the DAG's
-    latest scheduled run decides what a fire after missed ones starts), read its own Job."""
+    latest scheduled run decides what a fire after missed ones starts), read its own Job and its
+    CronJob (when it last succeeded: the runs before are not started again)."""
     role = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
         "metadata": _metadata(plan, options, account),
         "rules": [
             {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["create", "get", "list"]},
-            {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get"]},
+            {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": ["get"]},
         ],
     }
     subject: dict[str, Any] = {"kind": "ServiceAccount", "name": account}

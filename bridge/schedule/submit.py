@@ -63,6 +63,27 @@ def scheduled_time_from_job(api: Any, namespace: str, job_name: str) -> datetime
     return None
 
 
+def last_success_of_cronjob(api: Any, namespace: str, job_name: str) -> datetime | None:
+    """When the Job's CronJob last completed a Job (`status.lastSuccessfulTime`, Kubernetes >= 1.25):
+    the previous fire that did its work, which Kubernetes keeps even when Workflows are deleted
+    (a TTL, an archive); None when unknown."""
+    if not job_name:
+        return None
+    try:
+        from kubernetes import client
+
+        batch = client.BatchV1Api(api)
+        owners = batch.read_namespaced_job(job_name, namespace).metadata.owner_references or []
+        cron = next((owner.name for owner in owners if owner.kind == "CronJob"), None)
+        if cron is None:
+            return None
+        done = batch.read_namespaced_cron_job(cron, namespace).status.last_successful_time
+    except Exception as exc:  # no RBAC, no API: the Workflows alone decide, but say why
+        print(f"bridge: cannot read the CronJob of Job {job_name!r} ({type(exc).__name__})", file=sys.stderr)
+        return None
+    return None if done is None else done.astimezone(UTC)
+
+
 def choose_run(
     workflow: dict[str, Any],
     path: str,
@@ -96,6 +117,12 @@ def choose_run(
             raise ScheduleError(f"no run of DAG {dag_id_of(workflow)!r} is due yet (start_date {spec.start_date})")
     label = str(workflow["metadata"].get("labels", {}).get("bridge.dev/dag", ""))
     latest = latest_scheduled(api, namespace, label)
+    # Workflows may be gone (a TTL deletes finished ones): the run due when the CronJob last did its
+    # work was started then, so nothing before it is started again.
+    done = last_success_of_cronjob(api, namespace, os.environ.get("BRIDGE_JOB_NAME", ""))
+    started = due_run(spec, min(done, fire)) if done is not None else None
+    if started is not None and (latest is None or started.logical_date > latest):
+        latest = started.logical_date
     if spec.catchup:
         runs, more = catchup_runs(spec, fire, latest)
         if more:

@@ -113,6 +113,7 @@ class FakeKube:
     def __init__(self) -> None:
         self.workflows: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
+        self.cronjobs: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[str, str]] = []
 
 
@@ -151,6 +152,12 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
                     dag = selector.split("=", 1)[1]
                     items = [w for w in kube.workflows.values() if w["metadata"].get("labels", {}).get("bridge.dev/dag") == dag]
                 self._send(200, {"items": items})
+            elif "/cronjobs/" in self.path:
+                name = self.path.rsplit("/", 1)[-1]
+                if name in kube.cronjobs:
+                    self._send(200, kube.cronjobs[name])
+                else:
+                    self._send(404, {"kind": "Status", "code": 404})
             elif "/jobs/" in self.path:
                 name = self.path.rsplit("/", 1)[-1]
                 if name in kube.jobs:
@@ -340,7 +347,7 @@ def test_a_fire_after_missed_ones_catches_up_from_the_latest_scheduled_run(
     )
     workflow = split(dag, tmp_path / "out") / "workflows" / "hourly-catchup.yaml"
     role = next(d for d in yaml.safe_load_all((tmp_path / "out" / "cronjobs" / "hourly-catchup.yaml").read_text()) if d["kind"] == "Role")
-    assert role["rules"][0]["verbs"] == ["create", "get", "list"]
+    assert role["rules"][0]["verbs"] == ["create", "get", "list"] and role["rules"][1]["resources"] == ["jobs", "cronjobs"]
     monkeypatch.setenv("BRIDGE_NAMESPACE", "team")
     for job, stamp in (("hourly-catchup-1", "2024-01-01T03:00:00Z"), ("hourly-catchup-2", "2024-01-01T07:00:00Z")):
         kube.jobs[job] = {"apiVersion": "batch/v1", "kind": "Job",
@@ -355,3 +362,19 @@ def test_a_fire_after_missed_ones_catches_up_from_the_latest_scheduled_run(
     # dates an hourly run by the interval that ended, Airflow 3 by its start).
     expected = ["00", "01", "02"] + ["03", "04", "05", "06"] if airflow_major() == 2 else ["00", "01", "02", "03", "04", "05", "06", "07"]
     assert hours == expected
+
+    # A TTL deleted the finished Workflows; the CronJob remembers its last successful Job (07:00's):
+    # the next fire starts only what is due since, not the day again.
+    kube.workflows.clear()
+    kube.cronjobs["hourly-catchup"] = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "hourly-catchup"},
+                                       "spec": {"schedule": "@hourly", "jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}}},
+                                       "status": {"lastSuccessfulTime": "2024-01-01T07:00:12Z"}}
+    owner = {"apiVersion": "batch/v1", "kind": "CronJob", "name": "hourly-catchup", "uid": "u1"}
+    kube.jobs["hourly-catchup-3"] = {"apiVersion": "batch/v1", "kind": "Job",
+                                     "metadata": {"name": "hourly-catchup-3", "ownerReferences": [owner],
+                                                  "annotations": {"batch.kubernetes.io/cronjob-scheduled-timestamp": "2024-01-01T09:00:00Z"}}}
+    monkeypatch.setenv("BRIDGE_JOB_NAME", "hourly-catchup-3")
+    result = run_cli("submit", str(workflow), "--from-cronjob")
+    assert result.exit_code == 0, result.output
+    hours = sorted(w["metadata"]["annotations"]["bridge.dev/logical-date"][11:13] for w in kube.workflows.values())
+    assert hours == (["07", "08"] if airflow_major() == 2 else ["08", "09"])

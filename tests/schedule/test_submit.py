@@ -114,6 +114,7 @@ class FakeKube:
         self.workflows: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.cronjobs: dict[str, dict[str, Any]] = {}
+        self.forbid_list = False  # a Role without list (split by an older bridge)
         self.requests: list[tuple[str, str]] = []
 
 
@@ -147,6 +148,9 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
                 # ones, backfill's wait) none: every run here has finished.
                 query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
                 selector = query.get("labelSelector", [""])[0]
+                if kube.forbid_list:
+                    self._send(403, {"kind": "Status", "reason": "Forbidden", "code": 403})
+                    return
                 items = []
                 if selector.startswith("bridge.dev/dag=") and "," not in selector:
                     dag = selector.split("=", 1)[1]
@@ -362,6 +366,12 @@ def test_a_fire_after_missed_ones_catches_up_from_the_latest_scheduled_run(
     # dates an hourly run by the interval that ended, Airflow 3 by its start).
     expected = ["00", "01", "02"] + ["03", "04", "05", "06"] if airflow_major() == 2 else ["00", "01", "02", "03", "04", "05", "06", "07"]
     assert hours == expected
+
+    # A Role without list (an older split): only the latest due run, with a warning.
+    kube.forbid_list = True
+    late = run_cli("submit", str(workflow), "--from-cronjob")
+    assert late.exit_code == 0 and "cannot list the DAG's Workflows" in late.output, late.output
+    kube.forbid_list = False
 
     # A TTL deleted the finished Workflows; the CronJob remembers its last successful Job (07:00's):
     # the next fire starts only what is due since, not the day again.

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from bridge.airflow import compat, timetables
+from bridge.airflow import timetables
 from bridge.emit.cronjob import STARTING_DEADLINE_SECONDS
 from bridge.model import POLL
 from bridge.schedule.runs import run_name
 from bridge.schedule.submit import catchup_runs, due_run, no_catchup_runs
 from tests.helpers import airflow_major, load_workflow, run_cli, split, validate_argo
-from tests.schedule.test_timetables import airflow_runs
+from tests.schedule.test_timetables import airflow_runs, load_dags
 
 DAG_FILE = Path(__file__).parent / "data" / "other_timetables.py"
 UTC = dt.timezone.utc
@@ -32,10 +32,7 @@ WEEK = (dt.datetime(2024, 3, 26, tzinfo=UTC), dt.datetime(2024, 4, 2, 23, 59, tz
 
 @pytest.fixture(scope="module")
 def dags() -> dict[str, Any]:
-    compat.quiet_airflow()
-    bag = compat.make_dagbag(str(DAG_FILE))
-    assert not bag.import_errors, bag.import_errors
-    return dict(bag.dags)
+    return load_dags(DAG_FILE)
 
 
 def fires(line: str, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:

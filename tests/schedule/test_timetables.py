@@ -23,12 +23,17 @@ WINDOW = (dt.datetime(2024, 3, 20, tzinfo=UTC), dt.datetime(2024, 4, 10, tzinfo=
 CRON_DAGS = ["daily", "hourly", "weekly", "late_evening", "paris_weekdays", "bounded", "serial"]
 
 
-@pytest.fixture(scope="module")
-def dags() -> dict[str, Any]:
+def load_dags(path: Path) -> dict[str, Any]:
+    """The DAGs of a file, loaded by real Airflow (bridge's own loader settings)."""
     compat.quiet_airflow()
-    bag = compat.make_dagbag(str(DAG_FILE))
+    bag = compat.make_dagbag(str(path))
     assert not bag.import_errors, bag.import_errors
     return dict(bag.dags)
+
+
+@pytest.fixture(scope="module")
+def dags() -> dict[str, Any]:
+    return load_dags(DAG_FILE)
 
 
 def scheduler_dag(dag: Any) -> Any:

@@ -111,7 +111,10 @@ print(json.dumps({"tasks": len(seen["plan"].tasks), "parse": timing["parse"], "b
 
 def measure(shape: str, size: int, folder: str) -> dict:
     """Split one generated DAG in a fresh process and return its numbers."""
-    path = os.path.join(folder, f"scale_{shape}_{size}.py")
+    # Each DAG alone in its dags folder: bridge split copies and reads the DAG's whole folder (a project).
+    dags = os.path.join(folder, f"dags-{shape}-{size}")
+    os.makedirs(dags)
+    path = os.path.join(dags, f"scale_{shape}_{size}.py")
     with open(path, "w") as handle:
         handle.write(HEADER.format(n=size, shape=shape) + BODIES[shape])
     env = dict(os.environ, AIRFLOW_HOME=os.path.join(folder, "airflow-home"), AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="600")

@@ -148,6 +148,7 @@ def no_catchup_runs(spec: ScheduleSpec, fire: datetime, latest: datetime | None)
     unique = {run.logical_date: run for run in runs}
     return [unique[date] for date in sorted(unique)]
 
+
 CATCHUP_CAP = 100  # runs one fire creates at most; the next fire goes on (they queue on the DAG's run lock)
 
 
@@ -181,7 +182,7 @@ def latest_scheduled(api: Any, namespace: str, dag_label: str) -> datetime | Non
 
 
 def due_run(spec: ScheduleSpec, fire: datetime) -> Run | None:
-    """The latest run due at `fire`, or None (a polled timetable's fire between its runs' first one and start)."""
+    """The latest run due at `fire`, or None when the timetable has none due yet (a fire before its first run)."""
     try:
         return logical_run(spec, fire)
     except ScheduleError:

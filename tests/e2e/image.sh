@@ -73,7 +73,7 @@ backend=(
 )
 engine run "${secure[@]}" --user 50000:0 -v "$work/secrets-pod:/tmp" -v "$work/secrets-split:/opt/bridge:ro" \
   -v "$work/airflow-secrets:/var/secrets/airflow:ro" "${backend[@]}" "$image" \
-  run /opt/bridge/dags/secrets/read_secrets.py --run-date 2024-01-01 --outputs /tmp/out >"$work/secrets.log" 2>&1 \
+  run /opt/bridge/dags/secrets/read-secrets.py --run-date 2024-01-01 --outputs /tmp/out >"$work/secrets.log" 2>&1 \
   || { tail -30 "$work/secrets.log" >&2; fail "the secrets backend task (log: $work/secrets.log)"; }
 "$py" - "$work/secrets-pod/record" <<'PY' || fail "the task did not read the backend's connection and Variable"
 import json, pathlib, sys

@@ -15,7 +15,6 @@ is finished, and `when` only after `depends` held.
 
 from __future__ import annotations
 
-import graphlib
 import re
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
@@ -274,7 +273,8 @@ _REQUIRE_ALL = frozenset({"all_success", "none_failed", "none_failed_min_one_suc
 def dag_conditions(
     tasks: Mapping[str, SourceTask], names: Mapping[str, str], short_circuits: Mapping[str, frozenset[str]]
 ) -> dict[str, Conditions]:
-    """task_conditions for every task, upstreams first, knowing which tasks never end skipped.
+    """task_conditions for every task, knowing which tasks never end skipped (`tasks` in topological
+    order, as SourceDag.tasks are; an upstream seen later only counts as one that may skip).
 
     A task never ends skipped when its run cannot skip it (SourceTask.is_noop: an EmptyOperator)
     and it has no `when` (no Argo Skipped): then its node is Succeeded exactly when Airflow's state
@@ -282,13 +282,12 @@ def dag_conditions(
     """
     sure: set[str] = set()
     found: dict[str, Conditions] = {}
-    for task_id in graphlib.TopologicalSorter({t: tasks[t].upstream for t in tasks}).static_order():
-        task = tasks[task_id]
+    for task_id, task in tasks.items():
         conditions = task_conditions(task, names, tasks, short_circuits, sure)
         found[task_id] = conditions
         if task.is_noop and not conditions.when:
             sure.add(task_id)
-    return {task_id: found[task_id] for task_id in tasks}
+    return found
 
 
 def task_conditions(

@@ -144,7 +144,7 @@ def no_catchup_runs(spec: ScheduleSpec, fire: datetime, latest: datetime | None)
     due = due_run(spec, fire) if spec.semantics == POLL else logical_run(spec, fire)
     runs = [] if due is None else [due]
     if latest is not None:
-        runs += catchup_runs(spec, fire, latest)[0][:1]
+        runs += catchup_runs(spec, fire, latest, limit=1)[0]
     unique = {run.logical_date: run for run in runs}
     return [unique[date] for date in sorted(unique)]
 
@@ -152,15 +152,15 @@ def no_catchup_runs(spec: ScheduleSpec, fire: datetime, latest: datetime | None)
 CATCHUP_CAP = 100  # runs one fire creates at most; the next fire goes on (they queue on the DAG's run lock)
 
 
-def catchup_runs(spec: ScheduleSpec, fire: datetime, latest: datetime | None) -> tuple[list[Run], bool]:
+def catchup_runs(spec: ScheduleSpec, fire: datetime, latest: datetime | None, limit: int = CATCHUP_CAP) -> tuple[list[Run], bool]:
     """catchup=True: every run due by `fire` after the latest scheduled run (`latest`, its logical
-    date; None: there is none yet), oldest first, at most CATCHUP_CAP; and whether more are due."""
+    date; None: there is none yet), oldest first, at most `limit`; and whether more are due."""
     from bridge.airflow import timetables
 
-    infos = timetables.runs_due_after(spec, latest, fire, CATCHUP_CAP)
+    infos = timetables.runs_due_after(spec, latest, fire, limit)
     runs = [Run(logical_date=i.logical_date.astimezone(UTC), run_id=run_id("scheduled", i.logical_date.astimezone(UTC)),
-                scheduled_time=fire) for i in infos[:CATCHUP_CAP]]
-    return runs, len(infos) > CATCHUP_CAP
+                scheduled_time=fire) for i in infos[:limit]]
+    return runs, len(infos) > limit
 
 
 def latest_scheduled(api: Any, namespace: str, dag_label: str) -> datetime | None:

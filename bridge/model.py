@@ -45,6 +45,12 @@ class SourceTask:
     # Its run does nothing (an EmptyOperator, bridge.airflow.compat.is_noop): it reads no XCom of its
     # upstreams (it receives only xcom_pulls) and never ends skipped by itself.
     is_noop: bool = False
+    # A KubernetesPodOperator task that runs as its own pod (bridge.airflow.kpo): the Argo template
+    # fields of the provider's pod, as JSON; "" for every other task.
+    native_pod: str = ""
+    # What split says about a KubernetesPodOperator task: why it runs through Airflow, or what of
+    # its pod a native template does not use (its namespace); "" for every other task.
+    pod_note: str = ""
 
 
 # ScheduleSpec.semantics of a timetable no cron line expresses: the CronJob fires on a superset of its
@@ -165,6 +171,7 @@ class TemplateSpec:
     conn_ids: tuple[str, ...] = ()
     mapped: bool = False  # runs a mapped task: one more output, `states` (per map index)
     sync: SyncSpec = SyncSpec()  # template-level locks: pool, max_active_tis_per_dag
+    native_pod: str = ""  # a KubernetesPodOperator's own pod (SourceTask.native_pod): no bridge-task
 
 
 @dataclass(frozen=True)

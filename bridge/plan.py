@@ -24,6 +24,7 @@ DEFAULT_POOL = "default_pool"  # Airflow's pool for tasks that name none ([core]
 _DEFAULT_QUEUES = frozenset({"", "default"})
 BASE_TEMPLATE = "task"
 MAPPED_TEMPLATE = "task-mapped"
+POD_TEMPLATE_PREFIX = "pod-"  # + the task's name: a native KubernetesPodOperator pod (bridge.airflow.kpo)
 DEFAULT_POOL_SLOTS = 1  # a pool's slots live in Airflow's database; bridge assumes the safe minimum
 POOL_PREFIX = "bridge-pool-"
 POOL_KEY = "slots"
@@ -280,15 +281,20 @@ def plan_workflow(
             name="",
             retry=retry_policy(task),
             deadline_seconds=deadline_seconds(task, deadline_grace_seconds),
-            conn_ids=task.conn_ids,
+            conn_ids=() if task.native_pod else task.conn_ids,
             mapped=task.is_mapped,
             sync=task_sync(task, task_names[task.task_id], workflow_name, pool_slots, locks),
+            native_pod=task.native_pod,
         )
-        spec = replace(spec, name=_template_name(spec))
+        # A native pod's template is its own (its container is the task's): named after the task.
+        spec = replace(spec, name=f"{POD_TEMPLATE_PREFIX}{task_names[task.task_id]}" if task.native_pod else _template_name(spec))
         specs.setdefault(spec.name, spec)
         upstream_names = tuple(sorted(task_names[up] for up in task.upstream))
         conditions = conditions_of[task.task_id]
-        sources = tuple(sorted(task_names[s] for s in xcom_sources(task.task_id, upstream_of, task.xcom_pulls, not task.is_noop)))
+        reads = not (task.is_noop or task.native_pod)
+        found = xcom_sources(task.task_id, upstream_of, task.xcom_pulls, reads) if not task.native_pod else ()
+        # A native pod pushes no XCom (do_xcom_push=True stays in Airflow): none to pass on.
+        sources = tuple(sorted(task_names[s] for s in found if not by_id[s].native_pod))
         safe = conditions.safe
         if set(sources) - set(upstream_names):
             safe = _required_outputs(task.task_id, conditions_of, by_name)
@@ -322,8 +328,13 @@ def plan_workflow(
         verdict_depends=semantics.verdict_depends(state_tasks, leaves),
         run_sync=sync,
         semaphore_limits=locks.sorted_limits(),
-        notes=concurrency_notes(dag, pool_slots, locks) + sla_notes(dag),
+        notes=concurrency_notes(dag, pool_slots, locks) + sla_notes(dag) + pod_notes(dag),
     )
+
+
+def pod_notes(dag: SourceDag) -> tuple[str, ...]:
+    """What split says about KubernetesPodOperator tasks (SourceTask.pod_note), one line each."""
+    return tuple(f"task {task.task_id!r} ({task.operator}): {task.pod_note}" for task in dag.tasks if task.pod_note)
 
 
 def task_settings(task: SourceTask) -> str:

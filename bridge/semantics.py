@@ -8,6 +8,9 @@ How an Airflow task state is carried by an Argo node (see docs/SEMANTICS.md):
     skipped          Skipped                               (`when` false: no pod)
     upstream_failed  Omitted                               (`depends` false: no pod)
 
+A native pod (a KubernetesPodOperator's own container, SourceTask.native_pod) writes no `state`:
+its node's phase alone is its Airflow state (Succeeded = success), so the conditions read its status.
+
 `depends` is false exactly when Airflow would mark the task upstream_failed; `when` is false
 exactly when it would mark it skipped. Argo evaluates `depends` only once every task it names
 is finished, and `when` only after `depends` held.
@@ -121,8 +124,10 @@ def _branch(name: str) -> str:
     return f"'{output_ref(name, BRANCH_OUTPUT)}'"
 
 
-def succeeded(name: str) -> str:
-    """Airflow state success (only a pod that ran writes it)."""
+def succeeded(name: str, native: bool = False) -> str:
+    """Airflow state success (only a pod that ran writes it; a native pod's is its phase)."""
+    if native:
+        return f"{_status(name)} == 'Succeeded'"
     return f"{_state(name)} == 'success'"
 
 
@@ -140,8 +145,10 @@ def all_succeeded(names: list[str]) -> str:
     return f"'{joined}' =~ '^(success,)+$'"
 
 
-def skipped(name: str) -> str:
-    """Airflow state skipped: not run (Skipped) or skipped inside the task."""
+def skipped(name: str, native: bool = False) -> str:
+    """Airflow state skipped: not run (Skipped) or skipped inside the task (a native pod never is)."""
+    if native:
+        return f"{_status(name)} == 'Skipped'"
     return f"({_status(name)} == 'Skipped' || {_state(name)} == 'skipped')"
 
 
@@ -156,15 +163,17 @@ def not_skipped(name: str) -> str:
 MIXED = "mixed"
 
 
-def some_succeeded(name: str, mapped: bool) -> str:
+def some_succeeded(name: str, mapped: bool, native: bool = False) -> str:
     """At least one success (for a mapped task: at least one map index succeeded)."""
     if not mapped:
-        return succeeded(name)
+        return succeeded(name, native)
     return f"({_state(name)} == 'success' || {_state(name)} == '{MIXED}')"
 
 
-def none_skipped(name: str, mapped: bool) -> str:
+def none_skipped(name: str, mapped: bool, native: bool = False) -> str:
     """No skip (for a mapped task: no map index skipped)."""
+    if native:
+        return f"{_status(name)} != 'Skipped'"
     if not mapped:
         return not_skipped(name)
     return f"({_status(name)} != 'Skipped' && {_state(name)} != 'skipped' && {_state(name)} != '{MIXED}')"
@@ -205,20 +214,30 @@ def _and(*parts: str) -> str:
 
 
 def _rule(
-    rule: str, ups: list[str], setups: list[str], mapped: frozenset[str] = frozenset(), sure: frozenset[str] = frozenset()
+    rule: str,
+    ups: list[str],
+    setups: list[str],
+    mapped: frozenset[str] = frozenset(),
+    sure: frozenset[str] = frozenset(),
+    native: frozenset[str] = frozenset(),
 ) -> Conditions:
     """depends/when for one trigger rule over the direct upstreams (Argo names; `mapped`: mapped
-    ones; `sure`: ones that never end skipped, so that a Succeeded one is success: see dag_conditions)."""
+    ones; `sure`: ones that never end skipped, so that a Succeeded one is success: see dag_conditions;
+    `native`: native pods, whose phase is their state)."""
 
     def some(u: str) -> str:
-        return some_succeeded(u, u in mapped)
+        return some_succeeded(u, u in mapped, u in native)
 
     def unskipped(u: str) -> str:
-        return none_skipped(u, u in mapped)
+        return none_skipped(u, u in mapped, u in native)
+
+    def all_success(names: list[str]) -> str:
+        plain = all_succeeded([u for u in names if u not in native])
+        return _and(plain, _all(succeeded(u, True) for u in names if u in native))
 
     wait_all = _all(done(u) for u in ups)
     if rule == "all_success":
-        return Conditions(_all(not_failed(u) for u in ups), all_succeeded([u for u in ups if u not in sure]))
+        return Conditions(_all(not_failed(u) for u in ups), all_success([u for u in ups if u not in sure]))
     if rule == "all_failed":
         return Conditions(wait_all, _all(failed_or_upstream_failed(u) for u in ups))
     if rule in ("all_done", "always"):
@@ -232,7 +251,7 @@ def _rule(
     if rule == "all_done_min_one_success":
         return Conditions(_any(not_failed(u) for u in ups), _all(unskipped(u) for u in ups if u not in sure))
     if rule == "all_skipped":
-        return Conditions(wait_all, _all(skipped(u) for u in ups))
+        return Conditions(wait_all, _all(skipped(u, u in native) for u in ups))
     if rule == "one_success":
         any_ran = [f"{u}.Succeeded" for u in ups]
         all_skipped = _group(f"{u}.Skipped" for u in ups)
@@ -276,16 +295,16 @@ def dag_conditions(
     """task_conditions for every task, knowing which tasks never end skipped (`tasks` in topological
     order, as SourceDag.tasks are; an upstream seen later only counts as one that may skip).
 
-    A task never ends skipped when its run cannot skip it (SourceTask.is_noop: an EmptyOperator)
-    and it has no `when` (no Argo Skipped): then its node is Succeeded exactly when Airflow's state
-    is success, and a downstream's `when` need not read its `state` (docs/SEMANTICS.md, "Size").
+    A task never ends skipped when its run cannot skip it (SourceTask.is_noop: an EmptyOperator;
+    a native pod) and it has no `when` (no Argo Skipped): then its node is Succeeded exactly when
+    Airflow's state is success, and a downstream's `when` need not read its `state` (docs/SEMANTICS.md, "Size").
     """
     sure: set[str] = set()
     found: dict[str, Conditions] = {}
     for task_id, task in tasks.items():
         conditions = task_conditions(task, names, tasks, short_circuits, sure)
         found[task_id] = conditions
-        if task.is_noop and not conditions.when:
+        if (task.is_noop or task.native_pod) and not conditions.when:
             sure.add(task_id)
     return found
 
@@ -305,14 +324,15 @@ def task_conditions(
         return Conditions("", "")
     mapped = frozenset(names[u] for u in task.upstream if tasks[u].is_mapped)
     sure = frozenset(names[u] for u in task.upstream if u in never_skipped)
-    rule = _rule(task.trigger_rule, ups, setups, mapped, sure)
+    native = frozenset(names[u] for u in task.upstream if tasks[u].native_pod)
+    rule = _rule(task.trigger_rule, ups, setups, mapped, sure, native)
     depends, when = rule.depends, rule.when
     # The tasks `depends` requires Succeeded or Skipped: their outputs exist whenever this task runs.
     safe = set(ups) if task.trigger_rule in _REQUIRE_ALL else set()
     # Setups upstream of upstreams: Airflow checks them first (failed -> upstream_failed, skipped -> skipped).
     for setup in task.indirect_setups:
         depends = _and(depends, not_failed(names[setup]))
-        when = _and(when, succeeded(names[setup]))
+        when = _and(when, succeeded(names[setup], bool(tasks[setup].native_pod)))
         safe.add(names[setup])
     # Branch and short-circuit decisions skip downstream tasks whatever their trigger rule;
     # a short-circuit never skips teardowns (ShortCircuitOperator.execute).

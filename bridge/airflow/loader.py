@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.airflow import compat
+from bridge.airflow import compat, kpo
 from bridge.airflow.timetables import describe_schedule
 from bridge.airflow.xcom_refs import pulled_task_ids
 from bridge.errors import DagLoadError
@@ -159,9 +159,10 @@ def plain_id(value: Any) -> str:
     return str.__str__(value) if isinstance(value, str) else str(value)
 
 
-def describe_task(task: Any, dag_has_setups: bool = True) -> SourceTask:
+def describe_task(task: Any, dag_has_setups: bool = True, location: str = "") -> SourceTask:
     """The parts of one task bridge needs, as plain values."""
     cls = compat.operator_class(task)
+    native_pod, pod_note = kpo.native_pod(task, location) if kpo.is_kpo(task) else ("", "")
     return SourceTask(
         task_id=plain_id(task.task_id),
         operator=getattr(task, "task_type", None) or cls.__name__,
@@ -191,6 +192,8 @@ def describe_task(task: Any, dag_has_setups: bool = True) -> SourceTask:
         in_mapped_group=compat.in_mapped_group(task),
         xcom_pulls=pulled_task_ids(task),
         is_noop=compat.is_noop(task),
+        native_pod=native_pod,
+        pod_note=pod_note,
     )
 
 
@@ -285,7 +288,7 @@ def detect_requirements(tasks: list[Any], project: tuple[str, ...] = ()) -> tupl
 def describe_dag(dag: Any, path: str, project: tuple[str, ...] | None = None) -> SourceDag:
     """The parts of one DAG bridge needs, as plain values (`project`: its dags and plugins folders)."""
     has_setups = any(getattr(task, "is_setup", False) for task in dag.tasks)
-    by_id = {plain_id(task.task_id): describe_task(task, has_setups) for task in dag.tasks}
+    by_id = {plain_id(task.task_id): describe_task(task, has_setups, path) for task in dag.tasks}
     order = topological_order({task_id: t.upstream for task_id, t in by_id.items()})
     params = tuple((name, _param_text(value)) for name, value in dag.params.dump().items())
     timezone = getattr(dag, "timezone", None)

@@ -238,6 +238,52 @@ def _container_template(plan: Plan, options: EmitOptions, spec: TemplateSpec, ru
     return template
 
 
+# A native pod's fields in the order a person would write an Argo template (bridge.airflow.kpo).
+_POD_TEMPLATE_ORDER = (
+    "metadata",
+    "serviceAccountName",
+    "nodeSelector",
+    "affinity",
+    "tolerations",
+    "priorityClassName",
+    "schedulerName",
+    "hostAliases",
+    "securityContext",
+    "volumes",
+    "initContainers",
+    "container",
+    "sidecars",
+)
+
+
+def _native_template(spec: TemplateSpec, options: EmitOptions, run: RunSource) -> dict[str, Any]:
+    """A KubernetesPodOperator's own pod as the task's template: the user's container, no bridge-task.
+
+    Its node's phase is its Airflow state (no outputs: bridge.semantics); Argo names it, runs it in
+    the Workflow's namespace and retries it on any failure (no bridge-task exit code to read).
+    """
+    pod = json.loads(spec.native_pod)
+    template: dict[str, Any] = {"name": spec.name}
+    if run == TEMPLATE_INPUTS:
+        template["inputs"] = {"parameters": [{"name": name} for name in RUN_PARAMETERS]}
+    for key in _POD_TEMPLATE_ORDER:
+        if key in pod:
+            template[key] = pod[key]
+    if "podSpecPatch" in pod:
+        # The pod fields no template field holds (hostNetwork, dnsConfig, imagePullSecrets, …).
+        template["podSpecPatch"] = json.dumps(pod["podSpecPatch"], sort_keys=True, separators=(",", ":"))
+    if spec.retry is not None:
+        strategy = _retry_strategy(spec.retry, options.argo_version)
+        del strategy["expression"]
+        template["retryStrategy"] = strategy
+    deadlines = [d for d in (spec.deadline_seconds, pod.get("activeDeadlineSeconds")) if d is not None]
+    if deadlines:
+        template["activeDeadlineSeconds"] = str(min(deadlines))
+    if spec.sync:
+        template["synchronization"] = synchronization(spec.sync)
+    return template
+
+
 def has_exit_handler(plan: Plan, run: RunSource) -> bool:
     """An exit handler only for a DAG with DAG-level callbacks, and once per DagRun: not in a backfill's many-date Workflow."""
     return bool(plan.dag.dag_callbacks) and run != TEMPLATE_INPUTS
@@ -363,7 +409,10 @@ def build_workflow(plan: Plan, options: EmitOptions, run: RunSource = WORKFLOW_P
         if plan.run_sync:
             main["synchronization"] = synchronization(plan.run_sync)
     templates: list[dict[str, Any]] = [main]
-    templates += [_container_template(plan, options, spec_, run) for spec_ in plan.templates]
+    templates += [
+        _native_template(spec_, options, run) if spec_.native_pod else _container_template(plan, options, spec_, run)
+        for spec_ in plan.templates
+    ]
     # A no-op (no pod): its phase is the Airflow DagRun state, see bridge.semantics.verdict_depends.
     templates.append({"name": VERDICT_NAME, "suspend": {"duration": "0"}})
     if has_exit_handler(plan, run):

@@ -112,15 +112,24 @@ def lint_text(file: str, text: str | bytes, argo_version: ArgoVersion | None = N
     return findings
 
 
+# An output folder's copies of the project's own files (a pod template, a SQL file's YAML
+# neighbour): not manifests of bridge's, never linted.
+CARRIED_FOLDERS = ("sources/", "plugins/", "searchpath/")
+
+
 def manifest_files(paths: Iterable[str]) -> list[str]:
-    """Files to lint: files as given, folders searched for *.yaml/*.yml (hidden folders skipped)."""
+    """Files to lint: files as given, folders searched for *.yaml/*.yml (hidden folders and an
+    output folder's carried project files skipped)."""
     found: list[str] = []
     for path in paths:
         if not os.path.isdir(path):
             found.append(path)
             continue
         for folder, subfolders, files in os.walk(path):
-            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            top = folder == path
+            subfolders[:] = sorted(
+                d for d in subfolders if not d.startswith(".") and not (top and f"{d}/" in CARRIED_FOLDERS)
+            )
             found += [os.path.join(folder, f) for f in sorted(files) if f.endswith(MANIFEST_SUFFIXES)]
     return found
 
@@ -144,7 +153,7 @@ def lint_files(files: dict[str, bytes], argo_version: ArgoVersion | None = None)
     """Lint rendered output files (relative path -> bytes) before they are written: the manifests only."""
     report = LintReport()
     for rel, data in sorted(files.items()):
-        if rel.endswith(MANIFEST_SUFFIXES) and not rel.startswith("sources/"):
+        if rel.endswith(MANIFEST_SUFFIXES) and not rel.startswith(CARRIED_FOLDERS):
             report.files.append(rel)
             report.findings += lint_text(rel, data, argo_version)
     return report

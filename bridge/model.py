@@ -51,6 +51,8 @@ class SourceTask:
     # What split says about a KubernetesPodOperator task: why it runs through Airflow, or what of
     # its pod a native template does not use (its namespace); "" for every other task.
     pod_note: str = ""
+    # The templated fields of a native pod (e.g. "arguments"): a render step gives them for each run.
+    pod_rendered: tuple[str, ...] = ()
 
 
 # ScheduleSpec.semantics of a timetable no cron line expresses: the CronJob fires on a superset of its
@@ -172,6 +174,7 @@ class TemplateSpec:
     mapped: bool = False  # runs a mapped task: one more output, `states` (per map index)
     sync: SyncSpec = SyncSpec()  # template-level locks: pool, max_active_tis_per_dag
     native_pod: str = ""  # a KubernetesPodOperator's own pod (SourceTask.native_pod): no bridge-task
+    pod_rendered: tuple[str, ...] = ()  # its templated fields: a render step first (SourceTask.pod_rendered)
 
 
 @dataclass(frozen=True)

@@ -285,15 +285,17 @@ def plan_workflow(
             mapped=task.is_mapped,
             sync=task_sync(task, task_names[task.task_id], workflow_name, pool_slots, locks),
             native_pod=task.native_pod,
+            pod_rendered=task.pod_rendered,
         )
         # A native pod's template is its own (its container is the task's): named after the task.
         spec = replace(spec, name=f"{POD_TEMPLATE_PREFIX}{task_names[task.task_id]}" if task.native_pod else _template_name(spec))
         specs.setdefault(spec.name, spec)
         upstream_names = tuple(sorted(task_names[up] for up in task.upstream))
         conditions = conditions_of[task.task_id]
+        # A native pod reads XCom only in its templates (its render step); it pushes none
+        # (do_xcom_push=True stays in Airflow): none to pass on.
         reads = not (task.is_noop or task.native_pod)
-        found = xcom_sources(task.task_id, upstream_of, task.xcom_pulls, reads) if not task.native_pod else ()
-        # A native pod pushes no XCom (do_xcom_push=True stays in Airflow): none to pass on.
+        found = () if task.native_pod and not task.pod_rendered else xcom_sources(task.task_id, upstream_of, task.xcom_pulls, reads or bool(task.pod_rendered))
         sources = tuple(sorted(task_names[s] for s in found if not by_id[s].native_pod))
         safe = conditions.safe
         if set(sources) - set(upstream_names):

@@ -21,14 +21,15 @@ from typing import Any
 import pytest
 import yaml
 
-from bridge.airflow.kpo import CONTAINER_DEFAULTS, PROVIDER_LABELS, SPEC_DEFAULTS
 from bridge.names import argo_name
+from bridge.podspec import CONTAINER_DEFAULTS, PROVIDER_LABELS, SPEC_DEFAULTS
 from tests.helpers import DATA, dag_tasks, load_dagbag, load_workflow, run_cli, split, templates, validate_argo
 
 pytest.importorskip("airflow.providers.cncf.kubernetes")
 
 PODS = DATA / "kpo" / "pods.py"
-THROUGH_AIRFLOW = {"templated", "pushes", "skips", "gke"}
+THROUGH_AIRFLOW = {"labelled", "pushes", "skips", "gke"}
+RENDERED = "templated"
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,7 @@ def normalised(pod: dict[str, Any], base: str) -> dict[str, Any]:
 def test_every_native_template_makes_the_pod_the_provider_builds(out: Path, dag: Any) -> None:
     workflow = load_workflow(out)
     tasks, by_name = dag_tasks(workflow), templates(workflow)
-    native = [task for task in dag.tasks if task.task_id not in THROUGH_AIRFLOW]
+    native = [task for task in dag.tasks if task.task_id not in THROUGH_AIRFLOW | {RENDERED}]
     assert len(native) == 10
     for task in native:
         template = by_name[tasks[argo_name(task.task_id)]["template"]]
@@ -122,7 +123,22 @@ def test_tasks_that_need_airflow_keep_running_through_it(out: Path) -> None:
     reasons = [line for line in result.output.splitlines() if "runs through Airflow" in line]
     assert len(reasons) == 4, result.output
     assert any("'gke'" in line and "another cluster" in line for line in reasons), reasons
-    assert any("'templated'" in line and "(arguments)" in line for line in reasons), reasons
+    assert any("'labelled'" in line and "templates in labels" in line for line in reasons), reasons
+
+
+def test_a_templated_pod_is_rendered_first_then_runs_natively(out: Path) -> None:
+    """Its DAG task is a DAG of two steps: bridge-task renders (no pod started), then the pod runs
+    with the rendered pod as its podSpecPatch and the rendered image; nothing templated stays."""
+    workflow = load_workflow(out)
+    by_name = templates(workflow)
+    outer = by_name[dag_tasks(workflow)[RENDERED]["template"]]
+    render, pod = outer["dag"]["tasks"]
+    assert by_name[render["template"]]["container"]["args"][-1] == "--render-pod"
+    assert pod["depends"] == "render"
+    run = by_name[pod["template"]]
+    assert run["podSpecPatch"] == "{{inputs.parameters.pod}}"
+    assert run["container"]["image"] == "{{inputs.parameters.image}}" and "args" not in run["container"]
+    assert run["container"]["command"] == ["echo"]
 
 
 def test_native_pods_read_no_state_outputs(out: Path) -> None:

@@ -162,7 +162,7 @@ def plain_id(value: Any) -> str:
 def describe_task(task: Any, dag_has_setups: bool = True, location: str = "") -> SourceTask:
     """The parts of one task bridge needs, as plain values."""
     cls = compat.operator_class(task)
-    native_pod, pod_note = kpo.native_pod(task, location) if kpo.is_kpo(task) else ("", "")
+    native_pod, pod_note, pod_rendered = kpo.native_pod(task, location) if kpo.is_kpo(task) else ("", "", ())
     return SourceTask(
         task_id=plain_id(task.task_id),
         operator=getattr(task, "task_type", None) or cls.__name__,
@@ -194,6 +194,7 @@ def describe_task(task: Any, dag_has_setups: bool = True, location: str = "") ->
         is_noop=compat.is_noop(task),
         native_pod=native_pod,
         pod_note=pod_note,
+        pod_rendered=pod_rendered,
     )
 
 

@@ -256,20 +256,37 @@ _POD_TEMPLATE_ORDER = (
 )
 
 
-def _native_template(spec: TemplateSpec, options: EmitOptions, run: RunSource) -> dict[str, Any]:
+# A templated native pod: the DAG template of its two steps, the render step's outputs.
+RENDER_TEMPLATE = "kpo-render"  # no task template starts with "kpo-" (bridge.plan)
+RENDER_STEP, POD_STEP = "render", "pod"
+POD_OUTPUT, IMAGE_OUTPUT = "pod", "image"
+RUN_TEMPLATE_SUFFIX = "-run"
+
+
+def _native_template(spec: TemplateSpec, options: EmitOptions, run: RunSource, name: str = "") -> dict[str, Any]:
     """A KubernetesPodOperator's own pod as the task's template: the user's container, no bridge-task.
 
     Its node's phase is its Airflow state (no outputs: bridge.semantics); Argo names it, runs it in
-    the Workflow's namespace and retries it on any failure (no bridge-task exit code to read).
+    the Workflow's namespace and retries it on any failure (no bridge-task exit code to read). A
+    templated one takes its rendered pod as the input `pod` (its podSpecPatch) and, when its image
+    is templated, `image`.
     """
     pod = json.loads(spec.native_pod)
-    template: dict[str, Any] = {"name": spec.name}
+    template: dict[str, Any] = {"name": name or spec.name}
+    inputs = [{"name": POD_OUTPUT}] if spec.pod_rendered else []
+    if "image" in spec.pod_rendered:
+        inputs.append({"name": IMAGE_OUTPUT})
     if run == TEMPLATE_INPUTS:
-        template["inputs"] = {"parameters": [{"name": name} for name in RUN_PARAMETERS]}
+        inputs += [{"name": name} for name in RUN_PARAMETERS]
+    if inputs:
+        template["inputs"] = {"parameters": inputs}
     for key in _POD_TEMPLATE_ORDER:
         if key in pod:
             template[key] = pod[key]
-    if "podSpecPatch" in pod:
+    if spec.pod_rendered:
+        # The run's whole pod, rendered (bridge.runtime.podrender): Argo merges it in before it wraps the command.
+        template["podSpecPatch"] = f"{{{{inputs.parameters.{POD_OUTPUT}}}}}"
+    elif "podSpecPatch" in pod:
         # The pod fields no template field holds (hostNetwork, dnsConfig, imagePullSecrets, …).
         template["podSpecPatch"] = json.dumps(pod["podSpecPatch"], sort_keys=True, separators=(",", ":"))
     if spec.retry is not None:
@@ -282,6 +299,79 @@ def _native_template(spec: TemplateSpec, options: EmitOptions, run: RunSource) -
     if spec.sync:
         template["synchronization"] = synchronization(spec.sync)
     return template
+
+
+def _rendered_pod_templates(spec: TemplateSpec, options: EmitOptions, run: RunSource) -> list[dict[str, Any]]:
+    """A templated native pod: a DAG template (the task's) whose `render` step renders the task's
+    fields for the run on Airflow, then whose `pod` step runs the rendered pod. The DAG node's phase
+    is the task's state: a render error fails it, as a template error fails the task in Airflow."""
+    task_name = spec.name.removeprefix("pod-")
+    passed = [{"name": name, "value": f"{{{{inputs.parameters.{name}}}}}"} for name in RUN_PARAMETERS] if run == TEMPLATE_INPUTS else []
+    render = {
+        "name": RENDER_STEP,
+        "template": RENDER_TEMPLATE,
+        "arguments": {
+            "parameters": [
+                {"name": TASK_INPUT, "value": task_name},
+                {"name": XCOM_INPUT, "value": f"{{{{inputs.parameters.{XCOM_INPUT}}}}}"},
+                *passed,
+            ]
+        },
+    }
+    outputs = [POD_OUTPUT, IMAGE_OUTPUT] if "image" in spec.pod_rendered else [POD_OUTPUT]
+    pod = {
+        "name": POD_STEP,
+        "template": spec.name + RUN_TEMPLATE_SUFFIX,
+        "depends": RENDER_STEP,
+        "arguments": {
+            "parameters": [
+                *({"name": name, "value": f"{{{{tasks.{RENDER_STEP}.outputs.parameters.{name}}}}}"} for name in outputs),
+                *passed,
+            ]
+        },
+    }
+    inputs: list[dict[str, Any]] = [{"name": XCOM_INPUT, "default": EMPTY_XCOM}]
+    if run == TEMPLATE_INPUTS:
+        inputs += [{"name": name} for name in RUN_PARAMETERS]
+    dag = {"name": spec.name, "inputs": {"parameters": inputs}, "dag": {"tasks": [render, pod]}}
+    return [dag, _native_template(spec, options, run, spec.name + RUN_TEMPLATE_SUFFIX)]
+
+
+def render_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict[str, Any]:
+    """The render step of templated native pods: bridge-task renders the task and writes its pod, starts none."""
+    container = _bridge_container(options, [*_container_args(plan, run), "--render-pod"], ())
+    inputs: list[dict[str, Any]] = [{"name": TASK_INPUT}, {"name": XCOM_INPUT, "default": EMPTY_XCOM}]
+    if run == TEMPLATE_INPUTS:
+        inputs += [{"name": name} for name in RUN_PARAMETERS]
+    return {
+        "name": RENDER_TEMPLATE,
+        "inputs": {
+            "parameters": inputs,
+            "artifacts": [{"name": "xcom-in", "path": XCOM_IN_PATH, "raw": {"data": f"{{{{inputs.parameters.{XCOM_INPUT}}}}}"}}],
+        },
+        "outputs": {
+            "parameters": [
+                {"name": POD_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/pod.json"}},
+                {"name": IMAGE_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/image"}},
+            ]
+        },
+        "container": container,
+    }
+
+
+def _task_templates(plan: Plan, options: EmitOptions, run: RunSource) -> list[dict[str, Any]]:
+    """The templates of the DAG's tasks: shared bridge-task templates, native pods, render steps."""
+    found: list[dict[str, Any]] = []
+    for spec in plan.templates:
+        if spec.pod_rendered:
+            found += _rendered_pod_templates(spec, options, run)
+        elif spec.native_pod:
+            found.append(_native_template(spec, options, run))
+        else:
+            found.append(_container_template(plan, options, spec, run))
+    if any(spec.pod_rendered for spec in plan.templates):
+        found.append(render_template(plan, options, run))
+    return found
 
 
 def has_exit_handler(plan: Plan, run: RunSource) -> bool:
@@ -409,10 +499,7 @@ def build_workflow(plan: Plan, options: EmitOptions, run: RunSource = WORKFLOW_P
         if plan.run_sync:
             main["synchronization"] = synchronization(plan.run_sync)
     templates: list[dict[str, Any]] = [main]
-    templates += [
-        _native_template(spec_, options, run) if spec_.native_pod else _container_template(plan, options, spec_, run)
-        for spec_ in plan.templates
-    ]
+    templates += _task_templates(plan, options, run)
     # A no-op (no pod): its phase is the Airflow DagRun state, see bridge.semantics.verdict_depends.
     templates.append({"name": VERDICT_NAME, "suspend": {"duration": "0"}})
     if has_exit_handler(plan, run):

@@ -6,6 +6,7 @@ activeDeadlineSeconds) and workflow/executor/executor.go (SaveParameters).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -37,7 +38,7 @@ def pod_spec(
     and ConfigMaps (`<objects_dir>/<name>/<key>` files), which envFrom, secretKeyRef and Secret or
     ConfigMap volumes read.
     """
-    container = template.get("container") or {}
+    container = patched_container(template)
     command = [str(part) for part in container.get("command") or []]
     args = [str(part) for part in container.get("args") or []]
     if not command:
@@ -72,6 +73,37 @@ def pod_spec(
         workdir=container.get("workingDir"),
         image=container.get("image"),
     )
+
+
+# Lists of a container that a strategic merge patch merges by a key (Kubernetes' patchMergeKey).
+_MERGE_KEYS = {"env": "name", "volumeMounts": "mountPath", "ports": "containerPort", "envFrom": ""}
+
+
+def patched_container(template: Mapping[str, Any]) -> dict[str, Any]:
+    """The main container after the template's podSpecPatch (util.ApplyPodSpecPatch: a strategic merge
+    of the pod spec, applied before the command is wrapped, workflowpod.go). Only the main
+    container's entry of `containers` matters to bridge run: the patch of a rendered native pod."""
+    container = dict(template.get("container") or {})
+    text = template.get("podSpecPatch")
+    if not text:
+        return container
+    try:
+        patch = json.loads(str(text))
+    except ValueError as exc:
+        raise WorkflowError(f"template {template.get('name')!r}: podSpecPatch is not JSON: {exc}") from None
+    for entry in patch.get("containers") or []:
+        if entry.get("name") != "main":
+            continue
+        for key, value in entry.items():
+            merge_key = _MERGE_KEYS.get(key)
+            if key == "name":
+                continue
+            if merge_key and isinstance(container.get(key), list):
+                keep = [item for item in container[key] if item.get(merge_key) not in {v.get(merge_key) for v in value}]
+                container[key] = keep + list(value)
+            else:
+                container[key] = value
+    return container
 
 
 # Kubernetes' rule for a variable name taken from a Secret's or ConfigMap's key (others are skipped).

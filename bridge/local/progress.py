@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import TextIO
 
-from bridge.local.report import airflow_state, airflow_task_id
+from bridge.local.report import airflow_state, airflow_task_id, is_task_node
 from bridge.local.result import Event, NodeResult, RunResult
 
 TAIL_LINES = 10
@@ -92,7 +92,7 @@ class ProgressPrinter:
 
 
 def _node_state(node: NodeResult, task_ids: Mapping[str, str] | None) -> str:
-    if node.kind in ("Suspend", "DAG", "TaskGroup") or airflow_task_id(node, task_ids) is None:
+    if not is_task_node(node, task_ids) or airflow_task_id(node, task_ids) is None:
         return node.phase
     return airflow_state(node)
 

@@ -19,6 +19,8 @@ def airflow_task_id(node: NodeResult, task_ids: Mapping[str, str] | None = None)
     else `task-file` "<dag_id>/<task_id>.py"; None for others."""
     if task_ids and node.task in task_ids:
         return task_ids[node.task]
+    if task_ids and "." in node.task:
+        return None  # a step of the DAG a task ran (a templated native pod's render and pod steps)
     task = node.inputs.get("task") or node.arguments.get("task")
     if task:
         return task
@@ -28,6 +30,14 @@ def airflow_task_id(node: NodeResult, task_ids: Mapping[str, str] | None = None)
         tail = tail or task_file
         return tail[: -len(".py")] if tail.endswith(".py") else tail
     return None
+
+
+def is_task_node(node: NodeResult, task_ids: Mapping[str, str] | None = None) -> bool:
+    """Whether the node's phase is an Airflow task's: not bridge's verdict node, a DAG a task ran or
+    a loop (Argo bookkeeping), but a DAG task of the plan that is a DAG (a templated native pod)."""
+    if node.kind in ("Suspend", "DAG", "TaskGroup"):
+        return node.kind == "DAG" and bool(task_ids) and node.task in (task_ids or {})
+    return True
 
 
 def airflow_state(node: NodeResult) -> str:
@@ -57,8 +67,8 @@ def report(run_result: RunResult, dag_id: str, run_date: str, task_ids: Mapping[
     (`task_ids`: DAG task name -> Airflow task id, see airflow_task_id)."""
     tasks: dict[str, Any] = {}
     for node in run_result.nodes.values():
-        if node.kind in ("Suspend", "DAG", "TaskGroup"):
-            continue  # bridge's verdict node, a DAG a task ran, a loop: Argo bookkeeping, not Airflow tasks
+        if not is_task_node(node, task_ids):
+            continue
         task_id = airflow_task_id(node, task_ids)
         if task_id is None:
             continue

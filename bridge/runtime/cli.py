@@ -77,6 +77,8 @@ def main() -> None:
               help="backfill: Airflow 2 SequentialExecutor reference run.")
 @click.option("--attempt", type=click.IntRange(min=0), default=0, show_default=True,
               help="Tries already made (Argo's {{retries}}): Airflow's try_number is ATTEMPT + 1.")
+@click.option("--render-pod", is_flag=True,
+              help="A native KubernetesPodOperator: render its fields and write its pod (OUTPUTS/pod.json, image); start no pod.")
 def run_command(
     task_file: str,
     run_date: str,
@@ -87,6 +89,7 @@ def run_command(
     map_index: int,
     mode: str,
     attempt: int,
+    render_pod: bool,
 ) -> None:
     """Run TASK_FILE's one task for one logical date.
 
@@ -112,6 +115,7 @@ def run_command(
         map_index=map_index,
         mode=mode,
         attempt=attempt,
+        render_pod=render_pod,
     )
     exit_now(runner.run(request))
 

@@ -41,6 +41,7 @@ class RunRequest:
     map_index: int = -1
     mode: str = "inprocess"
     attempt: int = 0  # Argo's {{retries}}: Airflow's try_number is attempt + 1
+    render_pod: bool = False  # a native KubernetesPodOperator's render step (bridge.runtime.podrender)
 
 
 @dataclass
@@ -170,6 +171,10 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
     task = dag.task_dict[task_id]
     mapped = is_mapped(task)
     hooks.instrument(task)
+    if request.render_pod:
+        from bridge.runtime import podrender
+
+        podrender.install(task, request.outputs or ".")
     outcome.task_id = task_id
     logical_date = pendulum.instance(request.logical_date)
     interval = taskfile.data_interval(dag, logical_date)

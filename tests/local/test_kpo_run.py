@@ -6,15 +6,20 @@ runs, its `all_success` downstream is upstream_failed, and the DagRun succeeds a
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import DATA, run_cli
+from tests.parity.test_parity import RUN_DATE
 
 pytest.importorskip("airflow.providers.cncf.kubernetes")
+
+TEMPLATED = DATA / "kpo" / "templated_pods.py"
 
 
 def test_native_pods_run_between_airflow_tasks(tmp_path: Path) -> None:
@@ -34,3 +39,35 @@ def test_native_pods_run_between_airflow_tasks(tmp_path: Path) -> None:
     # The pod's own command ran (its env from env_vars), not bridge-task.
     logs = Path(re.search(r"logs in (\S+)", result.output).group(1).rstrip(";"))
     assert "native pod ran" in (logs / "ok.log").read_text()
+
+
+def airflow_rendered_fields(tmp_path: Path) -> dict:
+    """Airflow's own rendering of `report` (`airflow dags test`: Airflow renders, stores the rendered
+    fields, then the operator fails for want of a cluster): arguments and env values."""
+    from tests.parity.test_parity import airflow_dags_test
+
+    states = airflow_dags_test(TEMPLATED, "kpo_templated", tmp_path)
+    assert states["tasks"]["report"] == "failed"  # no Kubernetes here: it rendered, then found no cluster
+    with sqlite3.connect(tmp_path / "reference" / "airflow.db") as connection:
+        (text,) = connection.execute(
+            "SELECT rendered_fields FROM rendered_task_instance_fields WHERE task_id = 'report'"
+        ).fetchone()
+    fields = json.loads(text)
+    env = fields["env_vars"]
+    env = ast.literal_eval(env) if isinstance(env, str) else env  # Airflow 2 stores the list's repr
+    return {"args": fields["arguments"], "env": [item["value"] for item in env]}
+
+
+def test_templated_fields_render_per_run_as_airflow_renders_them(tmp_path: Path) -> None:
+    """The render step gives the pod Airflow's own rendering: ds, params, macros, an upstream's XCom."""
+    report = tmp_path / "report.json"
+    result = run_cli("run", str(TEMPLATED), "--run-date", RUN_DATE, "--report", str(report))
+    assert result.exit_code == 0 and json.loads(report.read_text())["tasks"] == {
+        "produce": "success", "report": "success", "after": "success"
+    }, result.output
+    logs = Path(re.search(r"logs in (\S+)", result.output).group(1).rstrip(";"))
+    printed = (logs / "report.pod.log").read_text()
+    want = airflow_rendered_fields(tmp_path / "airflow")
+    assert f"args: {' '.join(want['args'])}" in printed, printed
+    assert f"env: {' '.join(want['env'])}" in printed, printed
+    assert want["args"][2] == "42"  # the upstream's XCom reached the template

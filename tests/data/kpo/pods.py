@@ -1,5 +1,6 @@
 """KubernetesPodOperator tasks of the shapes production DAGs use (tests/test_kpo.py: each native one's
-Argo template must give the pod the cncf provider builds; the last four run through Airflow)."""
+Argo template must give the pod the cncf provider builds; `templated` is rendered per run; the
+last four run through Airflow)."""
 
 import os
 
@@ -130,8 +131,11 @@ with DAG("kpo_pods", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedul
         active_deadline_seconds=600,
         image_pull_policy="Always",
     )
+    # Rendered for each run first (a render step), then a native pod.
+    templated = KubernetesPodOperator(task_id="templated", image="alpine:{{ params.tag }}", cmds=["echo"], arguments=["{{ ds }}"],
+                                      params={"tag": "3.20"})
     # These four need Airflow at run time: they keep running through the operator.
-    templated = KubernetesPodOperator(task_id="templated", image="alpine:3.20", cmds=["echo"], arguments=["{{ ds }}"])
+    labelled = KubernetesPodOperator(task_id="labelled", image="alpine:3.20", cmds=["true"], labels={"day": "{{ ds }}"})
     pushes = KubernetesPodOperator(task_id="pushes", image="alpine:3.20", cmds=["true"], do_xcom_push=True)
     skips = KubernetesPodOperator(task_id="skips", image="alpine:3.20", cmds=["true"], skip_on_exit_code=100)
     gke = GKEStartPodOperator(

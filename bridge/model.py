@@ -53,6 +53,8 @@ class SourceTask:
     pod_note: str = ""
     # The templated fields of a native pod (e.g. "arguments"): a render step gives them for each run.
     pod_rendered: tuple[str, ...] = ()
+    # A native pod with do_xcom_push=True: its /airflow/xcom/return.json is its XCom return_value.
+    pod_xcom: bool = False
 
 
 # ScheduleSpec.semantics of a timetable no cron line expresses: the CronJob fires on a superset of its
@@ -175,6 +177,7 @@ class TemplateSpec:
     sync: SyncSpec = SyncSpec()  # template-level locks: pool, max_active_tis_per_dag
     native_pod: str = ""  # a KubernetesPodOperator's own pod (SourceTask.native_pod): no bridge-task
     pod_rendered: tuple[str, ...] = ()  # its templated fields: a render step first (SourceTask.pod_rendered)
+    pod_xcom: bool = False  # its return.json is its XCom (SourceTask.pod_xcom): output `r`
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,9 @@ class Plan:
     verdict_depends: str = ""
     run_sync: SyncSpec = SyncSpec()  # Workflow-level lock: max_active_runs, depends_on_past
     semaphore_limits: tuple[SemaphoreLimit, ...] = ()  # every semaphore's ConfigMap key, sorted
+    # Native pods whose XCom is their return.json (Argo name -> Airflow task id): a downstream's
+    # XCom input wraps their raw output `r` as a pod document (docs/DESIGN.md, XCom input).
+    pod_xcom: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()  # what the Workflow cannot honour exactly (bridge split prints them)
 
 

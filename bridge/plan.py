@@ -286,17 +286,18 @@ def plan_workflow(
             sync=task_sync(task, task_names[task.task_id], workflow_name, pool_slots, locks),
             native_pod=task.native_pod,
             pod_rendered=task.pod_rendered,
+            pod_xcom=task.pod_xcom,
         )
         # A native pod's template is its own (its container is the task's): named after the task.
         spec = replace(spec, name=f"{POD_TEMPLATE_PREFIX}{task_names[task.task_id]}" if task.native_pod else _template_name(spec))
         specs.setdefault(spec.name, spec)
         upstream_names = tuple(sorted(task_names[up] for up in task.upstream))
         conditions = conditions_of[task.task_id]
-        # A native pod reads XCom only in its templates (its render step); it pushes none
-        # (do_xcom_push=True stays in Airflow): none to pass on.
+        # A native pod reads XCom only in its templates (its render step); it pushes its
+        # return.json (do_xcom_push=True) or nothing.
         reads = not (task.is_noop or task.native_pod)
         found = () if task.native_pod and not task.pod_rendered else xcom_sources(task.task_id, upstream_of, task.xcom_pulls, reads or bool(task.pod_rendered))
-        sources = tuple(sorted(task_names[s] for s in found if not by_id[s].native_pod))
+        sources = tuple(sorted(task_names[s] for s in found if not by_id[s].native_pod or by_id[s].pod_xcom))
         safe = conditions.safe
         if set(sources) - set(upstream_names):
             safe = _required_outputs(task.task_id, conditions_of, by_name)
@@ -330,6 +331,7 @@ def plan_workflow(
         verdict_depends=semantics.verdict_depends(state_tasks, leaves),
         run_sync=sync,
         semaphore_limits=locks.sorted_limits(),
+        pod_xcom=tuple(sorted((task_names[t.task_id], t.task_id) for t in dag.tasks if t.pod_xcom)),
         notes=concurrency_notes(dag, pool_slots, locks) + sla_notes(dag) + pod_notes(dag),
     )
 

@@ -16,6 +16,11 @@ from bridge.errors import UnsupportedError
 
 # Argo's name of a template's main container.
 MAIN_CONTAINER = "main"
+# The provider's do_xcom_push convention (PodDefaults): the container writes this file, and a
+# sidecar of this name lets the operator read it. On Argo the executor reads the file itself (an
+# output parameter), so the sidecar is left out and the emptyDir volume kept.
+XCOM_SIDECAR = "airflow-xcom-sidecar"
+XCOM_FILE = "/airflow/xcom/return.json"
 # Labels the provider adds to find its own pods again; Argo labels its pods itself.
 PROVIDER_LABELS = frozenset({"airflow_version", "airflow_kpo_in_cluster", "kubernetes_pod_operator", "already_checked"})
 # Pod spec fields an Argo template carries itself (camelCase, as in the Argo Template).
@@ -110,7 +115,7 @@ def translate_pod(pod: dict[str, Any], base_container: str, where: str, location
     container = pruned(main[0])
     container.pop("name")
     template["container"] = container
-    sidecars = [pruned(c) for c in containers if c.get("name") != base_container]
+    sidecars = [pruned(c) for c in containers if c.get("name") not in (base_container, XCOM_SIDECAR)]
     if sidecars:
         template["sidecars"] = sidecars
     restart = spec.pop("restartPolicy", "Never")

@@ -121,7 +121,8 @@ def run_dag(
         launcher = ContainerLauncher(engine, os.path.join(log_dir, "pods"), pass_env=pass_env, base_env=pod_env)
         try:
             for template in workflow["spec"]["templates"]:
-                if "container" in template:
+                # A templated native pod's image is its render step's output: known only at run time.
+                if "container" in template and "{{" not in str(template["container"].get("image", "")):
                     launcher.check_image(template["container"]["image"])
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)

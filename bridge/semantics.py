@@ -79,12 +79,13 @@ XCOM_OUTPUT = "x"
 STATE_OUTPUT = "s"
 BRANCH_OUTPUT = "b"
 STATES_OUTPUT = "states"
+RAW_XCOM_OUTPUT = "r"  # a native pod's /airflow/xcom/return.json, as written (do_xcom_push=True)
 
 
 # What a guarded reference gives when the node has no outputs: the declared defaults of
 # bridge/emit/argo.py, but no rows as "" (the runner reads an empty document as none, as Argo
 # 3.7.13-3.7.15 pass for a skipped upstream), which is shorter than `{"rows": []}`.
-MISSING_OUTPUT = {XCOM_OUTPUT: "", STATE_OUTPUT: "unknown", BRANCH_OUTPUT: "null", STATES_OUTPUT: "null"}
+MISSING_OUTPUT = {XCOM_OUTPUT: "", STATE_OUTPUT: "unknown", BRANCH_OUTPUT: "null", STATES_OUTPUT: "null", RAW_XCOM_OUTPUT: "null"}
 
 _OUTPUT_REF = re.compile(r"\{\{tasks\.([a-z0-9-]+)\.outputs\.parameters\.([a-z]+)\}\}")
 

@@ -7,7 +7,8 @@ securityContext and metadata, then its podSpecPatch) equals, field by field, the
 provider's `build_pod_request_obj` builds for the same task. Left out on purpose, and nothing else:
 the pod's name and namespace (Argo names its pods and runs them in the Workflow's namespace), the
 provider's tracking labels (Argo labels its pods itself), restartPolicy (Argo's is Never, as the
-provider's), the base container's name (Argo's is `main`), and values that are the API server's
+provider's), the base container's name (Argo's is `main`), the provider's XCom sidecar (Argo's
+executor reads /airflow/xcom/return.json itself: an output parameter), and values that are the API server's
 own defaults (empty lists and maps, terminationMessagePolicy File, hostNetwork false).
 """
 
@@ -22,13 +23,13 @@ import pytest
 import yaml
 
 from bridge.names import argo_name
-from bridge.podspec import CONTAINER_DEFAULTS, PROVIDER_LABELS, SPEC_DEFAULTS
+from bridge.podspec import CONTAINER_DEFAULTS, PROVIDER_LABELS, SPEC_DEFAULTS, XCOM_FILE, XCOM_SIDECAR
 from tests.helpers import DATA, dag_tasks, load_dagbag, load_workflow, run_cli, split, templates, validate_argo
 
 pytest.importorskip("airflow.providers.cncf.kubernetes")
 
 PODS = DATA / "kpo" / "pods.py"
-THROUGH_AIRFLOW = {"labelled", "pushes", "skips", "gke"}
+THROUGH_AIRFLOW = {"labelled", "alerted", "skips", "gke"}
 RENDERED = "templated"
 
 
@@ -84,7 +85,7 @@ def normalised(pod: dict[str, Any], base: str) -> dict[str, Any]:
     }
     for key in ("containers", "initContainers"):
         if key in spec:
-            spec[key] = [container(c) for c in spec[key]]
+            spec[key] = [container(c) for c in spec[key] if c["name"] != XCOM_SIDECAR]
     spec.setdefault("securityContext", {})
     # The provider names a Secret's volume `secretvol<uuid4>`, new each time: compared by position.
     names = {v["name"]: f"secretvol#{i}" for i, v in enumerate(spec.get("volumes", [])) if v["name"].startswith("secretvol")}
@@ -99,7 +100,7 @@ def test_every_native_template_makes_the_pod_the_provider_builds(out: Path, dag:
     workflow = load_workflow(out)
     tasks, by_name = dag_tasks(workflow), templates(workflow)
     native = [task for task in dag.tasks if task.task_id not in THROUGH_AIRFLOW | {RENDERED}]
-    assert len(native) == 10
+    assert len(native) == 11
     for task in native:
         template = by_name[tasks[argo_name(task.task_id)]["template"]]
         assert template["name"] == f"pod-{argo_name(task.task_id)}"
@@ -111,6 +112,7 @@ def test_every_native_template_makes_the_pod_the_provider_builds(out: Path, dag:
     for field in ("sidecars", "initContainers", "podSpecPatch", "affinity", "tolerations", "configMap", "emptyDir",
                   "secretKeyRef", "envFrom", "fieldRef", "serviceAccountName", "priorityClassName", "nvidia.com/gpu"):
         assert field in seen, field
+    assert by_name["pod-pushes"]["outputs"]["parameters"][0]["valueFrom"]["path"] == XCOM_FILE
     validate_argo(workflow)
 
 

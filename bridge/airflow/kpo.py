@@ -103,8 +103,6 @@ def stays_in_airflow(task: Any) -> str:
         return "it has a pre- or post-execute hook: it runs through Airflow"
     if task.skip_on_exit_code:
         return "skip_on_exit_code is not mapped natively yet: it runs through Airflow"
-    if task.do_xcom_push:
-        return "do_xcom_push=True is not mapped natively yet: it runs through Airflow"
     if task.callbacks:
         return "it has KubernetesPodOperatorCallback callbacks: it runs through Airflow"
     callbacks = [name for name in TASK_CALLBACKS if getattr(task, name, None)]

@@ -195,6 +195,7 @@ def describe_task(task: Any, dag_has_setups: bool = True, location: str = "") ->
         native_pod=native_pod,
         pod_note=pod_note,
         pod_rendered=pod_rendered,
+        pod_xcom=bool(native_pod) and bool(getattr(task, "do_xcom_push", False)),
     )
 
 

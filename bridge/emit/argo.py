@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,16 @@ from bridge.constants import AIRFLOW_UID, EXIT_HANDLER_NAME, NO_RETRY_EXPRESSION
 from bridge.emit.sync import sync_files
 from bridge.emit.yaml import to_yaml
 from bridge.model import EmitOptions, Plan, PlannedTask, PodSettings, RetryPolicy, SyncSpec, TemplateSpec
-from bridge.semantics import BRANCH_OUTPUT, STATE_OUTPUT, STATES_OUTPUT, XCOM_OUTPUT, output_ref
+from bridge.podspec import XCOM_FILE
+from bridge.semantics import (
+    BRANCH_OUTPUT,
+    MISSING_OUTPUT,
+    RAW_XCOM_OUTPUT,
+    STATE_OUTPUT,
+    STATES_OUTPUT,
+    XCOM_OUTPUT,
+    output_ref,
+)
 
 API_VERSION = "argoproj.io/v1alpha1"
 ENTRYPOINT = "main"
@@ -102,7 +112,16 @@ def _arguments(plan: Plan, run: RunSource) -> list[dict[str, Any]]:
     return parameters
 
 
-def _dag_task(task: PlannedTask, run: RunSource) -> dict[str, Any]:
+def xcom_document(name: str, task: PlannedTask, pod_xcom: Mapping[str, str]) -> str:
+    """The XCom document of upstream `name` in `task`'s input: its `x` output, or for a native pod
+    its raw return.json wrapped as `{"pod": task_id, "value": …}` (bridge.runtime.xcom reads both)."""
+    guarded = name not in task.safe_outputs
+    if name in pod_xcom:
+        return f'{{"pod":{json.dumps(pod_xcom[name])},"value":{output_ref(name, RAW_XCOM_OUTPUT, guarded)}}}'
+    return output_ref(name, XCOM_OUTPUT, guarded)
+
+
+def _dag_task(task: PlannedTask, run: RunSource, pod_xcom: Mapping[str, str]) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": task.name, "template": task.template}
     if task.depends:
         entry["depends"] = task.depends
@@ -111,7 +130,7 @@ def _dag_task(task: PlannedTask, run: RunSource) -> dict[str, Any]:
     parameters = []
     if task.xcom_sources:
         # Each document is one JSON object: no separator needed (docs/DESIGN.md, XCom input).
-        joined = "".join(output_ref(up, XCOM_OUTPUT, up not in task.safe_outputs) for up in task.xcom_sources)
+        joined = "".join(xcom_document(up, task, pod_xcom) for up in task.xcom_sources)
         parameters.append({"name": XCOM_INPUT, "value": joined})
     if run == TEMPLATE_INPUTS:
         parameters += [{"name": name, "value": run.ref(name)} for name in RUN_PARAMETERS]
@@ -289,6 +308,10 @@ def _native_template(spec: TemplateSpec, options: EmitOptions, run: RunSource, n
     elif "podSpecPatch" in pod:
         # The pod fields no template field holds (hostNetwork, dnsConfig, imagePullSecrets, …).
         template["podSpecPatch"] = json.dumps(pod["podSpecPatch"], sort_keys=True, separators=(",", ":"))
+    if spec.pod_xcom:
+        # The provider's convention; a file the container did not write (or left empty) is no XCom.
+        raw = {"name": RAW_XCOM_OUTPUT, "valueFrom": {"path": XCOM_FILE, "default": MISSING_OUTPUT[RAW_XCOM_OUTPUT]}}
+        template["outputs"] = {"parameters": [raw]}
     if spec.retry is not None:
         strategy = _retry_strategy(spec.retry, options.argo_version)
         del strategy["expression"]
@@ -333,7 +356,13 @@ def _rendered_pod_templates(spec: TemplateSpec, options: EmitOptions, run: RunSo
     inputs: list[dict[str, Any]] = [{"name": XCOM_INPUT, "default": EMPTY_XCOM}]
     if run == TEMPLATE_INPUTS:
         inputs += [{"name": name} for name in RUN_PARAMETERS]
-    dag = {"name": spec.name, "inputs": {"parameters": inputs}, "dag": {"tasks": [render, pod]}}
+    dag: dict[str, Any] = {"name": spec.name, "inputs": {"parameters": inputs}}
+    if spec.pod_xcom:
+        # The pod step's return.json, as the task's own output (the DAG node's).
+        missing = MISSING_OUTPUT[RAW_XCOM_OUTPUT]
+        raw = {"name": RAW_XCOM_OUTPUT, "valueFrom": {"parameter": output_ref(POD_STEP, RAW_XCOM_OUTPUT), "default": missing}}
+        dag["outputs"] = {"parameters": [raw]}
+    dag["dag"] = {"tasks": [render, pod]}
     return [dag, _native_template(spec, options, run, spec.name + RUN_TEMPLATE_SUFFIX)]
 
 
@@ -491,7 +520,7 @@ def build_workflow(plan: Plan, options: EmitOptions, run: RunSource = WORKFLOW_P
     if options.gcp_key_secret:
         spec["volumes"].append({"name": GCP_KEY_VOLUME, "secret": {"secretName": options.gcp_key_secret}})
     spec["volumes"] += secret_volumes(options.pod)
-    tasks = [_dag_task(task, run) for task in plan.tasks]
+    tasks = [_dag_task(task, run, dict(plan.pod_xcom)) for task in plan.tasks]
     tasks.append({"name": plan.verdict_name, "template": VERDICT_NAME, "depends": plan.verdict_depends})
     main: dict[str, Any] = {"name": ENTRYPOINT, "dag": {"tasks": tasks}}
     if run == TEMPLATE_INPUTS:

@@ -370,14 +370,26 @@ def _check_template(template: dict[str, Any], path: str, by_name: Mapping[Any, A
         yield Problem(join(join(path, "retryStrategy"), "retryPolicy"), f"{policy!r} is not one of {', '.join(_RETRY_POLICIES)}",
                       "use one of Argo's retry policies", rule="argo-enum")
     scope = _template_scope(template, globals_)
+    dag = template.get("dag")
     for key, value in template.items():
-        if key in ("dag", "steps"):
+        if key in ("dag", "steps") or (key == "outputs" and isinstance(dag, dict)):
             continue
         for field_path, name in _references(value, join(path, key), scope):
             yield _unresolved(name, field_path, {})
-    dag = template.get("dag")
     if isinstance(dag, dict):
+        yield from _check_dag_outputs(template.get("outputs"), dag, join(path, "outputs"), by_name, scope)
         yield from _check_dag(dag, join(path, "dag"), by_name, scope)
+
+
+def _check_dag_outputs(outputs: Any, dag: dict[str, Any], path: str, by_name: Mapping[Any, Any], scope: set[str]) -> Iterator[Problem]:
+    """A DAG template's outputs may name any of its tasks' outputs (valueFrom.parameter), once the DAG is done."""
+    found = dag.get("tasks")
+    tasks: list[Any] = found if isinstance(found, list) else []
+    names = {task.get("name"): position for position, task in enumerate(tasks) if isinstance(task, dict)}
+    for field_path, ref in _references(outputs, path, scope):
+        match = _TASK_REF.match(ref)
+        if not match or match.group(1) not in names or match.group(2) not in _outputs_of(by_name.get(_template_of(tasks, names, match.group(1)))):
+            yield _unresolved(ref, field_path, names)
 
 
 def _outputs_of(template: Any) -> set[str]:

@@ -24,7 +24,17 @@ from collections.abc import Iterable, Mapping
 
 from bridge.constants import AIRFLOW_UID
 from bridge.errors import BridgeError
-from bridge.local.launcher import LOCAL_FILE_VARIABLES, POD_SCRATCH, PodOutcome, PodSpec, make_scratch, map_path, read_file, wait_pod
+from bridge.local.launcher import (
+    LOCAL_FILE_VARIABLES,
+    POD_SCRATCH,
+    PodOutcome,
+    PodSpec,
+    empty_dir_folders,
+    make_scratch,
+    map_path,
+    read_file,
+    wait_pod,
+)
 
 # Environment names a pod gets from this machine without being asked: the Secrets' stand-ins.
 SECRET_PREFIXES = ("AIRFLOW_CONN_", "AIRFLOW_VAR_")
@@ -84,7 +94,7 @@ class ContainerLauncher:
                 )
             self._checked.add(image)
 
-    def command(self, pod: PodSpec, scratch: str, name: str) -> tuple[list[str], dict[str, str]]:
+    def command(self, pod: PodSpec, scratch: str, name: str, volumes: Mapping[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
         """The engine command line for `pod` and the environment it runs with (values for `-e NAME`)."""
         image = self.image or pod.image
         if not image:
@@ -115,6 +125,8 @@ class ContainerLauncher:
             line.append("--read-only-tmpfs=false")  # as on Kubernetes: only the mounted volumes are writable
         for key in sorted(env):
             line += ["--env", key]
+        for path in pod.empty_dirs:  # emptyDir volumes, writable, each a fresh folder of this attempt
+            line += ["--volume", f"{(volumes or {})[path]}:{path}"]
         for path, host in sorted(pod.mounts.items()):  # the stand-ins of Secret volumes, read-only as on Kubernetes
             line += ["--volume", f"{host}:{path}:ro"]
         for key in sorted(LOCAL_FILE_VARIABLES & set(pod.env)):
@@ -134,7 +146,7 @@ class ContainerLauncher:
         image = self.image or pod.image or ""
         self.check_image(image)
         scratch = make_scratch(self.scratch_root, pod.name)
-        mounts = {POD_SCRATCH: scratch}
+        mounts = {POD_SCRATCH: scratch, **empty_dir_folders(scratch, pod.empty_dirs)}
         for path, text in pod.files.items():
             host = map_path(path, mounts)
             os.makedirs(os.path.dirname(host) or ".", exist_ok=True)
@@ -142,7 +154,7 @@ class ContainerLauncher:
                 handle.write(text)
         _open_up(scratch)
         name = f"bridge-{uuid.uuid4().hex[:12]}"
-        line, env = self.command(pod, scratch, name)
+        line, env = self.command(pod, scratch, name, mounts)
         process_env = {**os.environ, **env}
         os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
         with open(log_path, "ab") as log:

@@ -607,7 +607,29 @@ class _Run:
         phase = self._dag_phase(inner)
         if phase == "Running":
             return False
+        outputs = self._dag_outputs(key, inner)
+        if outputs is not None:
+            self.nodes[key].outputs = outputs
         return self._finish(key, phase, "" if phase == "Succeeded" else self._failed_message(inner))
+
+    def _dag_outputs(self, key: str, inner: _Dag) -> dict[str, str | None] | None:
+        """A DAG template's output parameters (valueFrom.parameter over its tasks' outputs; the
+        default when a task has none: a failed step), as Argo's dag.go resolves them at the end."""
+        parameters = ((self.jobs[key].template.get("outputs") or {}).get("parameters")) or []
+        if not parameters:
+            return None
+        names = list(inner.spec.tasks)
+        nodes = {n: self.nodes[inner.key(n)] for n in names if inner.key(n) in self.nodes}
+        templates = {n: self.templates.get(str(inner.spec.tasks[n].get("template") or "")) or {} for n in names}
+        scope = resolve.local_scope(self.globals, self.name, nodes, templates, None, self.skipped_reference)
+        found: dict[str, str | None] = {}
+        for parameter in parameters:
+            source = parameter.get("valueFrom") or {}
+            try:
+                found[str(parameter["name"])] = substitute(str(source.get("parameter") or ""), scope, strict=("tasks",))
+            except SubstitutionError:
+                found[str(parameter["name"])] = source.get("default")
+        return found
 
     def _unresolved(self, error: Exception) -> str:
         text = str(error)

@@ -43,6 +43,7 @@ class PodSpec:
     outputs: tuple[str, ...] = ()  # container paths to read back after the run
     workdir: str | None = None
     image: str | None = None  # the template's container image (the host launcher ignores it)
+    empty_dirs: tuple[str, ...] = ()  # container paths of emptyDir volumes besides /tmp: fresh folders per attempt
 
 
 # The pod vanished (deleted, evicted, its node lost): it reported nothing (bridge run --lose-pod).
@@ -133,7 +134,7 @@ class HostLauncher:
     def run(self, pod: PodSpec, *, log_path: str, deadline: float | None, cancel: threading.Event) -> PodOutcome:
         """Run the pod as a process in its own session, killing it at the deadline or on cancel."""
         scratch = make_scratch(self.scratch_root, pod.name)
-        mounts = self.mounts(scratch, pod.mounts)
+        mounts = {**self.mounts(scratch, pod.mounts), **empty_dir_folders(scratch, pod.empty_dirs)}
         for path, text in pod.files.items():
             host = map_path(path, mounts)
             os.makedirs(os.path.dirname(host) or ".", exist_ok=True)
@@ -215,6 +216,17 @@ def wait_pod(
         if deadline is not None and time.monotonic() >= deadline:
             stop()
             return "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
+
+
+def empty_dir_folders(scratch: str, paths: tuple[str, ...]) -> dict[str, str]:
+    """A new folder inside the pod's scratch folder for each emptyDir mount path (a native pod's
+    /airflow/xcom, a volume its containers share), container path -> host folder."""
+    folders = {}
+    for number, path in enumerate(paths):
+        folder = os.path.join(scratch, ".volumes", f"{number}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', path).strip('-')}")
+        os.makedirs(folder, exist_ok=True)
+        folders[path] = folder
+    return folders
 
 
 def make_scratch(root: str, name: str) -> str:

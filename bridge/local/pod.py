@@ -67,12 +67,25 @@ def pod_spec(
         command=tuple(command),
         args=tuple(args),
         env=env,
-        mounts=object_mounts(task, container, volumes, objects_dir),
+        mounts=object_mounts(task, container, [*(template.get("volumes") or []), *volumes], objects_dir),
         files=files,
         outputs=outputs,
         workdir=container.get("workingDir"),
         image=container.get("image"),
+        empty_dirs=empty_dirs(container, [*(template.get("volumes") or []), *volumes]),
     )
+
+
+def empty_dirs(container: Mapping[str, Any], volumes: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The container's mount paths of emptyDir volumes (the template's and the Workflow's), but /tmp
+    (bridge's scratch volume, which every launcher gives each attempt already)."""
+    by_name = {str(volume.get("name")): volume for volume in volumes}
+    paths = [
+        str(mount["mountPath"])
+        for mount in container.get("volumeMounts") or []
+        if "emptyDir" in by_name.get(str(mount.get("name")), {}) and str(mount["mountPath"]).rstrip("/") != "/tmp"
+    ]
+    return tuple(paths)
 
 
 # Lists of a container that a strategic merge patch merges by a key (Kubernetes' patchMergeKey).

@@ -64,6 +64,24 @@ def _row_from_json(raw: Any, where: str) -> XComRow:
     return XComRow(task_id, map_index, key, value)
 
 
+# A native KubernetesPodOperator pod's document: `{"pod": task_id, "value": <its return.json>}`,
+# the Workflow's wrapping of the pod's raw output (bridge.emit.argo.xcom_document).
+POD_KEY = "pod"
+# Where the pod wrote nothing (an empty file), or an old Argo left the tag of a pod without outputs
+# in place (UNRESOLVED_OUTPUT), the value is missing: no XCom, as the operator pushes none then.
+_NO_POD_VALUE = re.compile(r'(\{"pod":"(?:[^"\\]|\\.)*","value":)\s*(?:' + UNRESOLVED_OUTPUT.pattern + r")?\s*(?=\})")
+
+
+def _pod_row(doc: dict[str, Any], where: str) -> XComRow | None:
+    """The return_value row of a pod document (JSON text, as Airflow stores a JSON value), None for none."""
+    task_id, value = doc.get(POD_KEY), doc.get("value")
+    if not isinstance(task_id, str):
+        raise XComDocumentError(f'{where}: "pod" must name the task')
+    if value is None:
+        return None
+    return XComRow(task_id, -1, "return_value", json.dumps(value))
+
+
 def parse_documents(text: str, source: str = "--xcom-in") -> list[XComRow]:
     """Merge concatenated `{"rows": [...]}` documents; for the same row key the later one wins.
 
@@ -71,6 +89,7 @@ def parse_documents(text: str, source: str = "--xcom-in") -> list[XComRow]:
     without rows; text inside a document is never touched.
     """
     merged: dict[RowKey, XComRow] = {}
+    text = _NO_POD_VALUE.sub(r"\1null", text)
     decoder = json.JSONDecoder()
     pos, number = 0, 0
     # The Workflow joins documents with nothing in between (each is one object); accept whitespace too.
@@ -91,6 +110,11 @@ def parse_documents(text: str, source: str = "--xcom-in") -> list[XComRow]:
             raise XComDocumentError(f"{where} is not JSON ({exc.msg} at char {exc.pos})") from None
         if not isinstance(doc, dict):
             raise XComDocumentError(f'{where} must be an object like {{"rows": [...]}}')
+        if POD_KEY in doc:
+            row = _pod_row(doc, where)
+            if row is not None:
+                merged[row.sort_key] = row
+            continue
         rows = doc.get("rows", [])
         if not isinstance(rows, list):
             raise XComDocumentError(f'{where}: "rows" must be a list')

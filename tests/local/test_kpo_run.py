@@ -71,3 +71,14 @@ def test_templated_fields_render_per_run_as_airflow_renders_them(tmp_path: Path)
     assert f"args: {' '.join(want['args'])}" in printed, printed
     assert f"env: {' '.join(want['env'])}" in printed, printed
     assert want["args"][2] == "42"  # the upstream's XCom reached the template
+
+
+def test_a_pods_return_json_is_its_xcom_for_airflow_tasks_and_other_pods(tmp_path: Path) -> None:
+    """do_xcom_push=True: the pod's /airflow/xcom/return.json is its return_value, read by a TaskFlow
+    task (its argument) and by another pod's templates; the upstream's XCom reached the first pod."""
+    report = tmp_path / "report.json"
+    result = run_cli("run", str(DATA / "kpo" / "xcom_pods.py"), "--run-date", RUN_DATE, "--report", str(report))
+    assert json.loads(report.read_text())["tasks"] == {
+        "produce": "success", "count": "success", "check": "success", "again": "success"
+    }, result.output
+    assert result.exit_code == 0, result.output

@@ -128,3 +128,18 @@ def test_the_xcom_table_of_this_airflow_is_the_layout_bridge_seeds(db_template: 
         connection.execute("CREATE TABLE xcom (id INTEGER, task_id TEXT, key TEXT, value BLOB)")
         with pytest.raises(RuntimeError, match="missing .*dag_run_id"):
             check_xcom_table(connection)
+
+
+def test_a_native_pods_document_is_its_return_value_or_nothing():
+    """`{"pod": id, "value": <return.json>}`: the row Airflow's KubernetesPodOperator pushes (the value
+    as Airflow stores JSON); an empty file, `null`, or an old Argo's unresolved tag of a pod without
+    outputs push nothing, as the operator pushes nothing without a file."""
+    from bridge.runtime.xcom import parse_documents
+
+    rows = parse_documents('{"pod":"count","value":{"day": "2024-01-02", "rows": 42}\n}{"rows":[]}')
+    assert [(r.task_id, r.map_index, r.key, json.loads(r.value)) for r in rows] == [
+        ("count", -1, "return_value", {"day": "2024-01-02", "rows": 42})
+    ]
+    for empty in ('{"pod":"count","value":}', '{"pod":"count","value":  \n}', '{"pod":"count","value":null}',
+                  '{"pod":"count","value":{{tasks.count.outputs.parameters.r}}}'):
+        assert parse_documents(empty) == [], empty

@@ -131,12 +131,14 @@ with DAG("kpo_pods", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedul
         active_deadline_seconds=600,
         image_pull_policy="Always",
     )
+    # Its return.json is its XCom (Argo reads the file: no sidecar).
+    pushes = KubernetesPodOperator(task_id="pushes", image="alpine:3.20", cmds=["true"], do_xcom_push=True)
     # Rendered for each run first (a render step), then a native pod.
     templated = KubernetesPodOperator(task_id="templated", image="alpine:{{ params.tag }}", cmds=["echo"], arguments=["{{ ds }}"],
                                       params={"tag": "3.20"})
     # These four need Airflow at run time: they keep running through the operator.
     labelled = KubernetesPodOperator(task_id="labelled", image="alpine:3.20", cmds=["true"], labels={"day": "{{ ds }}"})
-    pushes = KubernetesPodOperator(task_id="pushes", image="alpine:3.20", cmds=["true"], do_xcom_push=True)
+    alerted = KubernetesPodOperator(task_id="alerted", image="alpine:3.20", cmds=["true"], on_failure_callback=print)
     skips = KubernetesPodOperator(task_id="skips", image="alpine:3.20", cmds=["true"], skip_on_exit_code=100)
     gke = GKEStartPodOperator(
         task_id="gke", project_id="p", location="europe-west1", cluster_name="other", image="alpine:3.20", cmds=["true"]

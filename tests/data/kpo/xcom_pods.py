@@ -1,0 +1,48 @@
+"""A native pod between TaskFlow tasks, both ways through XCom (tests/local/test_kpo_run.py and
+tests/e2e/kpo.sh): `produce` pushes a dict, `count` (a KubernetesPodOperator, do_xcom_push=True)
+reads it in its templated arguments and writes /airflow/xcom/return.json, `check` (TaskFlow) and
+`again` (another pod, templated from `count`'s XCom) read that."""
+
+import os
+
+import pendulum
+from airflow import DAG
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+try:
+    from airflow.sdk import task
+except ImportError:  # Airflow 2
+    from airflow.decorators import task
+
+# tests/e2e/kpo.sh runs the pods in an image built for them; bridge run's host engine runs `sh` here.
+IMAGE = os.environ.get("BRIDGE_KPO_IMAGE", "localhost/bridge-kpo-tools:1")
+
+with DAG("kpo_xcom", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None) as dag:
+
+    @task
+    def produce():
+        return {"table": "sales", "rows": 42}
+
+    count = KubernetesPodOperator(
+        task_id="count",
+        image=IMAGE,
+        cmds=["sh", "-c", 'mkdir -p /airflow/xcom && printf \'{"day": "%s", "rows": %s}\' "$1" "$2" > /airflow/xcom/return.json', "count"],
+        arguments=["{{ ds }}", "{{ ti.xcom_pull(task_ids='produce')['rows'] }}"],
+        do_xcom_push=True,
+    )
+
+    @task
+    def check(counted):
+        assert counted == {"day": "2024-01-02", "rows": 42}, counted
+        return counted["rows"] * 2
+
+    again = KubernetesPodOperator(
+        task_id="again",
+        image=IMAGE,
+        cmds=["sh", "-c", 'test "$1" = 2024-01-02:42 && echo "again: $1"', "again"],
+        arguments=["{{ ti.xcom_pull(task_ids='count')['day'] }}:{{ ti.xcom_pull(task_ids='count')['rows'] }}"],
+    )
+
+    produce() >> count
+    check(count.output)
+    count >> again

@@ -39,7 +39,7 @@ with DAG("kpo_xcom", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedul
     again = KubernetesPodOperator(
         task_id="again",
         image=IMAGE,
-        cmds=["sh", "-c", 'test "$1" = 2024-01-02:42 && echo "again: $1"', "again"],
+        cmds=["sh", "-c", 'test "$1" = 2024-01-02:42 && echo "again: $1 $(cat /etc/kpo-tools 2>/dev/null)"', "again"],
         arguments=["{{ ti.xcom_pull(task_ids='count')['day'] }}:{{ ti.xcom_pull(task_ids='count')['rows'] }}"],
     )
 

@@ -24,6 +24,10 @@ DEFAULT_POOL = "default_pool"  # Airflow's pool for tasks that name none ([core]
 _DEFAULT_QUEUES = frozenset({"", "default"})
 BASE_TEMPLATE = "task"
 MAPPED_TEMPLATE = "task-mapped"
+# What the operator itself does with the API when it runs through Airflow (cncf provider 10.25:
+# the operator and PodManager create, read, list, patch and delete the pod, read its log and events,
+# exec into the XCom sidecar).
+KPO_POD_PERMISSIONS = "pods: create, get, list, delete, patch; pods/log: get; pods/exec: create, get; events: list"
 POD_TEMPLATE_PREFIX = "pod-"  # + the task's name: a native KubernetesPodOperator pod (bridge.airflow.kpo)
 DEFAULT_POOL_SLOTS = 1  # a pool's slots live in Airflow's database; bridge assumes the safe minimum
 POOL_PREFIX = "bridge-pool-"
@@ -338,7 +342,15 @@ def plan_workflow(
 
 def pod_notes(dag: SourceDag) -> tuple[str, ...]:
     """What split says about KubernetesPodOperator tasks (SourceTask.pod_note), one line each."""
-    return tuple(f"task {task.task_id!r} ({task.operator}): {task.pod_note}" for task in dag.tasks if task.pod_note)
+    notes = [f"task {task.task_id!r} ({task.operator}): {task.pod_note}" for task in dag.tasks if task.pod_note]
+    through = [task.task_id for task in dag.tasks if task.pod_note and not task.native_pod]
+    if through:
+        notes.append(
+            f"DAG {dag.dag_id!r}: {_some(through)} create their pods through the Kubernetes API: the ServiceAccount "
+            f"of the Workflow's pods needs {KPO_POD_PERMISSIONS} in the pods' namespace (docs/SEMANTICS.md, "
+            "\"KubernetesPodOperator\"); native pods need none"
+        )
+    return tuple(notes)
 
 
 def task_settings(task: SourceTask) -> str:

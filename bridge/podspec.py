@@ -1,4 +1,5 @@
-"""A Kubernetes pod (the API's JSON) as the fields of an Argo container template. Pure: dicts in, dicts out.
+"""A Kubernetes pod (the API's JSON) as the fields of an Argo container template. Pure: dicts in, dicts
+out (but `provider_pod`, which asks the cncf provider installed beside Airflow for the pod).
 
 Used at split time for a KubernetesPodOperator's pod (bridge.airflow.kpo) and in the image for
 the same pod rendered for one run (bridge.runtime.podrender). Where each field lands follows Argo
@@ -149,6 +150,48 @@ def pruned(container: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+
+
+class _NoCluster:
+    """The operator's `hook` while bridge asks it for its pod: no Kubernetes connection or config is
+    read (the provider asks its hook for the namespace, the XCom sidecar's image and resources, and,
+    before provider 10.x's dry_run, whether it runs in a cluster). What it answers is left out of
+    the template anyway: the namespace is the Workflow's, the sidecar is Argo's executor."""
+
+    is_in_cluster = True
+
+    def get_namespace(self) -> str:
+        return "default"
+
+    def get_xcom_sidecar_container_image(self) -> None:
+        return None
+
+    def get_xcom_sidecar_container_resources(self) -> None:
+        return None
+
+    def get_xcom_sidecar_container_security_context(self) -> None:
+        return None
+
+
+def provider_pod(task: Any, context: Any = None) -> dict[str, Any]:
+    """The pod the cncf provider's own `build_pod_request_obj` builds for the (rendered) operator
+    `task`, as the API's JSON (camelCase, no nulls). `task` is not changed."""
+    import copy
+    import inspect
+    import logging
+
+    from kubernetes.client import ApiClient
+
+    op = copy.copy(task)
+    op.env_vars = copy.deepcopy(op.env_vars)  # build_pod_request_obj converts them in place
+    op.__dict__["hook"] = _NoCluster()  # a cached_property on the provider's class
+    quiet = logging.getLogger("bridge.kpo")  # not the operator's "Building pod … with labels"
+    quiet.setLevel(logging.WARNING)
+    op._log = quiet
+    dry_run = "dry_run" in inspect.signature(op.build_pod_request_obj).parameters
+    pod = op.build_pod_request_obj(context, dry_run=True) if dry_run else op.build_pod_request_obj(context)
+    result: dict[str, Any] = ApiClient().sanitize_for_serialization(pod)
+    return result
 
 
 def pod_patch(template: dict[str, Any]) -> dict[str, Any]:

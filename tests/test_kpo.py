@@ -170,3 +170,14 @@ def test_the_pod_template_file_is_not_linted_as_a_manifest(out: Path) -> None:
     assert yaml.safe_load((out / "sources" / "pod_template.yaml").read_text())["kind"] == "Pod"
     result = run_cli("lint", "--strict", str(out))
     assert result.exit_code == 0, result.output
+
+
+def test_split_names_the_permissions_pod_in_pod_tasks_need(out: Path) -> None:
+    """Tasks that still create their pods through the API: one note with the Role rules they need;
+    the native ones need none (no Role is emitted for pods)."""
+    result = run_cli("split", str(PODS), "-o", str(out.parent / "rbac"))
+    (note,) = [line for line in result.output.splitlines() if "create their pods through the Kubernetes API" in line]
+    assert "pods: create, get, list, delete, patch; pods/log: get; pods/exec: create, get; events: list" in note
+    assert "'alerted', 'gke', 'labelled'" in note
+    roles = [p for p in out.rglob("*.yaml") if "kind: Role" in p.read_text()]
+    assert not [p for p in roles if "- pods" in p.read_text()], roles

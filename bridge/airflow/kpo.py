@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 from typing import Any
 
 from bridge.errors import UnsupportedError
-from bridge.podspec import stable_volume_names, translate_pod
+from bridge.podspec import provider_pod, stable_volume_names, translate_pod
 
 DECORATOR_MODULE = "airflow.providers.cncf.kubernetes.decorators"
 # Templated fields a run's render step carries into the pod (bridge.runtime.podrender: its podSpecPatch
@@ -115,27 +114,15 @@ def stays_in_airflow(task: Any) -> str:
 
 
 def _pod_dict(task: Any, rendered: list[str]) -> dict[str, Any]:
-    """The provider's own pod for the task, as the API's JSON (camelCase, no nulls), without the
-    `rendered` fields (templated: each run's render step gives them) but for a templated image's input."""
-    from kubernetes.client import ApiClient
-
+    """The provider's own pod for the task without the `rendered` fields (templated: each run's
+    render step gives them), but for a templated image's input parameter."""
     op = copy.copy(task)
     for name in rendered:
         value = getattr(op, name)
         setattr(op, name, IMAGE_INPUT if name == "image" else [] if isinstance(value, (list, tuple)) else None)
     if "volumes" in rendered or "volume_mounts" in rendered:
         op.volumes, op.volume_mounts = [], []
-    # build_pod_request_obj mutates env_vars; the namespace placeholder keeps it from asking the
-    # hook (a Kubernetes connection) for one: the Workflow's namespace decides (see translate_pod).
-    op.env_vars = copy.deepcopy(op.env_vars)
-    if not op.namespace:
-        op.namespace = "default"
-    quiet = logging.getLogger("bridge.kpo")  # not the operator's "Building pod … with labels"
-    quiet.setLevel(logging.WARNING)
-    op._log = quiet
-    pod = op.build_pod_request_obj(dry_run=True)
-    result: dict[str, Any] = ApiClient().sanitize_for_serialization(pod)
-    return result
+    return provider_pod(op)
 
 
 def native_pod(task: Any, location: str) -> tuple[str, str, tuple[str, ...]]:

@@ -11,12 +11,11 @@ The pod itself then runs with no Airflow in it (docs/SEMANTICS.md, "KubernetesPo
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from typing import Any
 
-from bridge.podspec import pod_patch, stable_volume_names, translate_pod
+from bridge.podspec import pod_patch, provider_pod, stable_volume_names, translate_pod
 
 POD_FILE = "pod.json"
 IMAGE_FILE = "image"
@@ -24,14 +23,8 @@ IMAGE_FILE = "image"
 
 def rendered_pod(task: Any, context: Any) -> dict[str, Any]:
     """The rendered task's pod as translated template fields (bridge.podspec.translate_pod)."""
-    from kubernetes.client import ApiClient
-
-    op = copy.copy(task)
-    op.env_vars = copy.deepcopy(op.env_vars)
-    if not op.namespace:
-        op.namespace = "default"  # not used (the Workflow's namespace); keeps the hook from being asked
-    pod = ApiClient().sanitize_for_serialization(op.build_pod_request_obj(context, dry_run=True))
     where = f"task {task.task_id!r} ({type(task).__name__})"
+    pod = provider_pod(task, context)
     return translate_pod(stable_volume_names(pod), task.base_container_name, where, task.task_id)
 
 

@@ -74,11 +74,8 @@ class ContainerLauncher:
         self._lock = threading.Lock()
 
     def _image(self, pod: PodSpec) -> str | None:
-        """`image` (bridge run --image) stands for the image of bridge's own pods (bridge-task);
-        a native KubernetesPodOperator pod always runs its own."""
-        if self.image and pod.command[:1] == ("bridge-task",):
-            return self.image
-        return pod.image or self.image
+        """`image` (given by the caller) overrides every pod's image; else the template's."""
+        return self.image or pod.image
 
     def _engine(self, *args: str) -> list[str]:
         return [self.engine, *self.flags, *args]

@@ -73,10 +73,6 @@ class ContainerLauncher:
         self._checked: set[str] = set()
         self._lock = threading.Lock()
 
-    def _image(self, pod: PodSpec) -> str | None:
-        """`image` (given by the caller) overrides every pod's image; else the template's."""
-        return self.image or pod.image
-
     def _engine(self, *args: str) -> list[str]:
         return [self.engine, *self.flags, *args]
 
@@ -100,7 +96,7 @@ class ContainerLauncher:
 
     def command(self, pod: PodSpec, scratch: str, name: str, volumes: Mapping[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
         """The engine command line for `pod` and the environment it runs with (values for `-e NAME`)."""
-        image = self._image(pod)
+        image = self.image or pod.image
         if not image:
             raise BridgeError(f"pod {pod.name!r}: the template has no container image")
         env = {key: value for key, value in self.base_env.items() if key.startswith(SECRET_PREFIXES)}
@@ -147,7 +143,7 @@ class ContainerLauncher:
 
     def run(self, pod: PodSpec, *, log_path: str, deadline: float | None, cancel: threading.Event) -> PodOutcome:
         """Run the pod's container to completion; stop it (SIGTERM, grace, SIGKILL) at the deadline or on cancel."""
-        image = self._image(pod) or ""
+        image = self.image or pod.image or ""
         self.check_image(image)
         scratch = make_scratch(self.scratch_root, pod.name)
         mounts = {POD_SCRATCH: scratch, **empty_dir_folders(scratch, pod.empty_dirs)}

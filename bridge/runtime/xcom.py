@@ -89,7 +89,8 @@ def parse_documents(text: str, source: str = "--xcom-in") -> list[XComRow]:
     without rows; text inside a document is never touched.
     """
     merged: dict[RowKey, XComRow] = {}
-    text = _NO_POD_VALUE.sub(r"\1null", text)
+    if '{"pod":' in text:
+        text = _NO_POD_VALUE.sub(r"\1null", text)
     decoder = json.JSONDecoder()
     pos, number = 0, 0
     # The Workflow joins documents with nothing in between (each is one object); accept whitespace too.

@@ -55,6 +55,9 @@ class SourceTask:
     pod_rendered: tuple[str, ...] = ()
     # A native pod with do_xcom_push=True: its /airflow/xcom/return.json is its XCom return_value.
     pod_xcom: bool = False
+    # A native pod's skip_on_exit_code, sorted: its main container ending with one of them is
+    # Airflow's skipped (a no-op step records it as the state output `s`: bridge.emit.argo).
+    pod_skip_codes: tuple[int, ...] = ()
 
 
 # ScheduleSpec.semantics of a timetable no cron line expresses: the CronJob fires on a superset of its
@@ -178,6 +181,7 @@ class TemplateSpec:
     native_pod: str = ""  # a KubernetesPodOperator's own pod (SourceTask.native_pod): no bridge-task
     pod_rendered: tuple[str, ...] = ()  # its templated fields: a render step first (SourceTask.pod_rendered)
     pod_xcom: bool = False  # its return.json is its XCom (SourceTask.pod_xcom): output `r`
+    pod_skip_codes: tuple[int, ...] = ()  # exit codes that skip it (SourceTask.pod_skip_codes): output `s`
 
 
 @dataclass(frozen=True)

@@ -291,6 +291,7 @@ def plan_workflow(
             native_pod=task.native_pod,
             pod_rendered=task.pod_rendered,
             pod_xcom=task.pod_xcom,
+            pod_skip_codes=task.pod_skip_codes,
         )
         # A native pod's template is its own (its container is the task's): named after the task.
         spec = replace(spec, name=f"{POD_TEMPLATE_PREFIX}{task_names[task.task_id]}" if task.native_pod else _template_name(spec))

@@ -10,6 +10,8 @@ How an Airflow task state is carried by an Argo node (see docs/SEMANTICS.md):
 
 A native pod (a KubernetesPodOperator's own container, SourceTask.native_pod) writes no `state`:
 its node's phase alone is its Airflow state (Succeeded = success), so the conditions read its status.
+One with skip_on_exit_code (SourceTask.pod_skip_codes) does have `state` (success or skipped: the
+output of its DAG template, bridge.emit.argo), so it is read like any task's.
 
 `depends` is false exactly when Airflow would mark the task upstream_failed; `when` is false
 exactly when it would mark it skipped. Argo evaluates `depends` only once every task it names
@@ -180,6 +182,13 @@ def none_skipped(name: str, mapped: bool, native: bool = False) -> str:
     return f"({_status(name)} != 'Skipped' && {_state(name)} != 'skipped' && {_state(name)} != '{MIXED}')"
 
 
+def exit_code_in(name: str, codes: Iterable[int]) -> str:
+    """The main container of DAG task `name` exited with one of `codes` (a node without an exit
+    code, e.g. a pod that never started, did not: the guarded tag's default matches no code)."""
+    pattern = "|".join(str(code) for code in codes)
+    return f"'{{{{=get(tasks['{name}'],'exitCode')??'none'}}}}' =~ '^({pattern})$'"
+
+
 def failed(name: str) -> str:
     """Airflow state failed (not upstream_failed)."""
     return f"({_status(name)} == 'Failed' || {_status(name)} == 'Error')"
@@ -290,6 +299,11 @@ def _not_short_circuited(name: str) -> str:
 _REQUIRE_ALL = frozenset({"all_success", "none_failed", "none_failed_min_one_success"})
 
 
+def phase_is_state(task: SourceTask) -> bool:
+    """A native pod that cannot skip itself: its node's phase alone is its Airflow state (no `state` output)."""
+    return bool(task.native_pod) and not task.pod_skip_codes
+
+
 def dag_conditions(
     tasks: Mapping[str, SourceTask], names: Mapping[str, str], short_circuits: Mapping[str, frozenset[str]]
 ) -> dict[str, Conditions]:
@@ -305,7 +319,7 @@ def dag_conditions(
     for task_id, task in tasks.items():
         conditions = task_conditions(task, names, tasks, short_circuits, sure)
         found[task_id] = conditions
-        if (task.is_noop or task.native_pod) and not conditions.when:
+        if (task.is_noop or phase_is_state(task)) and not conditions.when:
             sure.add(task_id)
     return found
 
@@ -325,7 +339,7 @@ def task_conditions(
         return Conditions("", "")
     mapped = frozenset(names[u] for u in task.upstream if tasks[u].is_mapped)
     sure = frozenset(names[u] for u in task.upstream if u in never_skipped)
-    native = frozenset(names[u] for u in task.upstream if tasks[u].native_pod)
+    native = frozenset(names[u] for u in task.upstream if phase_is_state(tasks[u]))
     rule = _rule(task.trigger_rule, ups, setups, mapped, sure, native)
     depends, when = rule.depends, rule.when
     # The tasks `depends` requires Succeeded or Skipped: their outputs exist whenever this task runs.
@@ -333,7 +347,7 @@ def task_conditions(
     # Setups upstream of upstreams: Airflow checks them first (failed -> upstream_failed, skipped -> skipped).
     for setup in task.indirect_setups:
         depends = _and(depends, not_failed(names[setup]))
-        when = _and(when, succeeded(names[setup], bool(tasks[setup].native_pod)))
+        when = _and(when, succeeded(names[setup], phase_is_state(tasks[setup])))
         safe.add(names[setup])
     # Branch and short-circuit decisions skip downstream tasks whatever their trigger rule;
     # a short-circuit never skips teardowns (ShortCircuitOperator.execute).

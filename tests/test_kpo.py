@@ -29,7 +29,7 @@ from tests.helpers import DATA, dag_tasks, load_dagbag, load_workflow, run_cli, 
 pytest.importorskip("airflow.providers.cncf.kubernetes")
 
 PODS = DATA / "kpo" / "pods.py"
-THROUGH_AIRFLOW = {"labelled", "alerted", "skips", "gke"}
+THROUGH_AIRFLOW = {"labelled", "alerted", "gke"}
 RENDERED = "templated"
 
 
@@ -100,10 +100,12 @@ def test_every_native_template_makes_the_pod_the_provider_builds(out: Path, dag:
     workflow = load_workflow(out)
     tasks, by_name = dag_tasks(workflow), templates(workflow)
     native = [task for task in dag.tasks if task.task_id not in THROUGH_AIRFLOW | {RENDERED}]
-    assert len(native) == 11
+    assert len(native) == 12
     for task in native:
         template = by_name[tasks[argo_name(task.task_id)]["template"]]
         assert template["name"] == f"pod-{argo_name(task.task_id)}"
+        if "dag" in template:  # skip_on_exit_code: the pod is its `pod` step's
+            template = by_name[template["name"] + "-run"]
         assert "bridge-task" not in json.dumps(template), task.task_id
         want = normalised(provider_pod(task), task.base_container_name)
         assert normalised(argo_pod(template), "main") == want, task.task_id
@@ -123,7 +125,7 @@ def test_tasks_that_need_airflow_keep_running_through_it(out: Path) -> None:
         assert by_name[tasks[task_id]["template"]]["container"]["command"] == ["bridge-task"], task_id
     result = run_cli("split", str(PODS), "-o", str(out.parent / "again"))
     reasons = [line for line in result.output.splitlines() if "runs through Airflow" in line]
-    assert len(reasons) == 4, result.output
+    assert len(reasons) == 3, result.output
     assert any("'gke'" in line and "another cluster" in line for line in reasons), reasons
     assert any("'labelled'" in line and "templates in labels" in line for line in reasons), reasons
 
@@ -141,6 +143,20 @@ def test_a_templated_pod_is_rendered_first_then_runs_natively(out: Path) -> None
     assert run["podSpecPatch"] == "{{inputs.parameters.pod}}"
     assert run["container"]["image"] == "{{inputs.parameters.image}}" and "args" not in run["container"]
     assert run["container"]["command"] == ["echo"]
+
+
+def test_a_pod_that_can_skip_itself_records_the_skip_in_a_no_op_step(out: Path) -> None:
+    """skip_on_exit_code: the task's DAG runs the pod, then a `skip` step (no pod) exactly when the
+    container's exit code is a skip code; the DAG's `s` output says skipped then, and a skip code
+    ends the retries (Airflow does not retry a skip)."""
+    workflow = load_workflow(out)
+    by_name = templates(workflow)
+    outer = by_name[dag_tasks(workflow)["skips"]["template"]]
+    pod, skip = outer["dag"]["tasks"]
+    assert skip["depends"] == "pod.Succeeded || pod.Failed" and skip["when"].endswith("=~ '^(3|100)$'")
+    assert by_name[skip["template"]] == {"name": "kpo-skipped", "suspend": {"duration": "0"}}
+    assert by_name[pod["template"]]["retryStrategy"]["expression"] == "lastRetry.exitCode not in ['3', '100']"
+    assert [p["name"] for p in outer["outputs"]["parameters"]] == ["s"]
 
 
 def test_native_pods_read_no_state_outputs(out: Path) -> None:

@@ -100,8 +100,6 @@ def stays_in_airflow(task: Any) -> str:
             return f"{type(task).__name__} overrides {method}(): it runs through Airflow"
     if getattr(task, "pre_execute_hook", None) or getattr(task, "post_execute_hook", None):
         return "it has a pre- or post-execute hook: it runs through Airflow"
-    if task.skip_on_exit_code:
-        return "skip_on_exit_code is not mapped natively yet: it runs through Airflow"
     if task.callbacks:
         return "it has KubernetesPodOperatorCallback callbacks: it runs through Airflow"
     callbacks = [name for name in TASK_CALLBACKS if getattr(task, name, None)]
@@ -111,6 +109,21 @@ def stays_in_airflow(task: Any) -> str:
     if fields:
         return f"templates in {', '.join(fields)} are not rendered into a native pod yet: it runs through Airflow"
     return ""
+
+
+def skip_codes(task: Any, location: str = "") -> tuple[int, ...]:
+    """The task's skip_on_exit_code as sorted ints (the provider keeps an int, a list or any
+    Container; a Container that is not iterable is a split error: Argo needs the codes listed)."""
+    codes = task.skip_on_exit_code
+    if not codes:
+        return ()
+    try:
+        found = sorted({int(code) for code in codes})
+    except (TypeError, ValueError):
+        raise UnsupportedError(
+            f"task {task.task_id!r}: skip_on_exit_code {codes!r} is no list of exit codes", location=location
+        ) from None
+    return tuple(found)
 
 
 def _pod_dict(task: Any, rendered: list[str]) -> dict[str, Any]:

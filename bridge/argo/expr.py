@@ -26,12 +26,21 @@ RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "
 TASK_NAME = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?\.[A-Z][a-zA-Z]+)|([a-zA-Z0-9][-a-zA-Z0-9]*)")
 
 
-# The one expr-lang tag bridge emits (bridge.semantics.guarded_ref): output P of DAG task U, or the
-# default D when U has none. expr-lang's `get` is a nil-safe index and `??` takes D when the left
-# side is nil (expr v1.16.9 builtin/builtin.go `get`, vm/runtime Fetch); Argo's strict check sees
-# only the identifiers `tasks` and `tasks.U` (util/template/expression_template.go getIdentifiers:
-# `get(...)` is no member path). Groups: U, P, D.
-GUARDED_OUTPUT = re.compile(r"=get\(tasks\['([a-z0-9-]+)'\],'outputs'\)\?\.parameters\?\.([a-zA-Z0-9_-]+)\?\?'([^']*)'")
+# The one expr-lang tag bridge emits (bridge.semantics.guarded_ref): output P of DAG task U (or
+# U's exit code, `exitCode`), or the default D when U has none. expr-lang's `get` is a nil-safe
+# index and `??` takes D when the left side is nil (expr v1.16.9 builtin/builtin.go `get`,
+# vm/runtime Fetch); Argo's strict check sees only the identifiers `tasks` and `tasks.U`
+# (util/template/expression_template.go getIdentifiers: `get(...)` is no member path).
+# Groups: U, P (None for the exit code), D; `guarded_variable` names the variable it reads.
+GUARDED_OUTPUT = re.compile(
+    r"=get\(tasks\['([a-z0-9-]+)'\],'(?:outputs'\)\?\.parameters\?\.([a-zA-Z0-9_-]+)|exitCode'\))\?\?'([^']*)'"
+)
+
+
+def guarded_variable(match: re.Match[str]) -> str:
+    """The scope variable a GUARDED_OUTPUT match reads: tasks.U.outputs.parameters.P or tasks.U.exitCode."""
+    task, output = match.group(1), match.group(2)
+    return f"tasks.{task}.outputs.parameters.{output}" if output is not None else f"tasks.{task}.exitCode"
 
 
 def depends_names(depends: str) -> set[str]:
@@ -575,7 +584,7 @@ def evaluate_when(when: str) -> bool:
 
 _RETRY_TOKEN = re.compile(
     r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
-    r"|(?P<op>==|!=|<=|>=|&&|\|\||[<>!()\[\],])|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*))"
+    r"|(?P<op>==|!=|<=|>=|&&|\|\||[<>!()\[\],?:])|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*))"
 )
 _RETRY_FUNCTIONS: dict[str, Callable[[Any], Any]] = {"asInt": int, "asFloat": float, "string": str}
 
@@ -596,7 +605,7 @@ def _retry_tokens(expression: str) -> list[tuple[str, str]]:
 
 
 class _RetryParser:
-    """Recursive descent over expr's precedence: or < and < not < comparison < primary."""
+    """Recursive descent over expr's precedence: ternary < or < and < not < comparison < primary."""
 
     def __init__(self, tokens: list[tuple[str, str]], scope: Mapping[str, str]) -> None:
         self.tokens, self.pos, self.scope = tokens, 0, scope
@@ -614,10 +623,21 @@ class _RetryParser:
         return token
 
     def parse(self) -> Any:
-        value = self.disjunction()
+        value = self.ternary()
         if self.pos != len(self.tokens):
             raise ExpressionError(f"unexpected {self.peek()!r}")
         return value
+
+    def ternary(self) -> Any:
+        condition = self.disjunction()
+        if self.peek() != "?":
+            return condition
+        self.take("?")
+        chosen = self.ternary()
+        self.take(":")
+        other = self.ternary()
+        # Both branches are parsed (and evaluated: their names must be in scope), one is taken.
+        return chosen if _truth(condition) else other
 
     def disjunction(self) -> Any:
         value = self.conjunction()
@@ -708,6 +728,15 @@ def _truth(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ExpressionError(f"expected bool, got {_go_value(value)}")
     return value
+
+
+def evaluate_expression(expression: str, scope: Mapping[str, str]) -> Any:
+    """An expr-lang expression over flat variables (scope.go resolveParameter: a DAG template's
+    output `valueFrom.expression`), within the subset bridge run reads (_RetryParser)."""
+    try:
+        return _RetryParser(_retry_tokens(expression), scope).parse()
+    except ExpressionError as error:
+        raise ExpressionError(f"expression {expression!r}: {error}") from None
 
 
 def evaluate_retry_expression(expression: str, scope: Mapping[str, str]) -> bool:

@@ -21,6 +21,7 @@ from bridge.semantics import (
     STATE_OUTPUT,
     STATES_OUTPUT,
     XCOM_OUTPUT,
+    exit_code_in,
     output_ref,
 )
 
@@ -275,11 +276,20 @@ _POD_TEMPLATE_ORDER = (
 )
 
 
-# A templated native pod: the DAG template of its two steps, the render step's outputs.
+# A native pod that renders its fields or can skip itself is a DAG template (the task's) of up to
+# three steps: `render` (its fields for the run), `pod` (the container) and `skip` (a no-op that
+# runs when the container's exit code is one of its skip_on_exit_code: the task was skipped).
 RENDER_TEMPLATE = "kpo-render"  # no task template starts with "kpo-" (bridge.plan)
-RENDER_STEP, POD_STEP = "render", "pod"
+SKIP_TEMPLATE = "kpo-skipped"
+RENDER_STEP, POD_STEP, SKIP_STEP = "render", "pod", "skip"
 POD_OUTPUT, IMAGE_OUTPUT = "pod", "image"
 RUN_TEMPLATE_SUFFIX = "-run"
+
+
+def _skip_retry_expression(codes: tuple[int, ...]) -> str:
+    """No retry after an exit code that skips the task (Airflow skips, it does not retry)."""
+    listed = ", ".join(f"'{code}'" for code in codes)
+    return f"lastRetry.exitCode not in [{listed}]"
 
 
 def _native_template(spec: TemplateSpec, options: EmitOptions, run: RunSource, name: str = "") -> dict[str, Any]:
@@ -314,7 +324,10 @@ def _native_template(spec: TemplateSpec, options: EmitOptions, run: RunSource, n
         template["outputs"] = {"parameters": [raw]}
     if spec.retry is not None:
         strategy = _retry_strategy(spec.retry, options.argo_version)
-        del strategy["expression"]
+        if spec.pod_skip_codes:
+            strategy["expression"] = _skip_retry_expression(spec.pod_skip_codes)
+        else:
+            del strategy["expression"]  # no bridge-task: any failure is one Airflow retries
         template["retryStrategy"] = strategy
     deadlines = [d for d in (spec.deadline_seconds, pod.get("activeDeadlineSeconds")) if d is not None]
     if deadlines:
@@ -324,45 +337,62 @@ def _native_template(spec: TemplateSpec, options: EmitOptions, run: RunSource, n
     return template
 
 
-def _rendered_pod_templates(spec: TemplateSpec, options: EmitOptions, run: RunSource) -> list[dict[str, Any]]:
-    """A templated native pod: a DAG template (the task's) whose `render` step renders the task's
-    fields for the run on Airflow, then whose `pod` step runs the rendered pod. The DAG node's phase
-    is the task's state: a render error fails it, as a template error fails the task in Airflow."""
-    task_name = spec.name.removeprefix("pod-")
+def _wrapped_pod_templates(spec: TemplateSpec, options: EmitOptions, run: RunSource) -> list[dict[str, Any]]:
+    """A native pod that renders its fields or can skip itself: the task's DAG template, whose
+    `render` step (templated fields) renders them for the run on Airflow, whose `pod` step runs the
+    (rendered) pod and whose `skip` step (skip_on_exit_code) runs, a no-op, exactly when the
+    container's exit code skips the task. The DAG node's phase is the task's state: a render error
+    fails it, as a template error fails the task in Airflow; a skip code makes it Succeeded, its
+    output `s` then `skipped` (Argo v4.0.10 dag.go assessDAGPhase: the `skip` step is the DAG's
+    only leaf, Skipped or Omitted it takes the phase of the `pod` step, run it is Succeeded)."""
+    task_name = spec.name.removeprefix("pod-")  # bridge.plan POD_TEMPLATE_PREFIX
     passed = [{"name": name, "value": f"{{{{inputs.parameters.{name}}}}}"} for name in RUN_PARAMETERS] if run == TEMPLATE_INPUTS else []
-    render = {
-        "name": RENDER_STEP,
-        "template": RENDER_TEMPLATE,
-        "arguments": {
-            "parameters": [
-                {"name": TASK_INPUT, "value": task_name},
-                {"name": XCOM_INPUT, "value": f"{{{{inputs.parameters.{XCOM_INPUT}}}}}"},
-                *passed,
-            ]
-        },
-    }
-    outputs = [POD_OUTPUT, IMAGE_OUTPUT] if "image" in spec.pod_rendered else [POD_OUTPUT]
-    pod = {
-        "name": POD_STEP,
-        "template": spec.name + RUN_TEMPLATE_SUFFIX,
-        "depends": RENDER_STEP,
-        "arguments": {
-            "parameters": [
-                *({"name": name, "value": f"{{{{tasks.{RENDER_STEP}.outputs.parameters.{name}}}}}"} for name in outputs),
-                *passed,
-            ]
-        },
-    }
-    inputs: list[dict[str, Any]] = [{"name": XCOM_INPUT, "default": EMPTY_XCOM}]
-    if run == TEMPLATE_INPUTS:
+    tasks: list[dict[str, Any]] = []
+    pod: dict[str, Any] = {"name": POD_STEP, "template": spec.name + RUN_TEMPLATE_SUFFIX}
+    inputs: list[dict[str, Any]] = []
+    if spec.pod_rendered:
+        tasks.append({
+            "name": RENDER_STEP,
+            "template": RENDER_TEMPLATE,
+            "arguments": {
+                "parameters": [
+                    {"name": TASK_INPUT, "value": task_name},
+                    {"name": XCOM_INPUT, "value": f"{{{{inputs.parameters.{XCOM_INPUT}}}}}"},
+                    *passed,
+                ]
+            },
+        })
+        rendered = [POD_OUTPUT, IMAGE_OUTPUT] if "image" in spec.pod_rendered else [POD_OUTPUT]
+        pod["depends"] = RENDER_STEP
+        pod["arguments"] = {
+            "parameters": [{"name": name, "value": output_ref(RENDER_STEP, name)} for name in rendered]
+        }
+        inputs.append({"name": XCOM_INPUT, "default": EMPTY_XCOM})
+    if passed:
+        pod.setdefault("arguments", {"parameters": []})["parameters"] += passed
         inputs += [{"name": name} for name in RUN_PARAMETERS]
-    dag: dict[str, Any] = {"name": spec.name, "inputs": {"parameters": inputs}}
+    tasks.append(pod)
+    outputs: list[dict[str, Any]] = []
+    if spec.pod_skip_codes:
+        # Airflow reads the base container's exit code whatever the pod's phase (0 may skip too).
+        tasks.append({
+            "name": SKIP_STEP,
+            "template": SKIP_TEMPLATE,
+            "depends": f"{POD_STEP}.Succeeded || {POD_STEP}.Failed",
+            "when": exit_code_in(POD_STEP, spec.pod_skip_codes),
+        })
+        state = f"tasks.{SKIP_STEP}.status == 'Succeeded' ? 'skipped' : 'success'"
+        outputs.append({"name": STATE_OUTPUT, "valueFrom": {"expression": state, "default": MISSING_OUTPUT[STATE_OUTPUT]}})
     if spec.pod_xcom:
         # The pod step's return.json, as the task's own output (the DAG node's).
         missing = MISSING_OUTPUT[RAW_XCOM_OUTPUT]
-        raw = {"name": RAW_XCOM_OUTPUT, "valueFrom": {"parameter": output_ref(POD_STEP, RAW_XCOM_OUTPUT), "default": missing}}
-        dag["outputs"] = {"parameters": [raw]}
-    dag["dag"] = {"tasks": [render, pod]}
+        outputs.append({"name": RAW_XCOM_OUTPUT, "valueFrom": {"parameter": output_ref(POD_STEP, RAW_XCOM_OUTPUT), "default": missing}})
+    dag: dict[str, Any] = {"name": spec.name}
+    if inputs:
+        dag["inputs"] = {"parameters": inputs}
+    if outputs:
+        dag["outputs"] = {"parameters": outputs}
+    dag["dag"] = {"tasks": tasks}
     return [dag, _native_template(spec, options, run, spec.name + RUN_TEMPLATE_SUFFIX)]
 
 
@@ -392,14 +422,17 @@ def _task_templates(plan: Plan, options: EmitOptions, run: RunSource) -> list[di
     """The templates of the DAG's tasks: shared bridge-task templates, native pods, render steps."""
     found: list[dict[str, Any]] = []
     for spec in plan.templates:
-        if spec.pod_rendered:
-            found += _rendered_pod_templates(spec, options, run)
+        if spec.native_pod and (spec.pod_rendered or spec.pod_skip_codes):
+            found += _wrapped_pod_templates(spec, options, run)
         elif spec.native_pod:
             found.append(_native_template(spec, options, run))
         else:
             found.append(_container_template(plan, options, spec, run))
     if any(spec.pod_rendered for spec in plan.templates):
         found.append(render_template(plan, options, run))
+    if any(spec.pod_skip_codes for spec in plan.templates):
+        # The `skip` step's no-op (no pod), as the DagRun verdict's.
+        found.append({"name": SKIP_TEMPLATE, "suspend": {"duration": "0"}})
     return found
 
 

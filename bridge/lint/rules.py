@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from bridge.argo.expr import GUARDED_OUTPUT
+from bridge.argo.expr import GUARDED_OUTPUT, guarded_variable
 from bridge.lint.findings import ERROR, WARNING, Problem, index, join
 
 OBJECT_MAX_BYTES = 1024 * 1024  # etcd's request limit for one object, as Argo stores it
@@ -583,8 +583,8 @@ def _references(value: Any, path: str, scope: set[str]) -> Iterator[tuple[str, s
         for match in _REFERENCE.finditer(value):
             name = match.group(1).strip()
             guarded = GUARDED_OUTPUT.fullmatch(name)
-            if guarded:  # bridge's guarded reference names an output as a plain one does
-                name = f"tasks.{guarded.group(1)}.outputs.parameters.{guarded.group(2)}"
+            if guarded:  # bridge's guarded reference names an output (or exit code) as a plain one does
+                name = guarded_variable(guarded)
             if not (name.startswith("=") or name in scope or _dynamic(name)):
                 yield path, name
 

@@ -33,7 +33,7 @@ from bridge.local.launcher import LOST, HostLauncher, Launcher, PodOutcome
 from bridge.local.phase import FULFILLED, assess_dag_phase
 from bridge.local.result import Attempt, Event, EventHandler, NodeResult, RunResult, rfc3339
 from bridge.local.retry import BACKOFF, FINISH, decide_retry
-from bridge.local.spec import WorkflowError, argument_values, int_or_string, parse_duration, template_kind, templates_by_name
+from bridge.local.spec import WorkflowError, argument_values, as_string, int_or_string, parse_duration, template_kind, templates_by_name
 from bridge.local.stopping import Stopped, stop_on_signals
 from bridge.local.sync import LockError, Locks
 from bridge.local.template import SubstitutionError, substitute, substitute_all
@@ -607,14 +607,16 @@ class _Run:
         phase = self._dag_phase(inner)
         if phase == "Running":
             return False
-        outputs = self._dag_outputs(key, inner)
+        # dag.go executeDAG: a Failed or Error DAG ends before its outputs are resolved.
+        outputs = self._dag_outputs(key, inner) if phase == "Succeeded" else None
         if outputs is not None:
             self.nodes[key].outputs = outputs
         return self._finish(key, phase, "" if phase == "Succeeded" else self._failed_message(inner))
 
     def _dag_outputs(self, key: str, inner: _Dag) -> dict[str, str | None] | None:
-        """A DAG template's output parameters (valueFrom.parameter over its tasks' outputs; the
-        default when a task has none: a failed step), as Argo's dag.go resolves them at the end."""
+        """A DAG template's output parameters (valueFrom.parameter or .expression over its tasks'
+        outputs and statuses; the default when one does not resolve), as Argo's dag.go resolves
+        them once the DAG succeeded (scope.go resolveParameter)."""
         parameters = ((self.jobs[key].template.get("outputs") or {}).get("parameters")) or []
         if not parameters:
             return None
@@ -626,8 +628,13 @@ class _Run:
         for parameter in parameters:
             source = parameter.get("valueFrom") or {}
             try:
-                found[str(parameter["name"])] = substitute(str(source.get("parameter") or ""), scope, strict=("tasks",))
-            except SubstitutionError:
+                if source.get("expression"):
+                    known = {key: value for key, value in scope.items() if value is not None}
+                    found[str(parameter["name"])] = as_string(expr.evaluate_expression(str(source["expression"]), known))
+                else:
+                    found[str(parameter["name"])] = substitute(str(source.get("parameter") or ""), scope, strict=("tasks",))
+            except (SubstitutionError, expr.ExpressionError):
+                # scope.go: an output that does not resolve takes its default (none: the node errors).
                 found[str(parameter["name"])] = source.get("default")
         return found
 

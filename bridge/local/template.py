@@ -6,7 +6,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.argo.expr import GUARDED_OUTPUT
+from bridge.argo.expr import GUARDED_OUTPUT, guarded_variable
 
 # common.AbsentOptionalArgumentValue: an argument that was a pure reference to a skipped/omitted
 # node's output with no default (scope.go markAbsentOptionalArgs); the input's default applies.
@@ -68,13 +68,13 @@ def _guarded(tag: str, key: str, scope: Mapping[str, str | None], strict: Sequen
             f"expression tag {{{{{tag}}}}} is not supported by bridge run (only simple {{{{...}}}} references "
             "and bridge's guarded output reference)"
         )
-    task, output, default = match.groups()
+    task, default = match.group(1), match.group(3)
     prefix = f"tasks.{task}."
     if not any(name.startswith(prefix) for name in scope):
         if _is_strict(f"tasks.{task}", strict):
             raise SubstitutionError(f"failed to evaluate expression: tasks.{task} is missing")
         return "{{" + tag + "}}"
-    name = f"{prefix}outputs.parameters.{output}"
+    name = guarded_variable(match)
     value = scope.get(name)
     # An absent output (no key, or nil: an absent optional) takes the default. The literal tag is how
     # bridge run models "not in scope" for the releases that leave it (resolve.skipped_outputs).

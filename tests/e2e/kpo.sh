@@ -4,7 +4,8 @@
 # two KubernetesPodOperator tasks run in their own image (built here on the debootstrap base:
 # no Airflow, no bridge in it), the first with arguments rendered from `ds` and an upstream's XCom
 # (its render step runs in the DAG's image), writing /airflow/xcom/return.json, which a TaskFlow
-# task and the second pod's templates read. The report must equal the host-process run's.
+# task and the second pod's templates read; a third exits with its skip_on_exit_code, which skips
+# it and its all_success downstream. The report must equal the host-process run's.
 #
 #   bash tests/e2e/kpo.sh                  Airflow 3 (.venv-airflow3, installed if missing)
 set -euo pipefail
@@ -54,5 +55,11 @@ logs="$(sed -n 's/.*logs in \([^;]*\).*/\1/p' "$work/container.log" | tail -1)"
 # The pods ran in their own image (its marker file), the second one with the first one's XCom.
 grep -q "again: 2024-01-02:42 bridge-kpo-tools" "$logs/again.pod.log" \
   || fail "the second pod did not run in $tools with the first pod's XCom ($logs/again.pod.log)"
-"$venv/bin/python" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["state"]=="success" and set(r["tasks"].values())=={"success"}, r; print("report:", r)' "$work/container.json"
+grep -q "quiet: bridge-kpo-tools" "$logs/quiet.pod.log" || fail "the skipping pod did not run in $tools ($logs/quiet.pod.log)"
+"$venv/bin/python" -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+skipped = {t for t, s in r["tasks"].items() if s != "success"}
+assert r["state"] == "success" and skipped == {"quiet", "never"} and r["tasks"]["quiet"] == "skipped", r
+print("report:", r)' "$work/container.json"
 step "passed"

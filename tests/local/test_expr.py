@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.argo.expr import ExpressionError, evaluate_depends, evaluate_when, task_depends, task_results
+from bridge.argo.expr import ExpressionError, evaluate_depends, evaluate_expression, evaluate_when, task_depends, task_results
 from bridge.local.phase import assess_dag_phase, leaf_tasks
 from bridge.local.spec import WorkflowError, parse_duration
 from bridge.local.template import SubstitutionError, substitute
@@ -139,6 +139,35 @@ def test_assess_dag_phase_failed_first_parent_wins_for_omitted_join():
     phases = {"a": "Succeeded", "b": "Failed", "join": "Omitted"}
     assert assess_dag_phase(deps, phases, ["join"]) == "Failed"
     assert assess_dag_phase(deps, phases, ["join"], continue_on={"join": {"failed": True}}) == "Succeeded"
+
+
+@pytest.mark.parametrize(
+    "pod, skip, expected",
+    [
+        ("Succeeded", "Skipped", "Succeeded"),  # exit 0, not a skip code
+        ("Failed", "Succeeded", "Succeeded"),  # a skip code: the no-op step ran
+        ("Failed", "Skipped", "Failed"),  # another exit code: the skip step takes the pod's phase
+        ("Error", "Omitted", "Error"),  # no exit code at all (a lost pod)
+    ],
+)
+def test_a_skip_step_decides_its_pods_dag_phase(pod, skip, expected):
+    """bridge.emit.argo's skip_on_exit_code DAG (pod, then skip): assessDAGPhase on its only leaf."""
+    deps = {"pod": [], "skip": ["pod"]}
+    assert assess_dag_phase(deps, {"pod": pod, "skip": skip}, leaf_tasks(deps)) == expected
+
+
+def test_the_guarded_exit_code_and_the_skip_state_expression():
+    """The `when` of the skip step reads the pod's exit code through the guarded tag (its default
+    when the node has none), and the DAG's `s` output is a ternary over the skip step's status."""
+    when = "'{{=get(tasks['pod'],'exitCode')??'none'}}' =~ '^(3|100)$'"
+    assert substitute(when, {"tasks.pod.status": "Failed", "tasks.pod.exitCode": "100"}) == "'100' =~ '^(3|100)$'"
+    assert substitute(when, {"tasks.pod.status": "Failed"}) == "'none' =~ '^(3|100)$'"
+    assert evaluate_when("'100' =~ '^(3|100)$'") and not evaluate_when("'none' =~ '^(3|100)$'")
+    state = "tasks.skip.status == 'Succeeded' ? 'skipped' : 'success'"
+    assert evaluate_expression(state, {"tasks.skip.status": "Succeeded"}) == "skipped"
+    assert evaluate_expression(state, {"tasks.skip.status": "Skipped"}) == "success"
+    with pytest.raises(ExpressionError, match="unknown name"):
+        evaluate_expression(state, {})
 
 
 def test_when_over_thousands_of_upstreams_does_not_hit_the_recursion_limit() -> None:

@@ -79,6 +79,26 @@ def test_a_pods_return_json_is_its_xcom_for_airflow_tasks_and_other_pods(tmp_pat
     report = tmp_path / "report.json"
     result = run_cli("run", str(DATA / "kpo" / "xcom_pods.py"), "--run-date", RUN_DATE, "--report", str(report))
     assert json.loads(report.read_text())["tasks"] == {
-        "produce": "success", "count": "success", "check": "success", "again": "success"
+        "produce": "success", "count": "success", "check": "success", "again": "success",
+        "quiet": "skipped", "never": "skipped", "finish": "success",
     }, result.output
     assert result.exit_code == 0, result.output
+
+
+def test_skip_on_exit_code_skips_the_task_and_its_downstream_as_airflow_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A skip code makes the task skipped (not retried: one attempt), its downstream follow their
+    trigger rules as for any skip, another code fails it after its retries, and a templated command
+    renders first: every state and the DagRun's are Airflow's own for the same DAG (the oracle: its
+    BashOperator twin under `airflow dags test`, tests/data/kpo/skip_pods.py)."""
+    from tests.parity.test_parity import airflow_dags_test
+
+    dag_file = DATA / "kpo" / "skip_pods.py"
+    report = tmp_path / "report.json"
+    result = run_cli("run", str(dag_file), "--run-date", RUN_DATE, "--report", str(report))
+    found = json.loads(report.read_text())
+    monkeypatch.setenv("KPO_SKIP_ORACLE", "bash")
+    want = airflow_dags_test(dag_file, "kpo_skips", tmp_path / "airflow")
+    assert found["tasks"] == want["tasks"] and found["state"] == want["state"], result.output
+    assert want["tasks"]["skipped"] == "skipped" and want["tasks"]["failed"] == "failed"  # the corpus does both
+    attempts = {line.split()[0]: line.split()[2] for line in result.output.splitlines() if line.startswith(("skipped.pod ", "failed.pod "))}
+    assert attempts == {"skipped.pod": "1", "failed.pod": "2"}, result.output

@@ -136,10 +136,11 @@ with DAG("kpo_pods", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedul
     # Rendered for each run first (a render step), then a native pod.
     templated = KubernetesPodOperator(task_id="templated", image="alpine:{{ params.tag }}", cmds=["echo"], arguments=["{{ ds }}"],
                                       params={"tag": "3.20"})
-    # These four need Airflow at run time: they keep running through the operator.
+    # Exit code 100 or 3 skips it (a no-op step after the pod records the skip; a skip is not retried).
+    skips = KubernetesPodOperator(task_id="skips", image="alpine:3.20", cmds=["true"], skip_on_exit_code=[100, 3], retries=2)
+    # These three need Airflow at run time: they keep running through the operator.
     labelled = KubernetesPodOperator(task_id="labelled", image="alpine:3.20", cmds=["true"], labels={"day": "{{ ds }}"})
     alerted = KubernetesPodOperator(task_id="alerted", image="alpine:3.20", cmds=["true"], on_failure_callback=print)
-    skips = KubernetesPodOperator(task_id="skips", image="alpine:3.20", cmds=["true"], skip_on_exit_code=100)
     gke = GKEStartPodOperator(
         task_id="gke", project_id="p", location="europe-west1", cluster_name="other", image="alpine:3.20", cmds=["true"]
     )

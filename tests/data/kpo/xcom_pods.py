@@ -1,7 +1,9 @@
 """A native pod between TaskFlow tasks, both ways through XCom (tests/local/test_kpo_run.py and
 tests/e2e/kpo.sh): `produce` pushes a dict, `count` (a KubernetesPodOperator, do_xcom_push=True)
 reads it in its templated arguments and writes /airflow/xcom/return.json, `check` (TaskFlow) and
-`again` (another pod, templated from `count`'s XCom) read that."""
+`again` (another pod, templated from `count`'s XCom) read that. `quiet` (a pod) exits 100, one of
+its skip_on_exit_code: it is skipped, so is its all_success downstream `never`, and `finish`
+(none_failed) runs."""
 
 import os
 
@@ -43,6 +45,21 @@ with DAG("kpo_xcom", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedul
         arguments=["{{ ti.xcom_pull(task_ids='count')['day'] }}:{{ ti.xcom_pull(task_ids='count')['rows'] }}"],
     )
 
+    quiet = KubernetesPodOperator(
+        task_id="quiet",
+        image=IMAGE,
+        cmds=["sh", "-c", 'echo "quiet: $(cat /etc/kpo-tools 2>/dev/null)"; exit 100'],
+        skip_on_exit_code=100,
+    )
+
+    @task
+    def never():
+        return "skipped with its upstream"
+
+    @task(trigger_rule="none_failed")
+    def finish():
+        return "runs"
+
     produce() >> count
     check(count.output)
-    count >> again
+    count >> again >> quiet >> [never(), finish()]

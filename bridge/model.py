@@ -58,6 +58,9 @@ class SourceTask:
     # A native pod's skip_on_exit_code, sorted: its main container ending with one of them is
     # Airflow's skipped (a no-op step records it as the state output `s`: bridge.emit.argo).
     pod_skip_codes: tuple[int, ...] = ()
+    # A native pod with on_failure/on_success/on_skipped_callback: a step after it replays its
+    # outcome through Airflow, which calls them (bridge.runtime.podoutcome).
+    pod_callbacks: bool = False
 
 
 # ScheduleSpec.semantics of a timetable no cron line expresses: the CronJob fires on a superset of its
@@ -182,6 +185,7 @@ class TemplateSpec:
     pod_rendered: tuple[str, ...] = ()  # its templated fields: a render step first (SourceTask.pod_rendered)
     pod_xcom: bool = False  # its return.json is its XCom (SourceTask.pod_xcom): output `r`
     pod_skip_codes: tuple[int, ...] = ()  # exit codes that skip it (SourceTask.pod_skip_codes): output `s`
+    pod_callbacks: bool = False  # a callbacks step after it (SourceTask.pod_callbacks)
 
 
 @dataclass(frozen=True)

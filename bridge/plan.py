@@ -292,16 +292,18 @@ def plan_workflow(
             pod_rendered=task.pod_rendered,
             pod_xcom=task.pod_xcom,
             pod_skip_codes=task.pod_skip_codes,
+            pod_callbacks=task.pod_callbacks,
         )
         # A native pod's template is its own (its container is the task's): named after the task.
         spec = replace(spec, name=f"{POD_TEMPLATE_PREFIX}{task_names[task.task_id]}" if task.native_pod else _template_name(spec))
         specs.setdefault(spec.name, spec)
         upstream_names = tuple(sorted(task_names[up] for up in task.upstream))
         conditions = conditions_of[task.task_id]
-        # A native pod reads XCom only in its templates (its render step); it pushes its
-        # return.json (do_xcom_push=True) or nothing.
-        reads = not (task.is_noop or task.native_pod)
-        found = () if task.native_pod and not task.pod_rendered else xcom_sources(task.task_id, upstream_of, task.xcom_pulls, reads or bool(task.pod_rendered))
+        # A native pod reads XCom only in its render and callbacks steps (its templates, its
+        # callbacks' xcom_pull); it pushes its return.json (do_xcom_push=True) or nothing.
+        airflow_steps = bool(task.pod_rendered or task.pod_callbacks)
+        reads = not (task.is_noop or task.native_pod) or airflow_steps
+        found = () if task.native_pod and not airflow_steps else xcom_sources(task.task_id, upstream_of, task.xcom_pulls, reads)
         sources = tuple(sorted(task_names[s] for s in found if not by_id[s].native_pod or by_id[s].pod_xcom))
         safe = conditions.safe
         if set(sources) - set(upstream_names):
@@ -342,8 +344,19 @@ def plan_workflow(
 
 
 def pod_notes(dag: SourceDag) -> tuple[str, ...]:
-    """What split says about KubernetesPodOperator tasks (SourceTask.pod_note), one line each."""
-    notes = [f"task {task.task_id!r} ({task.operator}): {task.pod_note}" for task in dag.tasks if task.pod_note]
+    """What split says about KubernetesPodOperator tasks (SourceTask.pod_note): one line per
+    distinct note (a repository's ninety pods naming one namespace get one line, not ninety)."""
+    by_note: dict[str, list[SourceTask]] = {}
+    for task in dag.tasks:
+        if task.pod_note:
+            by_note.setdefault(task.pod_note, []).append(task)
+    notes = []
+    for note, tasks in by_note.items():
+        operators = ", ".join(sorted({task.operator for task in tasks}))
+        if len(tasks) == 1:
+            notes.append(f"task {tasks[0].task_id!r} ({operators}): {note}")
+        else:
+            notes.append(f"{len(tasks)} tasks {_some([task.task_id for task in tasks])} ({operators}): {note}")
     through = [task.task_id for task in dag.tasks if task.pod_note and not task.native_pod]
     if through:
         notes.append(

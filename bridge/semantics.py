@@ -82,12 +82,13 @@ STATE_OUTPUT = "s"
 BRANCH_OUTPUT = "b"
 STATES_OUTPUT = "states"
 RAW_XCOM_OUTPUT = "r"  # a native pod's /airflow/xcom/return.json, as written (do_xcom_push=True)
+TRY_OUTPUT = "t"  # a retried native pod's last try, Argo's {{retries}} (0 first), for its callbacks step
 
 
 # What a guarded reference gives when the node has no outputs: the declared defaults of
 # bridge/emit/argo.py, but no rows as "" (the runner reads an empty document as none, as Argo
 # 3.7.13-3.7.15 pass for a skipped upstream), which is shorter than `{"rows": []}`.
-MISSING_OUTPUT = {XCOM_OUTPUT: "", STATE_OUTPUT: "unknown", BRANCH_OUTPUT: "null", STATES_OUTPUT: "null", RAW_XCOM_OUTPUT: "null"}
+MISSING_OUTPUT = {XCOM_OUTPUT: "", STATE_OUTPUT: "unknown", BRANCH_OUTPUT: "null", STATES_OUTPUT: "null", RAW_XCOM_OUTPUT: "null", TRY_OUTPUT: "0"}
 
 _OUTPUT_REF = re.compile(r"\{\{tasks\.([a-z0-9-]+)\.outputs\.parameters\.([a-z]+)\}\}")
 
@@ -182,11 +183,19 @@ def none_skipped(name: str, mapped: bool, native: bool = False) -> str:
     return f"({_status(name)} != 'Skipped' && {_state(name)} != 'skipped' && {_state(name)} != '{MIXED}')"
 
 
+NO_EXIT_CODE = "none"  # a node without an exit code (a pod that never started or was lost)
+
+
+def exit_code_ref(name: str) -> str:
+    """DAG task `name`'s main container exit code, or NO_EXIT_CODE (a guarded tag: bridge.argo.expr)."""
+    return f"{{{{=get(tasks['{name}'],'exitCode')??'{NO_EXIT_CODE}'}}}}"
+
+
 def exit_code_in(name: str, codes: Iterable[int]) -> str:
     """The main container of DAG task `name` exited with one of `codes` (a node without an exit
-    code, e.g. a pod that never started, did not: the guarded tag's default matches no code)."""
+    code, e.g. a pod that never started, did not: NO_EXIT_CODE matches no code)."""
     pattern = "|".join(str(code) for code in codes)
-    return f"'{{{{=get(tasks['{name}'],'exitCode')??'none'}}}}' =~ '^({pattern})$'"
+    return f"'{exit_code_ref(name)}' =~ '^({pattern})$'"
 
 
 def failed(name: str) -> str:

@@ -167,3 +167,16 @@ def test_nothing_partial_when_writing_fails(tmp_path: Path, monkeypatch: pytest.
     with pytest.raises(OSError):
         run_cli("split", str(ETL), "-o", str(tmp_path / "out"))
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_folder_whose_symlinks_loop_is_a_located_error(tmp_path: Path) -> None:
+    """Airflow's own walk refuses it (a RuntimeError there): a clear error, no traceback, no output."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "etl.py").write_text((DATA / "invalid" / "two_dags.py").read_text())
+    (dags / "again").symlink_to(dags, target_is_directory=True)
+    (dags / "also").symlink_to(dags, target_is_directory=True)
+    result = run_cli("split", str(dags / "etl.py"), "--dag-id", "first", "-o", str(tmp_path / "o"))
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert result.output.startswith(f"bridge: error: {dags}: Airflow's DAG discovery cannot walk this folder"), result.output
+    assert not (tmp_path / "o").exists()

@@ -6,14 +6,17 @@ task runner.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
+from bridge.errors import DagLoadError
 from bridge.version_compat import AIRFLOW_3, AIRFLOW_LINE, AIRFLOW_VERSION, DAGBAG_MODULE
 from bridge.version_compat import is_mapped as is_mapped  # part of this interface (bridge.airflow.loader)
 
@@ -175,9 +178,24 @@ def _ignore_syntax() -> str:
 def find_files(folder: str) -> list[str]:
     """Every file of `folder` that Airflow's walk does not ignore (`.airflowignore`, in the configured syntax)."""
     find, _ = _discovery()
-    with warnings.catch_warnings():  # Airflow 3.3's glob rules use a pathspec name pathspec deprecates
+    with warnings.catch_warnings(), _walk_errors(folder):  # Airflow 3.3's glob rules use a pathspec name pathspec deprecates
         warnings.simplefilter("ignore", DeprecationWarning)
         return [str(path) for path in find(folder, ".airflowignore", _ignore_syntax())]
+
+
+@contextlib.contextmanager
+def _walk_errors(folder: str) -> Iterator[None]:
+    """Airflow's walk refuses a folder whose symlinks loop (RuntimeError): a located error, as Airflow's DagBag would fail."""
+    try:
+        yield
+    except RuntimeError as error:
+        if "recursive loop" not in str(error):
+            raise
+        raise DagLoadError(
+            f"Airflow's DAG discovery cannot walk this folder: {error}; pass a DAG file in a folder of its own, "
+            "or --dags-folder, or add the looping folder to .airflowignore",
+            location=folder,
+        ) from None
 
 
 def list_dag_files(folder: str) -> list[str]:
@@ -186,7 +204,7 @@ def list_dag_files(folder: str) -> list[str]:
 
     _, list_py = _discovery()
     safe_mode = conf.getboolean("core", "dag_discovery_safe_mode", fallback=True)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _walk_errors(folder):
         warnings.simplefilter("ignore", DeprecationWarning)
         if AIRFLOW_3:
             return [str(path) for path in list_py(folder, safe_mode=safe_mode)]

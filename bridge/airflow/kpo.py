@@ -27,7 +27,11 @@ RENDERED_FIELDS = frozenset(
 )
 # A templated image: the render step's `image` output, passed to the pod's template as this input.
 IMAGE_INPUT = "{{inputs.parameters.image}}"
-TASK_CALLBACKS = ("on_execute_callback", "on_failure_callback", "on_success_callback", "on_retry_callback", "on_skipped_callback")
+# Callbacks of the task's final state: a `callbacks` step after the pod replays its outcome through
+# Airflow (bridge.runtime.podoutcome). The others fire at the start and after each failed try,
+# which only the operator's own run can do: such a task runs through Airflow.
+FINAL_CALLBACKS = ("on_failure_callback", "on_success_callback", "on_skipped_callback")
+TRY_CALLBACKS = ("on_execute_callback", "on_retry_callback")
 
 
 def _kpo_class() -> type | None:
@@ -102,13 +106,18 @@ def stays_in_airflow(task: Any) -> str:
         return "it has a pre- or post-execute hook: it runs through Airflow"
     if task.callbacks:
         return "it has KubernetesPodOperatorCallback callbacks: it runs through Airflow"
-    callbacks = [name for name in TASK_CALLBACKS if getattr(task, name, None)]
+    callbacks = [name for name in TRY_CALLBACKS if getattr(task, name, None)]
     if callbacks:
-        return f"it has {', '.join(callbacks)}: it runs through Airflow"
+        return f"it has {', '.join(callbacks)} (only the operator's own run can fire it): it runs through Airflow"
     fields = [name for name in _templated_fields(task) if name not in RENDERED_FIELDS]
     if fields:
         return f"templates in {', '.join(fields)} are not rendered into a native pod yet: it runs through Airflow"
     return ""
+
+
+def has_final_callbacks(task: Any) -> bool:
+    """The task has a callback of its final state (a native pod then gets a `callbacks` step)."""
+    return any(getattr(task, name, None) for name in FINAL_CALLBACKS)
 
 
 def skip_codes(task: Any, location: str = "") -> tuple[int, ...]:

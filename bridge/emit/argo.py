@@ -20,8 +20,11 @@ from bridge.semantics import (
     RAW_XCOM_OUTPUT,
     STATE_OUTPUT,
     STATES_OUTPUT,
+    TRY_OUTPUT,
     XCOM_OUTPUT,
     exit_code_in,
+    exit_code_ref,
+    guarded_ref,
     output_ref,
 )
 
@@ -281,7 +284,12 @@ _POD_TEMPLATE_ORDER = (
 # runs when the container's exit code is one of its skip_on_exit_code: the task was skipped).
 RENDER_TEMPLATE = "kpo-render"  # no task template starts with "kpo-" (bridge.plan)
 SKIP_TEMPLATE = "kpo-skipped"
-RENDER_STEP, POD_STEP, SKIP_STEP = "render", "pod", "skip"
+CALLBACKS_TEMPLATE = "kpo-callbacks"
+RENDER_STEP, POD_STEP, SKIP_STEP, CALLBACKS_STEP = "render", "pod", "skip", "callbacks"
+EXIT_CODE_INPUT, ATTEMPT_INPUT = "exit-code", "attempt"
+# A retried pod's try (Argo's {{retries}}, substituted into each try's template) as an output its
+# callbacks step reads: a file no container writes, so Argo's executor takes the default.
+TRY_FILE = "/tmp/bridge-kpo-try/never-written"
 POD_OUTPUT, IMAGE_OUTPUT = "pod", "image"
 RUN_TEMPLATE_SUFFIX = "-run"
 
@@ -318,10 +326,14 @@ def _native_template(spec: TemplateSpec, options: EmitOptions, run: RunSource, n
     elif "podSpecPatch" in pod:
         # The pod fields no template field holds (hostNetwork, dnsConfig, imagePullSecrets, …).
         template["podSpecPatch"] = json.dumps(pod["podSpecPatch"], sort_keys=True, separators=(",", ":"))
+    outputs = []
     if spec.pod_xcom:
         # The provider's convention; a file the container did not write (or left empty) is no XCom.
-        raw = {"name": RAW_XCOM_OUTPUT, "valueFrom": {"path": XCOM_FILE, "default": MISSING_OUTPUT[RAW_XCOM_OUTPUT]}}
-        template["outputs"] = {"parameters": [raw]}
+        outputs.append({"name": RAW_XCOM_OUTPUT, "valueFrom": {"path": XCOM_FILE, "default": MISSING_OUTPUT[RAW_XCOM_OUTPUT]}})
+    if spec.pod_callbacks and spec.retry is not None:
+        outputs.append({"name": TRY_OUTPUT, "valueFrom": {"path": TRY_FILE, "default": "{{retries}}"}})
+    if outputs:
+        template["outputs"] = {"parameters": outputs}
     if spec.retry is not None:
         strategy = _retry_strategy(spec.retry, options.argo_version)
         if spec.pod_skip_codes:
@@ -338,18 +350,22 @@ def _native_template(spec: TemplateSpec, options: EmitOptions, run: RunSource, n
 
 
 def _wrapped_pod_templates(spec: TemplateSpec, options: EmitOptions, run: RunSource) -> list[dict[str, Any]]:
-    """A native pod that renders its fields or can skip itself: the task's DAG template, whose
-    `render` step (templated fields) renders them for the run on Airflow, whose `pod` step runs the
-    (rendered) pod and whose `skip` step (skip_on_exit_code) runs, a no-op, exactly when the
-    container's exit code skips the task. The DAG node's phase is the task's state: a render error
-    fails it, as a template error fails the task in Airflow; a skip code makes it Succeeded, its
-    output `s` then `skipped` (Argo v4.0.10 dag.go assessDAGPhase: the `skip` step is the DAG's
-    only leaf, Skipped or Omitted it takes the phase of the `pod` step, run it is Succeeded)."""
+    """A native pod that renders its fields, can skip itself or has callbacks: the task's DAG
+    template, whose `render` step (templated fields) renders them for the run on Airflow, whose
+    `pod` step runs the (rendered) pod, whose `skip` step (skip_on_exit_code) runs, a no-op,
+    exactly when the container's exit code skips the task, and whose `callbacks` step replays the
+    outcome through Airflow for the task's callbacks. The DAG node's phase is the task's state: a
+    render error fails it, as a template error fails the task in Airflow; a skip code makes it
+    Succeeded, its output `s` then `skipped` (Argo v4.0.10 dag.go assessDAGPhase: a Skipped or
+    Omitted leaf takes the phase of the `pod` step, a run one its own: the skip step's Succeeded,
+    the callbacks step's the task's)."""
     task_name = spec.name.removeprefix("pod-")  # bridge.plan POD_TEMPLATE_PREFIX
     passed = [{"name": name, "value": f"{{{{inputs.parameters.{name}}}}}"} for name in RUN_PARAMETERS] if run == TEMPLATE_INPUTS else []
     tasks: list[dict[str, Any]] = []
     pod: dict[str, Any] = {"name": POD_STEP, "template": spec.name + RUN_TEMPLATE_SUFFIX}
     inputs: list[dict[str, Any]] = []
+    if spec.pod_rendered or spec.pod_callbacks:
+        inputs.append({"name": XCOM_INPUT, "default": EMPTY_XCOM})
     if spec.pod_rendered:
         tasks.append({
             "name": RENDER_STEP,
@@ -367,7 +383,6 @@ def _wrapped_pod_templates(spec: TemplateSpec, options: EmitOptions, run: RunSou
         pod["arguments"] = {
             "parameters": [{"name": name, "value": output_ref(RENDER_STEP, name)} for name in rendered]
         }
-        inputs.append({"name": XCOM_INPUT, "default": EMPTY_XCOM})
     if passed:
         pod.setdefault("arguments", {"parameters": []})["parameters"] += passed
         inputs += [{"name": name} for name in RUN_PARAMETERS]
@@ -383,6 +398,8 @@ def _wrapped_pod_templates(spec: TemplateSpec, options: EmitOptions, run: RunSou
         })
         state = f"tasks.{SKIP_STEP}.status == 'Succeeded' ? 'skipped' : 'success'"
         outputs.append({"name": STATE_OUTPUT, "valueFrom": {"expression": state, "default": MISSING_OUTPUT[STATE_OUTPUT]}})
+    if spec.pod_callbacks:
+        tasks.append(_callbacks_step(spec, task_name, passed))
     if spec.pod_xcom:
         # The pod step's return.json, as the task's own output (the DAG node's).
         missing = MISSING_OUTPUT[RAW_XCOM_OUTPUT]
@@ -394,6 +411,54 @@ def _wrapped_pod_templates(spec: TemplateSpec, options: EmitOptions, run: RunSou
         dag["outputs"] = {"parameters": outputs}
     dag["dag"] = {"tasks": tasks}
     return [dag, _native_template(spec, options, run, spec.name + RUN_TEMPLATE_SUFFIX)]
+
+
+def _callbacks_step(spec: TemplateSpec, task_name: str, passed: list[dict[str, Any]]) -> dict[str, Any]:
+    """The step after a pod with final-state callbacks: bridge-task replays the pod's outcome (its
+    exit code, at its last try) through Airflow, which calls them; its exit code is the task's
+    state's (a failure fails it), so the DAG's phase stays the task's state. It also runs after a
+    failed render: Airflow then fails the task while rendering, as it would, and calls on_failure_callback."""
+    finished = [f"{POD_STEP}.{result}" for result in ("Succeeded", "Failed", "Errored")]
+    if spec.pod_rendered:
+        finished += [f"{RENDER_STEP}.Failed", f"{RENDER_STEP}.Errored"]
+    parameters = [
+        {"name": TASK_INPUT, "value": task_name},
+        {"name": XCOM_INPUT, "value": f"{{{{inputs.parameters.{XCOM_INPUT}}}}}"},
+        {"name": EXIT_CODE_INPUT, "value": exit_code_ref(POD_STEP)},
+    ]
+    if spec.retry is not None:
+        parameters.append({"name": ATTEMPT_INPUT, "value": guarded_ref(POD_STEP, TRY_OUTPUT)})
+    return {
+        "name": CALLBACKS_STEP,
+        "template": CALLBACKS_TEMPLATE,
+        "depends": " || ".join(finished),
+        "arguments": {"parameters": [*parameters, *passed]},
+    }
+
+
+def callbacks_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict[str, Any]:
+    """The callbacks step of native pods: bridge-task concludes the task from the pod's exit code
+    (bridge.runtime.podoutcome) and Airflow calls its callbacks; no pod is started. The callbacks
+    get every connection a task names, like the exit handler's DAG callbacks."""
+    args = [*_container_args(plan, run), "--pod-exit-code", f"{{{{inputs.parameters.{EXIT_CODE_INPUT}}}}}",
+            "--attempt", f"{{{{inputs.parameters.{ATTEMPT_INPUT}}}}}"]
+    conn_ids = sorted({conn_id for spec in plan.templates for conn_id in spec.conn_ids})
+    inputs: list[dict[str, Any]] = [
+        {"name": TASK_INPUT},
+        {"name": XCOM_INPUT, "default": EMPTY_XCOM},
+        {"name": EXIT_CODE_INPUT},
+        {"name": ATTEMPT_INPUT, "default": "0"},
+    ]
+    if run == TEMPLATE_INPUTS:
+        inputs += [{"name": name} for name in RUN_PARAMETERS]
+    return {
+        "name": CALLBACKS_TEMPLATE,
+        "inputs": {
+            "parameters": inputs,
+            "artifacts": [{"name": "xcom-in", "path": XCOM_IN_PATH, "raw": {"data": f"{{{{inputs.parameters.{XCOM_INPUT}}}}}"}}],
+        },
+        "container": _bridge_container(options, args, conn_ids),
+    }
 
 
 def render_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict[str, Any]:
@@ -422,7 +487,7 @@ def _task_templates(plan: Plan, options: EmitOptions, run: RunSource) -> list[di
     """The templates of the DAG's tasks: shared bridge-task templates, native pods, render steps."""
     found: list[dict[str, Any]] = []
     for spec in plan.templates:
-        if spec.native_pod and (spec.pod_rendered or spec.pod_skip_codes):
+        if spec.native_pod and (spec.pod_rendered or spec.pod_skip_codes or spec.pod_callbacks):
             found += _wrapped_pod_templates(spec, options, run)
         elif spec.native_pod:
             found.append(_native_template(spec, options, run))
@@ -430,6 +495,8 @@ def _task_templates(plan: Plan, options: EmitOptions, run: RunSource) -> list[di
             found.append(_container_template(plan, options, spec, run))
     if any(spec.pod_rendered for spec in plan.templates):
         found.append(render_template(plan, options, run))
+    if any(spec.pod_callbacks for spec in plan.templates):
+        found.append(callbacks_template(plan, options, run))
     if any(spec.pod_skip_codes for spec in plan.templates):
         # The `skip` step's no-op (no pod), as the DagRun verdict's.
         found.append({"name": SKIP_TEMPLATE, "suspend": {"duration": "0"}})

@@ -780,7 +780,8 @@ class _Run:
         job = self.jobs[name]
         node = self.nodes[name]
         outputs: dict[str, str | None] | None
-        outputs, missing = pods.output_parameters(job.template, outcome.files)
+        # The outputs of the try's own template (its `{{retries}}` substituted, e.g. in a default).
+        outputs, missing = pods.output_parameters(self._attempt_template(job, node), outcome.files)
         if outcome.reason == LOST:
             # podReconciliation: a pod that vanished fails its node; no task result ever came.
             outputs, phase, message = None, "Error", outcome.message

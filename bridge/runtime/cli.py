@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from bridge.dates import default_run_id, parse_run_date
-from bridge.runtime import runner
+from bridge.runtime import podoutcome, runner
 from bridge.runtime.xcom import XComDocumentError, XComRow, parse_documents
 from bridge.version_compat import AIRFLOW_3
 
@@ -79,6 +79,9 @@ def main() -> None:
               help="Tries already made (Argo's {{retries}}): Airflow's try_number is ATTEMPT + 1.")
 @click.option("--render-pod", is_flag=True,
               help="A native KubernetesPodOperator: render its fields and write its pod (OUTPUTS/pod.json, image); start no pod.")
+@click.option("--pod-exit-code", metavar="CODE",
+              help="A native KubernetesPodOperator's pod ended with CODE (or 'none'): Airflow concludes the "
+                   "task from it and calls its callbacks; start no pod.")
 def run_command(
     task_file: str,
     run_date: str,
@@ -90,6 +93,7 @@ def run_command(
     mode: str,
     attempt: int,
     render_pod: bool,
+    pod_exit_code: str | None,
 ) -> None:
     """Run TASK_FILE's one task for one logical date.
 
@@ -103,6 +107,11 @@ def run_command(
     if mode == "backfill" and AIRFLOW_3:
         raise click.UsageError("--mode backfill needs Airflow 2 (no SequentialExecutor/backfill on Airflow 3); "
                                "use the default --mode inprocess")
+    if pod_exit_code is not None:
+        try:
+            podoutcome.exit_code(pod_exit_code)
+        except ValueError:
+            raise click.BadParameter(f"{pod_exit_code!r} is no exit code (an integer, or 'none')", param_hint="--pod-exit-code") from None
     if map_index != -1:
         raise click.UsageError("--map-index is reserved: bridge-task runs every map index of a mapped task at once")
     request = runner.RunRequest(
@@ -116,6 +125,7 @@ def run_command(
         mode=mode,
         attempt=attempt,
         render_pod=render_pod,
+        pod_exit_code=pod_exit_code,
     )
     exit_now(runner.run(request))
 

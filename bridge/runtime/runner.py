@@ -7,7 +7,7 @@ import os
 import shutil
 import signal
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,7 @@ class RunRequest:
     mode: str = "inprocess"
     attempt: int = 0  # Argo's {{retries}}: Airflow's try_number is attempt + 1
     render_pod: bool = False  # a native KubernetesPodOperator's render step (bridge.runtime.podrender)
+    pod_exit_code: str | None = None  # a native pod's outcome, for its callbacks (bridge.runtime.podoutcome)
 
 
 @dataclass
@@ -175,6 +176,12 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
         from bridge.runtime import podrender
 
         podrender.install(task, request.outputs or ".")
+    if request.pod_exit_code is not None:
+        from bridge.runtime import podoutcome
+
+        code = podoutcome.exit_code(request.pod_exit_code)
+        podoutcome.install(task, code)
+        request = replace(request, attempt=podoutcome.attempt(task, code, request.attempt))
     outcome.task_id = task_id
     logical_date = pendulum.instance(request.logical_date)
     interval = taskfile.data_interval(dag, logical_date)

@@ -102,3 +102,32 @@ def test_skip_on_exit_code_skips_the_task_and_its_downstream_as_airflow_does(tmp
     assert want["tasks"]["skipped"] == "skipped" and want["tasks"]["failed"] == "failed"  # the corpus does both
     attempts = {line.split()[0]: line.split()[2] for line in result.output.splitlines() if line.startswith(("skipped.pod ", "failed.pod "))}
     assert attempts == {"skipped.pod": "1", "failed.pod": "2"}, result.output
+
+
+def callback_records(path: Path) -> list[dict]:
+    return sorted((json.loads(line) for line in path.read_text().splitlines()), key=lambda r: (r["task"], r["callback"]))
+
+
+def test_task_callbacks_of_native_pods_fire_as_airflows_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """on_success/on_failure/on_skipped_callback of native pods (one in default_args, as alerting
+    is usually set): the same callbacks fire, once each, at the same try_number, with the same
+    exception type, as Airflow's own for the same DAG (the oracle: its BashOperator twin under
+    `airflow dags test`, tests/data/kpo/callback_pods.py): a failure after its retry (try 2), a
+    success at the second try, a skip code, and a templated command."""
+    from tests.parity.test_parity import airflow_dags_test
+
+    dag_file = DATA / "kpo" / "callback_pods.py"
+    ours, airflows = tmp_path / "ours", tmp_path / "airflow"
+    ours.mkdir()
+    monkeypatch.setenv("KPO_CALLBACK_RECORD", str(ours / "callbacks.jsonl"))
+    report = tmp_path / "report.json"
+    result = run_cli("run", str(dag_file), "--run-date", RUN_DATE, "--report", str(report))
+    found = json.loads(report.read_text())
+    airflows.mkdir()
+    monkeypatch.setenv("KPO_CALLBACK_RECORD", str(airflows / "callbacks.jsonl"))
+    monkeypatch.setenv("KPO_SKIP_ORACLE", "bash")
+    want = airflow_dags_test(dag_file, "kpo_callbacks", airflows)
+    assert found["tasks"] == want["tasks"] and found["state"] == want["state"], result.output
+    records = callback_records(ours / "callbacks.jsonl")
+    assert records == callback_records(airflows / "callbacks.jsonl"), result.output
+    assert {(r["task"], r["callback"], r["try"]) for r in records} >= {("broken", "failure", 2), ("flaky", "success", 2)}

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-from bridge.runtime.cli import parse_params
+from bridge.runtime.cli import main, parse_params
 from bridge.runtime.runner import RunOutcome, write_outputs
 from bridge.runtime.xcom import (
     ARGO_PARAMETER_LIMIT,
@@ -97,6 +97,15 @@ def test_params_parse_json_else_string() -> None:
     }
     with pytest.raises(click.BadParameter):
         parse_params(("novalue",))
+
+
+def test_a_pod_exit_code_that_is_no_number_is_a_usage_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    task_file = tmp_path / "t.py"
+    task_file.write_text("")
+    result = CliRunner().invoke(main, ["run", str(task_file), "--run-date", "2024-01-01", "--pod-exit-code", "three"])
+    assert result.exit_code == 2 and "'three' is no exit code" in result.output, result.output
 
 
 def test_outputs_are_written_even_for_a_failure(tmp_path: Path) -> None:

@@ -138,9 +138,11 @@ with DAG("kpo_pods", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedul
                                       params={"tag": "3.20"})
     # Exit code 100 or 3 skips it (a no-op step after the pod records the skip; a skip is not retried).
     skips = KubernetesPodOperator(task_id="skips", image="alpine:3.20", cmds=["true"], skip_on_exit_code=[100, 3], retries=2)
+    # Its on_failure_callback fires from a step after the pod (Airflow concludes the task from its exit code).
+    alerted = KubernetesPodOperator(task_id="alerted", image="alpine:3.20", cmds=["true"], on_failure_callback=print)
     # These three need Airflow at run time: they keep running through the operator.
     labelled = KubernetesPodOperator(task_id="labelled", image="alpine:3.20", cmds=["true"], labels={"day": "{{ ds }}"})
-    alerted = KubernetesPodOperator(task_id="alerted", image="alpine:3.20", cmds=["true"], on_failure_callback=print)
+    retry_alerted = KubernetesPodOperator(task_id="retry_alerted", image="alpine:3.20", cmds=["true"], on_retry_callback=print)
     gke = GKEStartPodOperator(
         task_id="gke", project_id="p", location="europe-west1", cluster_name="other", image="alpine:3.20", cmds=["true"]
     )

@@ -61,6 +61,9 @@ class SourceTask:
     # A native pod with on_failure/on_success/on_skipped_callback: a step after it replays its
     # outcome through Airflow, which calls them (bridge.runtime.podoutcome).
     pod_callbacks: bool = False
+    # A native pod's label and annotation values each run renders: their indexes among its
+    # metadata entries (bridge.podspec.metadata_entries), the pod template's inputs m<index>.
+    pod_metadata: tuple[int, ...] = ()
 
 
 # ScheduleSpec.semantics of a timetable no cron line expresses: the CronJob fires on a superset of its
@@ -186,6 +189,7 @@ class TemplateSpec:
     pod_xcom: bool = False  # its return.json is its XCom (SourceTask.pod_xcom): output `r`
     pod_skip_codes: tuple[int, ...] = ()  # exit codes that skip it (SourceTask.pod_skip_codes): output `s`
     pod_callbacks: bool = False  # a callbacks step after it (SourceTask.pod_callbacks)
+    pod_metadata: tuple[int, ...] = ()  # its rendered label/annotation values (SourceTask.pod_metadata)
 
 
 @dataclass(frozen=True)

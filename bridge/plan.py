@@ -293,6 +293,7 @@ def plan_workflow(
             pod_xcom=task.pod_xcom,
             pod_skip_codes=task.pod_skip_codes,
             pod_callbacks=task.pod_callbacks,
+            pod_metadata=task.pod_metadata,
         )
         # A native pod's template is its own (its container is the task's): named after the task.
         spec = replace(spec, name=f"{POD_TEMPLATE_PREFIX}{task_names[task.task_id]}" if task.native_pod else _template_name(spec))

@@ -194,6 +194,27 @@ def provider_pod(task: Any, context: Any = None) -> dict[str, Any]:
     return result
 
 
+# A templated label or annotation value: the render step writes each value of the task's own
+# labels, then annotations (`metadata_entries` order) to METADATA_DIR/<i> under its outputs; the
+# pod's template reads value i as the input `m<i>` (pod metadata cannot be patched: podSpecPatch
+# is the spec's).
+METADATA_DIR = "metadata"
+
+
+def metadata_entries(labels: Any, annotations: Any) -> list[tuple[str, str, Any]]:
+    """(field, key, value) of a task's own labels, then annotations, each sorted by key."""
+    return [
+        (field, str(key), value)
+        for field, found in (("labels", labels), ("annotations", annotations))
+        for key, value in sorted((found or {}).items(), key=lambda item: str(item[0]))
+    ]
+
+
+def metadata_input(index: int) -> str:
+    """The pod template's input holding the rendered value of metadata entry `index`."""
+    return f"m{index}"
+
+
 def pod_patch(template: dict[str, Any]) -> dict[str, Any]:
     """The pod spec of translated template fields as one strategic merge patch (a run's rendered pod:
     Argo merges it into the pod before it wraps the main command, workflowpod.go, 3.6 to 4.1)."""

@@ -29,8 +29,9 @@ from tests.helpers import DATA, dag_tasks, load_dagbag, load_workflow, run_cli, 
 pytest.importorskip("airflow.providers.cncf.kubernetes")
 
 PODS = DATA / "kpo" / "pods.py"
-THROUGH_AIRFLOW = {"labelled", "retry_alerted", "gke"}
+THROUGH_AIRFLOW = {"keyed", "retry_alerted", "gke"}
 RENDERED = "templated"
+LABELLED = "labelled"  # rendered too: its label value
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,7 @@ def normalised(pod: dict[str, Any], base: str) -> dict[str, Any]:
 def test_every_native_template_makes_the_pod_the_provider_builds(out: Path, dag: Any) -> None:
     workflow = load_workflow(out)
     tasks, by_name = dag_tasks(workflow), templates(workflow)
-    native = [task for task in dag.tasks if task.task_id not in THROUGH_AIRFLOW | {RENDERED}]
+    native = [task for task in dag.tasks if task.task_id not in THROUGH_AIRFLOW | {RENDERED, LABELLED}]
     assert len(native) == 13
     for task in native:
         template = by_name[tasks[argo_name(task.task_id)]["template"]]
@@ -127,7 +128,7 @@ def test_tasks_that_need_airflow_keep_running_through_it(out: Path) -> None:
     reasons = [line for line in result.output.splitlines() if "runs through Airflow" in line]
     assert len(reasons) == 3, result.output
     assert any("'gke'" in line and "another cluster" in line for line in reasons), reasons
-    assert any("'labelled'" in line and "templates in labels" in line for line in reasons), reasons
+    assert any("'keyed'" in line and "templated keys in labels" in line for line in reasons), reasons
 
 
 def test_a_templated_pod_is_rendered_first_then_runs_natively(out: Path) -> None:
@@ -143,6 +144,11 @@ def test_a_templated_pod_is_rendered_first_then_runs_natively(out: Path) -> None
     assert run["podSpecPatch"] == "{{inputs.parameters.pod}}"
     assert run["container"]["image"] == "{{inputs.parameters.image}}" and "args" not in run["container"]
     assert run["container"]["command"] == ["echo"]
+    # A templated label value is an input of the pod's metadata, from the render step's outputs.
+    labelled = by_name[dag_tasks(workflow)[LABELLED]["template"]]
+    step = labelled["dag"]["tasks"][1]
+    assert by_name[step["template"]]["metadata"]["labels"] == {"day": "{{inputs.parameters.m0}}"}
+    assert {"name": "m0", "value": "{{tasks.render.outputs.parameters.m0}}"} in step["arguments"]["parameters"]
 
 
 def test_a_pod_that_can_skip_itself_records_the_skip_in_a_no_op_step(out: Path) -> None:
@@ -209,6 +215,6 @@ def test_split_names_the_permissions_pod_in_pod_tasks_need(out: Path) -> None:
     result = run_cli("split", str(PODS), "-o", str(out.parent / "rbac"))
     (note,) = [line for line in result.output.splitlines() if "create their pods through the Kubernetes API" in line]
     assert "pods: create, get, list, delete, patch; pods/log: get; pods/exec: create, get; events: list" in note
-    assert "'gke', 'labelled', 'retry_alerted'" in note
+    assert "'gke', 'keyed', 'retry_alerted'" in note
     roles = [p for p in out.rglob("*.yaml") if "kind: Role" in p.read_text()]
     assert not [p for p in roles if "- pods" in p.read_text()], roles

@@ -16,15 +16,17 @@ import json
 from typing import Any
 
 from bridge.errors import UnsupportedError
-from bridge.podspec import provider_pod, stable_volume_names, translate_pod
+from bridge.podspec import metadata_entries, metadata_input, provider_pod, stable_volume_names, translate_pod
 
 DECORATOR_MODULE = "airflow.providers.cncf.kubernetes.decorators"
 # Templated fields a run's render step carries into the pod (bridge.runtime.podrender: its podSpecPatch
 # and image); a template in any other (labels, annotations, the pod template) keeps the task in Airflow.
 RENDERED_FIELDS = frozenset(
     {"image", "cmds", "arguments", "env_vars", "container_resources", "volumes", "volume_mounts", "env_from",
-     "configmaps", "node_selector", "hostname", "name", "namespace", "trigger_kwargs"}
+     "configmaps", "node_selector", "hostname", "name", "namespace", "trigger_kwargs", "labels", "annotations"}
 )
+# Pod metadata: each templated value is one input of the pod's template (bridge.podspec.METADATA_DIR).
+METADATA_FIELDS = ("labels", "annotations")
 # A templated image: the render step's `image` output, passed to the pod's template as this input.
 IMAGE_INPUT = "{{inputs.parameters.image}}"
 # Callbacks of the task's final state: a `callbacks` step after the pod replays its outcome through
@@ -109,10 +111,19 @@ def stays_in_airflow(task: Any) -> str:
     callbacks = [name for name in TRY_CALLBACKS if getattr(task, name, None)]
     if callbacks:
         return f"it has {', '.join(callbacks)} (only the operator's own run can fire it): it runs through Airflow"
+    for name in METADATA_FIELDS:
+        if any(_templated(key, set()) for key in (getattr(task, name, None) or {})):
+            return f"templated keys in {name}: it runs through Airflow"
     fields = [name for name in _templated_fields(task) if name not in RENDERED_FIELDS]
     if fields:
         return f"templates in {', '.join(fields)} are not rendered into a native pod yet: it runs through Airflow"
     return ""
+
+
+def metadata_inputs(task: Any) -> tuple[int, ...]:
+    """The metadata entries (bridge.podspec.metadata_entries) whose values each run renders."""
+    entries = metadata_entries(getattr(task, "labels", None), getattr(task, "annotations", None))
+    return tuple(i for i, (_, _, value) in enumerate(entries) if _templated(value, set()))
 
 
 def has_final_callbacks(task: Any) -> bool:
@@ -139,7 +150,15 @@ def _pod_dict(task: Any, rendered: list[str]) -> dict[str, Any]:
     """The provider's own pod for the task without the `rendered` fields (templated: each run's
     render step gives them), but for a templated image's input parameter."""
     op = copy.copy(task)
+    templated = set(metadata_inputs(task))
+    entries = metadata_entries(task.labels, task.annotations)
+    for name in METADATA_FIELDS:  # a templated value: its input; the others as they are
+        values = {key: f"{{{{inputs.parameters.{metadata_input(i)}}}}}" if i in templated else value
+                  for i, (field, key, value) in enumerate(entries) if field == name}
+        setattr(op, name, values)
     for name in rendered:
+        if name in METADATA_FIELDS:
+            continue
         value = getattr(op, name)
         setattr(op, name, IMAGE_INPUT if name == "image" else [] if isinstance(value, (list, tuple)) else None)
     if "volumes" in rendered or "volume_mounts" in rendered:

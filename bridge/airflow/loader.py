@@ -198,6 +198,7 @@ def describe_task(task: Any, dag_has_setups: bool = True, location: str = "") ->
         pod_xcom=bool(native_pod) and bool(getattr(task, "do_xcom_push", False)),
         pod_skip_codes=kpo.skip_codes(task, location) if native_pod else (),
         pod_callbacks=bool(native_pod) and kpo.has_final_callbacks(task),
+        pod_metadata=kpo.metadata_inputs(task) if native_pod else (),
     )
 
 

@@ -13,7 +13,7 @@ from bridge.constants import AIRFLOW_UID, EXIT_HANDLER_NAME, NO_RETRY_EXPRESSION
 from bridge.emit.sync import sync_files
 from bridge.emit.yaml import to_yaml
 from bridge.model import EmitOptions, Plan, PlannedTask, PodSettings, RetryPolicy, SyncSpec, TemplateSpec
-from bridge.podspec import XCOM_FILE
+from bridge.podspec import METADATA_DIR, XCOM_FILE, metadata_input
 from bridge.semantics import (
     BRANCH_OUTPUT,
     MISSING_OUTPUT,
@@ -313,6 +313,8 @@ def _native_template(spec: TemplateSpec, options: EmitOptions, run: RunSource, n
     inputs = [{"name": POD_OUTPUT}] if spec.pod_rendered else []
     if "image" in spec.pod_rendered:
         inputs.append({"name": IMAGE_OUTPUT})
+    # Its rendered label and annotation values (its `metadata` reads them): pod metadata has no patch.
+    inputs += [{"name": metadata_input(index)} for index in spec.pod_metadata]
     if run == TEMPLATE_INPUTS:
         inputs += [{"name": name} for name in RUN_PARAMETERS]
     if inputs:
@@ -379,6 +381,7 @@ def _wrapped_pod_templates(spec: TemplateSpec, options: EmitOptions, run: RunSou
             },
         })
         rendered = [POD_OUTPUT, IMAGE_OUTPUT] if "image" in spec.pod_rendered else [POD_OUTPUT]
+        rendered += [metadata_input(index) for index in spec.pod_metadata]
         pod["depends"] = RENDER_STEP
         pod["arguments"] = {
             "parameters": [{"name": name, "value": output_ref(RENDER_STEP, name)} for name in rendered]
@@ -464,6 +467,12 @@ def callbacks_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict
 def render_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict[str, Any]:
     """The render step of templated native pods: bridge-task renders the task and writes its pod, starts none."""
     container = _bridge_container(options, [*_container_args(plan, run), "--render-pod"], ())
+    # One output per metadata entry any task renders (a task with fewer: the default, unread).
+    count = max((index + 1 for spec in plan.templates for index in spec.pod_metadata), default=0)
+    metadata = [
+        {"name": metadata_input(index), "valueFrom": {"path": f"{OUTPUTS_DIR}/{METADATA_DIR}/{index}", "default": ""}}
+        for index in range(count)
+    ]
     inputs: list[dict[str, Any]] = [{"name": TASK_INPUT}, {"name": XCOM_INPUT, "default": EMPTY_XCOM}]
     if run == TEMPLATE_INPUTS:
         inputs += [{"name": name} for name in RUN_PARAMETERS]
@@ -477,6 +486,7 @@ def render_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict[st
             "parameters": [
                 {"name": POD_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/pod.json"}},
                 {"name": IMAGE_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/image"}},
+                *metadata,
             ]
         },
         "container": container,

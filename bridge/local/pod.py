@@ -58,7 +58,7 @@ def pod_spec(
         if (p.get("valueFrom") or {}).get("path")
     )
     env = container_env(task, container, workflow_name=workflow_name, namespace=namespace, local_env=local_env,
-                        objects_dir=objects_dir)
+                        objects_dir=objects_dir, metadata=template.get("metadata"))
     # workflowpod.go: Argo appends these to every container of the pod, after the template's own env.
     env.update({"ARGO_CONTAINER_NAME": "main", "ARGO_NODE_ID": f"{workflow_name}-{pod_name(task, number)}",
                 "ARGO_WORKFLOW_NAME": workflow_name})
@@ -121,6 +121,8 @@ def patched_container(template: Mapping[str, Any]) -> dict[str, Any]:
 
 # Kubernetes' rule for a variable name taken from a Secret's or ConfigMap's key (others are skipped).
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+# The downward API's fieldPath of one label or annotation: metadata.labels['k'] (or "k").
+_METADATA_FIELD = re.compile(r"metadata\.(labels|annotations)\[(?:'([^']*)'|\"([^\"]*)\")\]")
 
 
 def object_data(objects_dir: str | None, name: str) -> dict[str, str] | None:
@@ -204,9 +206,12 @@ def container_env(
     namespace: str,
     local_env: Mapping[str, str],
     objects_dir: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """`envFrom`, then `env` over it (Kubernetes' precedence); secretKeyRef/configMapKeyRef read the stand-in's
-    key (`objects_dir`), else `local_env`'s variable of the same name.
+    key (`objects_dir`), else `local_env`'s variable of the same name; the downward API's
+    `metadata.labels['k']`/`metadata.annotations['k']` read the template's `metadata` (the pod's
+    own labels and annotations; Argo's are not emulated).
     """
     env: dict[str, str] = env_from(task, container, objects_dir)
     for item in container.get("env") or []:
@@ -232,7 +237,13 @@ def container_env(
                 )
             continue
         field_ref = (source.get("fieldRef") or {}).get("fieldPath")
-        if field_ref == "metadata.name":
+        tagged = _METADATA_FIELD.fullmatch(str(field_ref or ""))
+        if tagged:
+            values = (metadata or {}).get(tagged.group(1)) or {}
+            wanted = tagged.group(2) if tagged.group(2) is not None else tagged.group(3)
+            if wanted in values:
+                env[key] = str(values[wanted])
+        elif field_ref == "metadata.name":
             env[key] = f"{workflow_name}-{task}"
         elif field_ref == "metadata.namespace":
             env[key] = namespace

@@ -5,7 +5,8 @@ with the run's full context (`ds`, params, `dag_run.conf`, macros, Variables, `t
 its upstreams' documents). Only its `execute` is replaced: instead of asking the Kubernetes API
 for a pod, it asks the provider to build the pod from the rendered fields
 (`build_pod_request_obj(context, dry_run=True)`), and writes it as the strategic merge patch Argo
-applies to the task's pod (`pod.json`, the template's `podSpecPatch`) and its image (`image`).
+applies to the task's pod (`pod.json`, the template's `podSpecPatch`), its image (`image`) and its
+label and annotation values (`metadata/<i>`: pod metadata has no patch, the template reads them).
 The pod itself then runs with no Airflow in it (docs/SEMANTICS.md, "KubernetesPodOperator").
 """
 
@@ -15,7 +16,7 @@ import json
 import os
 from typing import Any
 
-from bridge.podspec import pod_patch, provider_pod, stable_volume_names, translate_pod
+from bridge.podspec import METADATA_DIR, metadata_entries, pod_patch, provider_pod, stable_volume_names, translate_pod
 
 POD_FILE = "pod.json"
 IMAGE_FILE = "image"
@@ -39,6 +40,11 @@ def install(task: Any, outputs: str) -> None:
             handle.write(json.dumps(pod_patch(template), sort_keys=True, separators=(",", ":")))
         with open(os.path.join(outputs, IMAGE_FILE), "w", encoding="utf-8") as handle:
             handle.write(template["container"].get("image", ""))
+        # Each label and annotation value, rendered: the pod's template reads those it needs.
+        os.makedirs(os.path.join(outputs, METADATA_DIR), exist_ok=True)
+        for index, (_, _, value) in enumerate(metadata_entries(self.labels, self.annotations)):
+            with open(os.path.join(outputs, METADATA_DIR, str(index)), "w", encoding="utf-8") as handle:
+                handle.write(str(value))
         self.log.info("rendered the pod of %s for this run: %s", self.task_id, template["container"])
 
     cls.execute = execute

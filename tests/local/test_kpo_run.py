@@ -49,21 +49,21 @@ def airflow_rendered_fields(tmp_path: Path) -> dict:
     states = airflow_dags_test(TEMPLATED, "kpo_templated", tmp_path)
     assert states["tasks"]["report"] == "failed"  # no Kubernetes here: it rendered, then found no cluster
     with sqlite3.connect(tmp_path / "reference" / "airflow.db") as connection:
-        (text,) = connection.execute(
-            "SELECT rendered_fields FROM rendered_task_instance_fields WHERE task_id = 'report'"
-        ).fetchone()
-    fields = json.loads(text)
+        rows = dict(connection.execute("SELECT task_id, rendered_fields FROM rendered_task_instance_fields").fetchall())
+    fields, labelled = json.loads(rows["report"]), json.loads(rows["labelled"])
     env = fields["env_vars"]
     env = ast.literal_eval(env) if isinstance(env, str) else env  # Airflow 2 stores the list's repr
-    return {"args": fields["arguments"], "env": [item["value"] for item in env]}
+    return {"args": fields["arguments"], "env": [item["value"] for item in env],
+            "labels": labelled["labels"], "annotations": labelled["annotations"]}
 
 
 def test_templated_fields_render_per_run_as_airflow_renders_them(tmp_path: Path) -> None:
-    """The render step gives the pod Airflow's own rendering: ds, params, macros, an upstream's XCom."""
+    """The render step gives the pod Airflow's own rendering: ds, params, macros, an upstream's XCom,
+    in its arguments, env and labels and annotations."""
     report = tmp_path / "report.json"
     result = run_cli("run", str(TEMPLATED), "--run-date", RUN_DATE, "--report", str(report))
     assert result.exit_code == 0 and json.loads(report.read_text())["tasks"] == {
-        "produce": "success", "report": "success", "after": "success"
+        "produce": "success", "report": "success", "after": "success", "labelled": "success"
     }, result.output
     logs = Path(re.search(r"logs in (\S+)", result.output).group(1).rstrip(";"))
     printed = (logs / "report.pod.log").read_text()
@@ -71,6 +71,11 @@ def test_templated_fields_render_per_run_as_airflow_renders_them(tmp_path: Path)
     assert f"args: {' '.join(want['args'])}" in printed, printed
     assert f"env: {' '.join(want['env'])}" in printed, printed
     assert want["args"][2] == "42"  # the upstream's XCom reached the template
+    # Templated label and annotation values: the pod's own metadata (read back by the downward API).
+    metadata = (logs / "labelled.pod.log").read_text()
+    labels, annotations = want["labels"], want["annotations"]
+    assert f"metadata: {labels['run-date']} {annotations['example.com/region']} {labels['fixed']}" in metadata, metadata
+    assert annotations["example.com/region"] == "eu-sales"
 
 
 def test_a_pods_return_json_is_its_xcom_for_airflow_tasks_and_other_pods(tmp_path: Path) -> None:

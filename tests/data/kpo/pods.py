@@ -140,8 +140,11 @@ with DAG("kpo_pods", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedul
     skips = KubernetesPodOperator(task_id="skips", image="alpine:3.20", cmds=["true"], skip_on_exit_code=[100, 3], retries=2)
     # Its on_failure_callback fires from a step after the pod (Airflow concludes the task from its exit code).
     alerted = KubernetesPodOperator(task_id="alerted", image="alpine:3.20", cmds=["true"], on_failure_callback=print)
-    # These three need Airflow at run time: they keep running through the operator.
+    # A templated label value: rendered for each run too (an input of the pod's metadata).
     labelled = KubernetesPodOperator(task_id="labelled", image="alpine:3.20", cmds=["true"], labels={"day": "{{ ds }}"})
+    # These three need Airflow at run time: they keep running through the operator.
+    keyed = KubernetesPodOperator(task_id="keyed", image="alpine:3.20", cmds=["true"], labels={"{{ params.team }}": "yes"},
+                                  params={"team": "data"})
     retry_alerted = KubernetesPodOperator(task_id="retry_alerted", image="alpine:3.20", cmds=["true"], on_retry_callback=print)
     gke = GKEStartPodOperator(
         task_id="gke", project_id="p", location="europe-west1", cluster_name="other", image="alpine:3.20", cmds=["true"]

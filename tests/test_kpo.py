@@ -173,15 +173,19 @@ def test_native_pods_read_no_state_outputs(out: Path) -> None:
     assert "outputs" not in templates(workflow)["pod-plain"]
 
 
+def dag_of(tmp_path: Path, dag_id: str, body: str) -> Path:
+    """A DAG file `dag_id` of `body` (its tasks, indented), with the corpus's imports."""
+    dag_file = tmp_path / f"{dag_id}.py"
+    dag_file.write_text(PODS.read_text().split("with DAG(")[0]
+                        + f'with DAG("{dag_id}", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):\n' + body)
+    return dag_file
+
+
 def test_a_pod_field_argo_cannot_carry_is_a_located_error(tmp_path: Path) -> None:
-    dag_file = tmp_path / "debugging.py"
-    dag_file.write_text(
-        PODS.read_text().split("with DAG(")[0]
-        + 'with DAG("debugging", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):\n'
-        + '    KubernetesPodOperator(task_id="again", image="alpine:3.20", cmds=["true"],\n'
+    dag_file = dag_of(tmp_path, "debugging",
+        '    KubernetesPodOperator(task_id="again", image="alpine:3.20", cmds=["true"],\n'
         + '        full_pod_spec=k8s.V1Pod(spec=k8s.V1PodSpec(containers=[k8s.V1Container(name="base")],'
-        + ' ephemeral_containers=[k8s.V1EphemeralContainer(name="debug", image="busybox")])))\n'
-    )
+        + ' ephemeral_containers=[k8s.V1EphemeralContainer(name="debug", image="busybox")])))\n')
     result = run_cli("split", str(dag_file), "-o", str(tmp_path / "out"))
     assert result.exit_code != 0
     assert str(dag_file) in result.output and "task 'again'" in result.output and "spec.ephemeralContainers" in result.output
@@ -190,13 +194,8 @@ def test_a_pod_field_argo_cannot_carry_is_a_located_error(tmp_path: Path) -> Non
 
 def test_many_pods_with_one_note_get_one_line(tmp_path: Path) -> None:
     """Ninety pods naming one namespace (as in real repositories) make one line, not ninety."""
-    dag_file = tmp_path / "many.py"
-    dag_file.write_text(
-        PODS.read_text().split("with DAG(")[0]
-        + 'with DAG("many", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):\n'
-        + '    for n in range(90):\n'
-        + '        KubernetesPodOperator(task_id=f"pod_{n}", image="alpine:3.20", cmds=["true"], namespace="batch")\n'
-    )
+    dag_file = dag_of(tmp_path, "many", '    for n in range(90):\n'
+                      '        KubernetesPodOperator(task_id=f"pod_{n}", image="alpine:3.20", cmds=["true"], namespace="batch")\n')
     result = run_cli("split", str(dag_file), "-o", str(tmp_path / "out"))
     lines = [line for line in result.output.splitlines() if "namespace 'batch' is not used" in line]
     assert result.exit_code == 0 and len(lines) == 1, result.output

@@ -439,6 +439,27 @@ def _callbacks_step(spec: TemplateSpec, task_name: str, passed: list[dict[str, A
     }
 
 
+def _airflow_step_template(
+    name: str, container: dict[str, Any], extra: list[dict[str, Any]], run: RunSource, outputs: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A step of a native pod's DAG that runs bridge-task for the task (render, callbacks): the
+    task's name, its upstream XCom documents as the xcom-in file, `extra` inputs, the run's date."""
+    inputs: list[dict[str, Any]] = [{"name": TASK_INPUT}, {"name": XCOM_INPUT, "default": EMPTY_XCOM}, *extra]
+    if run == TEMPLATE_INPUTS:
+        inputs += [{"name": name} for name in RUN_PARAMETERS]
+    template: dict[str, Any] = {
+        "name": name,
+        "inputs": {
+            "parameters": inputs,
+            "artifacts": [{"name": "xcom-in", "path": XCOM_IN_PATH, "raw": {"data": f"{{{{inputs.parameters.{XCOM_INPUT}}}}}"}}],
+        },
+    }
+    if outputs:
+        template["outputs"] = {"parameters": outputs}
+    template["container"] = container
+    return template
+
+
 def callbacks_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict[str, Any]:
     """The callbacks step of native pods: bridge-task concludes the task from the pod's exit code
     (bridge.runtime.podoutcome) and Airflow calls its callbacks; no pod is started. The callbacks
@@ -446,22 +467,8 @@ def callbacks_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict
     args = [*_container_args(plan, run), "--pod-exit-code", f"{{{{inputs.parameters.{EXIT_CODE_INPUT}}}}}",
             "--attempt", f"{{{{inputs.parameters.{ATTEMPT_INPUT}}}}}"]
     conn_ids = sorted({conn_id for spec in plan.templates for conn_id in spec.conn_ids})
-    inputs: list[dict[str, Any]] = [
-        {"name": TASK_INPUT},
-        {"name": XCOM_INPUT, "default": EMPTY_XCOM},
-        {"name": EXIT_CODE_INPUT},
-        {"name": ATTEMPT_INPUT, "default": "0"},
-    ]
-    if run == TEMPLATE_INPUTS:
-        inputs += [{"name": name} for name in RUN_PARAMETERS]
-    return {
-        "name": CALLBACKS_TEMPLATE,
-        "inputs": {
-            "parameters": inputs,
-            "artifacts": [{"name": "xcom-in", "path": XCOM_IN_PATH, "raw": {"data": f"{{{{inputs.parameters.{XCOM_INPUT}}}}}"}}],
-        },
-        "container": _bridge_container(options, args, conn_ids),
-    }
+    extra = [{"name": EXIT_CODE_INPUT}, {"name": ATTEMPT_INPUT, "default": "0"}]
+    return _airflow_step_template(CALLBACKS_TEMPLATE, _bridge_container(options, args, conn_ids), extra, run)
 
 
 def render_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict[str, Any]:
@@ -469,28 +476,13 @@ def render_template(plan: Plan, options: EmitOptions, run: RunSource) -> dict[st
     container = _bridge_container(options, [*_container_args(plan, run), "--render-pod"], ())
     # One output per metadata entry any task renders (a task with fewer: the default, unread).
     count = max((index + 1 for spec in plan.templates for index in spec.pod_metadata), default=0)
-    metadata = [
-        {"name": metadata_input(index), "valueFrom": {"path": f"{OUTPUTS_DIR}/{METADATA_DIR}/{index}", "default": ""}}
-        for index in range(count)
+    outputs = [
+        {"name": POD_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/pod.json"}},
+        {"name": IMAGE_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/image"}},
+        *({"name": metadata_input(index), "valueFrom": {"path": f"{OUTPUTS_DIR}/{METADATA_DIR}/{index}", "default": ""}}
+          for index in range(count)),
     ]
-    inputs: list[dict[str, Any]] = [{"name": TASK_INPUT}, {"name": XCOM_INPUT, "default": EMPTY_XCOM}]
-    if run == TEMPLATE_INPUTS:
-        inputs += [{"name": name} for name in RUN_PARAMETERS]
-    return {
-        "name": RENDER_TEMPLATE,
-        "inputs": {
-            "parameters": inputs,
-            "artifacts": [{"name": "xcom-in", "path": XCOM_IN_PATH, "raw": {"data": f"{{{{inputs.parameters.{XCOM_INPUT}}}}}"}}],
-        },
-        "outputs": {
-            "parameters": [
-                {"name": POD_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/pod.json"}},
-                {"name": IMAGE_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/image"}},
-                *metadata,
-            ]
-        },
-        "container": container,
-    }
+    return _airflow_step_template(RENDER_TEMPLATE, container, [], run, outputs)
 
 
 def _task_templates(plan: Plan, options: EmitOptions, run: RunSource) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from bridge.errors import ScheduleError
 from bridge.model import POLL, ScheduleSpec
 from bridge.version_compat import AIRFLOW_3
 
@@ -132,10 +133,12 @@ POLL_SAMPLE = 2000  # runs read to derive the poll line (a 5-minute delta: a wee
 
 
 def _pollable(path: str) -> bool:
-    """A time-based timetable of Airflow's own that bridge can rebuild at submit time."""
+    """A time-based timetable bridge can rebuild at submit time: Airflow's own, or a custom one
+    (a project's plugin: the image carries its plugins folder; `rebuild` imports it from there)."""
     short = path.rsplit(".", 1)[-1]
-    return (path.startswith(_CORE_PREFIX) and "Asset" not in short and "Dataset" not in short
-            and short not in ("ContinuousTimetable", "NullTimetable"))
+    if not path.startswith(_CORE_PREFIX):
+        return True
+    return "Asset" not in short and "Dataset" not in short and short not in ("ContinuousTimetable", "NullTimetable")
 
 
 def poll_line(spec: ScheduleSpec) -> str:
@@ -195,16 +198,32 @@ def _replace(spec: ScheduleSpec, **changes: Any) -> ScheduleSpec:
 
 
 def rebuild(spec: ScheduleSpec) -> Any:
-    """The installed Airflow's timetable object for a recorded schedule (core timetables only)."""
-    if not spec.timetable.startswith(_CORE_PREFIX):
-        raise ValueError(f"timetable {spec.timetable} is not one of Airflow's own; bridge cannot rebuild it")
+    """The timetable object for a recorded schedule: Airflow's own, or a custom one imported by its
+    module path as Airflow imported it (a plugin module: its plugins folder on sys.path, see
+    `use_plugin_folders`), from its own `deserialize` of what Airflow serialised."""
     import importlib
 
     from bridge.airflow.compat import quiet_airflow
 
     quiet_airflow()
     module, _, name = spec.timetable.rpartition(".")
-    return getattr(importlib.import_module(module), name).deserialize(json.loads(spec.data))
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise ScheduleError(
+            f"cannot import the timetable {spec.timetable} ({error}); a custom timetable comes from the project's "
+            "plugins folder: run where it is (the image has it at /opt/bridge/plugins, a split output in plugins/)"
+        ) from None
+    return cls.deserialize(json.loads(spec.data))
+
+
+def use_plugin_folders(folders: list[str]) -> None:
+    """Make a project's plugin modules importable, as Airflow does (its plugins folder on sys.path)."""
+    import sys
+
+    for folder in reversed(folders):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
 
 
 def _parse(text: str) -> datetime | None:

@@ -262,6 +262,17 @@ def count_active(api: Any, namespace: str, dag_label: str) -> int:
     return len(listed.get("items", []))
 
 
+# Where bridge.emit.image copies a project's plugins/ folder in the image.
+IMAGE_PLUGINS = "/opt/bridge/plugins"
+
+
+def plugin_folders(workflow_path: str) -> list[str]:
+    """The project's plugins folders that exist: the split output's (`<output>/workflows/x.yaml` ->
+    `<output>/plugins`), then the image's (a CronJob's pod reads its Workflow from a ConfigMap)."""
+    output = os.path.dirname(os.path.dirname(os.path.abspath(workflow_path)))
+    return [folder for folder in (os.path.join(output, "plugins"), IMAGE_PLUGINS) if os.path.isdir(folder)]
+
+
 def prepare(
     path: str,
     *,
@@ -274,6 +285,10 @@ def prepare(
     """The Workflow objects to create, oldest first (none: no run is due), and their namespace (no
     API call unless --from-cronjob)."""
     workflow = read_workflow(path)
+    from bridge.airflow import timetables
+
+    # A custom timetable is a plugin of the project: importable from the image, or the split output.
+    timetables.use_plugin_folders(plugin_folders(path))
     target = default_namespace(workflow, namespace)
     runs = choose_run(
         workflow,

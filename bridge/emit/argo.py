@@ -279,9 +279,10 @@ _POD_TEMPLATE_ORDER = (
 )
 
 
-# A native pod that renders its fields or can skip itself is a DAG template (the task's) of up to
-# three steps: `render` (its fields for the run), `pod` (the container) and `skip` (a no-op that
-# runs when the container's exit code is one of its skip_on_exit_code: the task was skipped).
+# A native pod that renders its fields, can skip itself or has callbacks is a DAG template (the
+# task's) of up to four steps: `render` (its fields for the run), `pod` (the container), `skip` (a
+# no-op that runs when the container's exit code is one of its skip_on_exit_code: the task was
+# skipped) and `callbacks` (Airflow concludes the task from the exit code and calls them).
 RENDER_TEMPLATE = "kpo-render"  # no task template starts with "kpo-" (bridge.plan)
 SKIP_TEMPLATE = "kpo-skipped"
 CALLBACKS_TEMPLATE = "kpo-callbacks"

@@ -40,6 +40,11 @@ def argo_name(original: str, max_len: int = TASK_NAME_MAX) -> str:
     return base
 
 
+def argo_name_candidates(original: str, max_len: int = TASK_NAME_MAX) -> tuple[str, str]:
+    """The two names `argo_names` can give an id: its own, or (in a collision) with a hash suffix."""
+    return argo_name(original, max_len), _with_suffix(_clean(original), original, max_len)
+
+
 def argo_names(originals: Iterable[str], max_len: int = TASK_NAME_MAX) -> dict[str, str]:
     """Map a set of ids to distinct names; every id in a collision gets a hash suffix."""
     ids = sorted(set(originals))

@@ -28,6 +28,8 @@ MAPPED_TEMPLATE = "task-mapped"
 # the operator and PodManager create, read, list, patch and delete the pod, read its log and events,
 # exec into the XCom sidecar).
 KPO_POD_PERMISSIONS = "pods: create, get, list, delete, patch; pods/log: get; pods/exec: create, get; events: list"
+# What an ExternalTaskSensor's pod asks the Kubernetes API (bridge.runtime.external).
+SENSOR_PERMISSIONS = "workflows.argoproj.io: get, list"
 POD_TEMPLATE_PREFIX = "pod-"  # + the task's name: a native KubernetesPodOperator pod (bridge.airflow.kpo)
 DEFAULT_POOL_SLOTS = 1  # a pool's slots live in Airflow's database; bridge assumes the safe minimum
 POOL_PREFIX = "bridge-pool-"
@@ -340,7 +342,7 @@ def plan_workflow(
         run_sync=sync,
         semaphore_limits=locks.sorted_limits(),
         pod_xcom=tuple(sorted((task_names[t.task_id], t.task_id) for t in dag.tasks if t.pod_xcom)),
-        notes=concurrency_notes(dag, pool_slots, locks) + sla_notes(dag) + pod_notes(dag),
+        notes=concurrency_notes(dag, pool_slots, locks) + sla_notes(dag) + pod_notes(dag) + sensor_notes(dag),
     )
 
 
@@ -366,6 +368,18 @@ def pod_notes(dag: SourceDag) -> tuple[str, ...]:
             "\"KubernetesPodOperator\"); native pods need none"
         )
     return tuple(notes)
+
+
+def sensor_notes(dag: SourceDag) -> tuple[str, ...]:
+    """The permission ExternalTaskSensors need: they read the other DAG's Workflows (docs/SCHEDULES.md)."""
+    sensors = [task.task_id for task in dag.tasks if task.operator == "ExternalTaskSensor"]
+    if not sensors:
+        return ()
+    return (
+        f"DAG {dag.dag_id!r}: {_some(sensors)} wait on other DAGs' runs, read from their Workflows: the "
+        f"ServiceAccount of the Workflow's pods needs {SENSOR_PERMISSIONS} in their namespace "
+        "(docs/SCHEDULES.md, \"Dependencies between DAGs\")",
+    )
 
 
 def task_settings(task: SourceTask) -> str:

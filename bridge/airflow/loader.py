@@ -14,7 +14,7 @@ from typing import Any
 from bridge.airflow import compat, kpo
 from bridge.airflow.timetables import describe_schedule
 from bridge.airflow.xcom_refs import pulled_task_ids
-from bridge.errors import DagLoadError
+from bridge.errors import DagLoadError, UnsupportedError
 from bridge.model import SourceDag, SourceTask
 
 _TRACE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
@@ -159,10 +159,25 @@ def plain_id(value: Any) -> str:
     return str.__str__(value) if isinstance(value, str) else str(value)
 
 
+def _check_external_sensor(task: Any, location: str) -> None:
+    """An ExternalTaskSensor finds the other DAG's tasks in its Workflows by id (bridge.runtime.external):
+    a task group has no trace there."""
+    if not any(cls.__name__ == "ExternalTaskSensor" for cls in type(task).__mro__):
+        return
+    group = getattr(task, "external_task_group_id", None)
+    if group:
+        raise UnsupportedError(
+            f"task {plain_id(task.task_id)!r} (ExternalTaskSensor) waits on the task group {group!r} of DAG "
+            f"{task.external_dag_id!r}: on Argo the other DAG's tasks are found by id; name them (external_task_ids)",
+            location=location,
+        )
+
+
 def describe_task(task: Any, dag_has_setups: bool = True, location: str = "") -> SourceTask:
     """The parts of one task bridge needs, as plain values."""
     cls = compat.operator_class(task)
     native_pod, pod_note, pod_rendered = kpo.native_pod(task, location) if kpo.is_kpo(task) else ("", "", ())
+    _check_external_sensor(task, location)
     return SourceTask(
         task_id=plain_id(task.task_id),
         operator=getattr(task, "task_type", None) or cls.__name__,

@@ -176,3 +176,47 @@ def status_bytes(nodes: Sequence[Mapping[str, Any]], compress_above: int = 0) ->
     if len(content) <= compress_above:
         return len(content), len(content)
     return len(content), len(base64.b64encode(gzip.compress(content)))
+
+
+# ---- reading a Workflow back as Airflow states (bridge.runtime.external: ExternalTaskSensor) ----
+
+_TASK_STATE_OF_PHASE = {"Failed": "failed", "Error": "failed", "Skipped": "skipped", "Omitted": "upstream_failed"}
+_RUN_STATE_OF_PHASE = {"Succeeded": "success", "Failed": "failed", "Error": "failed"}
+STATE_PARAMETER = "s"  # bridge's state output (bridge.semantics.STATE_OUTPUT)
+
+
+def workflow_nodes(workflow: Mapping[str, Any]) -> dict[str, Any]:
+    """`status.nodes`, or `status.compressedNodes` decoded (gzip + base64 JSON, util/file
+    DecodeDecompressString); {} when the controller offloaded them to its database."""
+    status = workflow.get("status") or {}
+    if status.get("nodes"):
+        return dict(status["nodes"])
+    packed = status.get("compressedNodes")
+    if packed:
+        return dict(json.loads(gzip.decompress(base64.b64decode(packed))))
+    return {}
+
+
+def task_state(nodes: Mapping[str, Any], workflow_name: str, task_name: str) -> str | None:
+    """The Airflow state of the entrypoint DAG's task `task_name` (its node `<workflow>.<task>`),
+    as bridge's own conditions read it (docs/SEMANTICS.md): Succeeded with output `s` = that state
+    (skipped inside; `mixed`, a mapped task's some-success, counts as success), else success;
+    Failed/Error failed, Skipped skipped, Omitted upstream_failed, anything else running; None
+    when the task has no node yet (no task instance)."""
+    wanted = f"{workflow_name}.{task_name}"
+    for node in nodes.values():
+        if node.get("name") != wanted:
+            continue
+        phase = str(node.get("phase") or "")
+        if phase == "Succeeded":
+            params = ((node.get("outputs") or {}).get("parameters")) or []
+            state = next((str(p.get("value")) for p in params if p.get("name") == STATE_PARAMETER), "success")
+            return "skipped" if state == "skipped" else "success"
+        return _TASK_STATE_OF_PHASE.get(phase, "running")
+    return None
+
+
+def run_state(workflow: Mapping[str, Any]) -> str:
+    """The Airflow DagRun state of a Workflow: Succeeded success, Failed/Error failed, else running
+    (bridge's verdict node makes the Workflow's phase the DagRun's: docs/SEMANTICS.md)."""
+    return _RUN_STATE_OF_PHASE.get(str((workflow.get("status") or {}).get("phase") or ""), "running")

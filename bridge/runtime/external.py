@@ -137,7 +137,13 @@ def kube_lister() -> Lister:
     where = namespace()
 
     def lister(selector: str) -> list[dict[str, Any]]:
-        listed = api.list_namespaced_custom_object("argoproj.io", "v1alpha1", where, "workflows", label_selector=selector)
+        try:
+            listed = api.list_namespaced_custom_object("argoproj.io", "v1alpha1", where, "workflows", label_selector=selector)
+        except client.ApiException as error:
+            raise RuntimeError(
+                f"bridge: cannot list the Workflows {selector} in namespace {where!r}: {error.status} {error.reason}; "
+                "the ServiceAccount of the Workflow's pods needs get, list on workflows.argoproj.io there"
+            ) from None
         return list(listed.get("items") or [])
 
     return lister

@@ -114,3 +114,9 @@ def test_split_names_the_permission_and_refuses_a_task_group(tmp_path: Path) -> 
     refused = run_cli("split", str(grouped), "-o", str(tmp_path / "g"))
     assert refused.exit_code == 1 and f"{grouped}" in refused.output and "task group 'loads'" in refused.output, refused.output
     assert not (tmp_path / "g").exists()
+
+
+def test_a_service_account_without_the_permission_fails_the_sensor_saying_so(kube: FakeKube, out: Path, tmp_path: Path) -> None:  # noqa: F811
+    kube.forbid_list = True
+    state, _, log = sense(out, "wait_load", tmp_path)
+    assert state == "failed" and "403 Forbidden" in log and "needs get, list on workflows.argoproj.io" in log, log

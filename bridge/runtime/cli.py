@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from bridge.dates import default_run_id, parse_run_date
-from bridge.runtime import podoutcome, runner
+from bridge.runtime import runner
 from bridge.runtime.xcom import XComDocumentError, XComRow, parse_documents
 from bridge.version_compat import AIRFLOW_3
 
@@ -108,6 +108,8 @@ def run_command(
         raise click.UsageError("--mode backfill needs Airflow 2 (no SequentialExecutor/backfill on Airflow 3); "
                                "use the default --mode inprocess")
     if pod_exit_code is not None:
+        from bridge.runtime import podoutcome  # only a native pod's callbacks step (start-up is a hot path)
+
         try:
             podoutcome.exit_code(pod_exit_code)
         except ValueError:

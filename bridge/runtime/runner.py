@@ -164,7 +164,7 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
     """Load the DAG, create the run, seed XComs, run the task, collect state, XComs and branch."""
     import pendulum
 
-    from bridge.runtime import compat, database, external, hooks, loop, taskfile
+    from bridge.runtime import compat, database, hooks, loop, taskfile
 
     # Logs need no set-up: in-process, Airflow 2's `airflow.task` logger propagates to the root
     # console handler (stdout) and Airflow 3's supervisor logs through structlog to stdout.
@@ -172,8 +172,11 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
     task = dag.task_dict[task_id]
     mapped = is_mapped(task)
     hooks.instrument(task)
-    if external.is_external_sensor(task):
-        external.install(task)  # the other DAG's runs are Workflows of the cluster
+    if any(cls.__name__ == "ExternalTaskSensor" for cls in type(task).__mro__):
+        from bridge.runtime import external  # only for these (start-up is a hot path)
+
+        if external.is_external_sensor(task):
+            external.install(task)  # the other DAG's runs are Workflows of the cluster
     if request.render_pod:
         from bridge.runtime import podrender
 

@@ -156,6 +156,11 @@ def single_task_dag(
         # TaskFlow mapped tasks keep Airflow's shared empty expand input, which Airflow checks by
         # identity; partial_subset's deep copy made a new one.
         task.expand_input = original.expand_input
+    # Airflow's "argument not set" sentinel (NOTSET) is checked by identity too (e.g.
+    # TriggerDagRunOperator's `logical_date`/`run_after`): the deep copy's attributes get it back.
+    for name, value in vars(original).items():
+        if type(value).__name__ == "ArgNotSet":
+            setattr(task, name, value)
     # The task keeps its retries: Airflow decides up_for_retry or failed from `retries` and the try
     # number bridge-task gives it (`--attempt`); the pod's exit code tells Argo (docs/SEMANTICS.md).
     # DAG-level callbacks run once per run, in the Workflow's exit handler (bridge-task dag-callback),

@@ -64,6 +64,11 @@ class SourceTask:
     # A native pod's label and annotation values each run renders: their indexes among its
     # metadata entries (bridge.podspec.metadata_entries), the pod template's inputs m<index>.
     pod_metadata: tuple[int, ...] = ()
+    # Another DAG's runs this task reads or starts through the Kubernetes API from its pod (Airflow's
+    # class or a subclass): "sensor" (ExternalTaskSensor: bridge.runtime.external), "trigger"
+    # (TriggerDagRunOperator: bridge.runtime.trigger), "" none; with that DAG's id as written.
+    dag_link: str = ""
+    dag_link_target: str = ""
 
 
 # ScheduleSpec.semantics of a timetable no cron line expresses: the CronJob fires on a superset of its

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from datetime import datetime, timezone
 
 # DAG-task names (Argo allows 128): each name is written up to four times per edge (the task, and its
 # downstreams' `depends`, `when` and XCom references), so long Airflow ids would dominate the
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 TASK_NAME_MAX = 63
 WORKFLOW_PREFIX_MAX = 57  # generateName: Argo appends 5 chars, Kubernetes allows 63 (DNS label)
 CRON_NAME_MAX = 52  # CronJob / CronWorkflow names
+RUN_DAG_MAX = 48  # a run's Workflow name: + "-" + 14 digits = 63, a DNS label (Argo labels pods with it)
 
 _INVALID = re.compile(r"[^a-z0-9-]+")
 _HASH_LEN = 8
@@ -59,3 +61,9 @@ def argo_names(originals: Iterable[str], max_len: int = TASK_NAME_MAX) -> dict[s
             name = _with_suffix(_clean(original), original, max_len)
         result[original] = name
     return result
+
+
+def run_name(dag_id: str, logical_date: datetime) -> str:
+    """The Workflow name of the DAG's run at this logical date: the same for every retry, backfill
+    and trigger (bridge submit, bridge backfill, TriggerDagRunOperator: bridge.runtime.trigger)."""
+    return f"{argo_name(dag_id, RUN_DAG_MAX)}-{logical_date.astimezone(timezone.utc):%Y%m%d%H%M%S}"

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from bridge import names, semantics
+from bridge import names, rbac, semantics
 from bridge.constants import VERDICT_NAME
 from bridge.errors import UnsupportedError
 from bridge.model import Plan, PlannedTask, RetryPolicy, SemaphoreLimit, SourceDag, SourceTask, SyncSpec, TemplateSpec
@@ -27,9 +27,10 @@ MAPPED_TEMPLATE = "task-mapped"
 # What the operator itself does with the API when it runs through Airflow (cncf provider 10.25:
 # the operator and PodManager create, read, list, patch and delete the pod, read its log and events,
 # exec into the XCom sidecar).
-KPO_POD_PERMISSIONS = "pods: create, get, list, delete, patch; pods/log: get; pods/exec: create, get; events: list"
+KPO_POD_PERMISSIONS = rbac.describe(rbac.POD_IN_POD)
 # What an ExternalTaskSensor's pod asks the Kubernetes API (bridge.runtime.external).
-SENSOR_PERMISSIONS = "workflows.argoproj.io: get, list"
+SENSOR_PERMISSIONS = rbac.describe(rbac.SENSOR)
+TRIGGER_PERMISSIONS = rbac.describe(rbac.TRIGGER)
 POD_TEMPLATE_PREFIX = "pod-"  # + the task's name: a native KubernetesPodOperator pod (bridge.airflow.kpo)
 DEFAULT_POOL_SLOTS = 1  # a pool's slots live in Airflow's database; bridge assumes the safe minimum
 POOL_PREFIX = "bridge-pool-"
@@ -342,7 +343,7 @@ def plan_workflow(
         run_sync=sync,
         semaphore_limits=locks.sorted_limits(),
         pod_xcom=tuple(sorted((task_names[t.task_id], t.task_id) for t in dag.tasks if t.pod_xcom)),
-        notes=concurrency_notes(dag, pool_slots, locks) + sla_notes(dag) + pod_notes(dag) + sensor_notes(dag),
+        notes=concurrency_notes(dag, pool_slots, locks) + sla_notes(dag) + pod_notes(dag) + link_notes(dag),
     )
 
 
@@ -364,22 +365,35 @@ def pod_notes(dag: SourceDag) -> tuple[str, ...]:
     if through:
         notes.append(
             f"DAG {dag.dag_id!r}: {_some(through)} create their pods through the Kubernetes API: the ServiceAccount "
-            f"of the Workflow's pods needs {KPO_POD_PERMISSIONS} in the pods' namespace (docs/SEMANTICS.md, "
+            f"of the Workflow's pods needs {KPO_POD_PERMISSIONS} in the pods' namespace, which "
+            f"rbac/{names.argo_name(dag.dag_id, names.WORKFLOW_PREFIX_MAX)}-tasks.yaml grants (docs/SEMANTICS.md, "
             "\"KubernetesPodOperator\"); native pods need none"
         )
     return tuple(notes)
 
 
-def sensor_notes(dag: SourceDag) -> tuple[str, ...]:
-    """The permission ExternalTaskSensors need: they read the other DAG's Workflows (docs/SCHEDULES.md)."""
-    sensors = [task.task_id for task in dag.tasks if task.operator == "ExternalTaskSensor"]
-    if not sensors:
-        return ()
-    return (
-        f"DAG {dag.dag_id!r}: {_some(sensors)} wait on other DAGs' runs, read from their Workflows: the "
-        f"ServiceAccount of the Workflow's pods needs {SENSOR_PERMISSIONS} in their namespace "
-        "(docs/SCHEDULES.md, \"Dependencies between DAGs\")",
-    )
+def link_notes(dag: SourceDag) -> tuple[str, ...]:
+    """What ExternalTaskSensors and TriggerDagRunOperators need: they read or start the other DAGs'
+    Workflows from their pods (docs/SCHEDULES.md, "Dependencies between DAGs")."""
+    role = f"rbac/{names.argo_name(dag.dag_id, names.WORKFLOW_PREFIX_MAX)}-tasks.yaml"
+    notes = []
+    sensors = [task.task_id for task in dag.tasks if task.dag_link == "sensor"]
+    if sensors:
+        notes.append(
+            f"DAG {dag.dag_id!r}: {_some(sensors)} wait on other DAGs' runs, read from their Workflows: the "
+            f"ServiceAccount of the Workflow's pods needs {SENSOR_PERMISSIONS} in their namespace, which {role} grants "
+            "(docs/SCHEDULES.md, \"Dependencies between DAGs\")"
+        )
+    triggers = [task for task in dag.tasks if task.dag_link == "trigger"]
+    if triggers:
+        targets = ", ".join(repr(t) for t in sorted({task.dag_link_target for task in triggers}))
+        notes.append(
+            f"DAG {dag.dag_id!r}: {_some([task.task_id for task in triggers])} start runs of {targets} as Workflows of "
+            "their WorkflowTemplates: split those DAGs with --emit workflowtemplate and apply them; the ServiceAccount "
+            f"of the Workflow's pods needs {TRIGGER_PERMISSIONS} in their namespace, which {role} grants "
+            "(docs/SCHEDULES.md, \"Dependencies between DAGs\")"
+        )
+    return tuple(notes)
 
 
 def task_settings(task: SourceTask) -> str:

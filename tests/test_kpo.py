@@ -209,11 +209,20 @@ def test_the_pod_template_file_is_not_linted_as_a_manifest(out: Path) -> None:
 
 
 def test_split_names_the_permissions_pod_in_pod_tasks_need(out: Path) -> None:
-    """Tasks that still create their pods through the API: one note with the Role rules they need;
-    the native ones need none (no Role is emitted for pods)."""
-    result = run_cli("split", str(PODS), "-o", str(out.parent / "rbac"))
+    """Tasks that still create their pods through the API: one note with the Role rules they need,
+    and the Role emitted with exactly those, bound to the pods' ServiceAccount; native pods need none."""
+    result = run_cli("split", str(PODS), "-o", str(out.parent / "rbac"), "--service-account", "etl-runner")
     (note,) = [line for line in result.output.splitlines() if "create their pods through the Kubernetes API" in line]
     assert "pods: create, get, list, delete, patch; pods/log: get; pods/exec: create, get; events: list" in note
-    assert "'gke', 'keyed', 'retry_alerted'" in note
-    roles = [p for p in out.rglob("*.yaml") if "kind: Role" in p.read_text()]
-    assert not [p for p in roles if "- pods" in p.read_text()], roles
+    assert "'gke', 'keyed', 'retry_alerted'" in note and "rbac/kpo-pods-tasks.yaml grants" in note
+    role, binding = yaml.safe_load_all((out.parent / "rbac" / "rbac" / "kpo-pods-tasks.yaml").read_text())
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "get", "list", "patch", "delete"]},
+        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create", "get"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["list"]},
+    ]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "etl-runner"}]
+    assert "rbac/kpo-pods-tasks.yaml" in yaml.safe_load((out.parent / "rbac" / "kustomization.yaml").read_text())["resources"]
+    native = run_cli("split", str(DATA / "kpo" / "skip_pods.py"), "-o", str(out.parent / "native"))
+    assert native.exit_code == 0 and not (out.parent / "native" / "rbac").exists(), native.output

@@ -30,6 +30,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "bridge.dagfile": ("bridge.local", "bridge.runtime", *_SPLIT_SIDE, *_COMMANDS),
     # Pure: dataclasses in, dataclasses or text out.
     "bridge.model": ("airflow", "bridge.local", "bridge.runtime", "bridge.dagfile", *_SPLIT_SIDE, *_COMMANDS),
+    "bridge.rbac": ("airflow", "bridge.local", "bridge.runtime", "bridge.dagfile", *_SPLIT_SIDE, *_COMMANDS),
     "bridge.names": ("airflow", "bridge.local", "bridge.runtime", "bridge.dagfile", *_SPLIT_SIDE, *_COMMANDS),
     "bridge.plan": ("airflow", "bridge.airflow", "bridge.emit", "bridge.write", "bridge.local", "bridge.runtime", *_COMMANDS),
     "bridge.emit": ("airflow", "bridge.airflow", "bridge.plan", "bridge.write", "bridge.local", "bridge.runtime", *_COMMANDS),

@@ -159,25 +159,39 @@ def plain_id(value: Any) -> str:
     return str.__str__(value) if isinstance(value, str) else str(value)
 
 
-def _check_external_sensor(task: Any, location: str) -> None:
-    """An ExternalTaskSensor finds the other DAG's tasks in its Workflows by id (bridge.runtime.external):
-    a task group has no trace there."""
-    if not any(cls.__name__ == "ExternalTaskSensor" for cls in type(task).__mro__):
-        return
-    group = getattr(task, "external_task_group_id", None)
-    if group:
-        raise UnsupportedError(
-            f"task {plain_id(task.task_id)!r} (ExternalTaskSensor) waits on the task group {group!r} of DAG "
-            f"{task.external_dag_id!r}: on Argo the other DAG's tasks are found by id; name them (external_task_ids)",
-            location=location,
-        )
+def _airflow_class(task: Any, name: str) -> bool:
+    """Whether the task is Airflow's class `name` (core or a provider's) or a subclass of it."""
+    return any(cls.__name__ == name and cls.__module__.startswith("airflow.") for cls in type(task).__mro__)
+
+
+def dag_link(task: Any, location: str) -> tuple[str, str]:
+    """(SourceTask.dag_link, dag_link_target): the other DAG's runs the task reads or starts on the
+    cluster; refuses what a Workflow cannot answer (docs/SCHEDULES.md, "Dependencies between DAGs")."""
+    if _airflow_class(task, "ExternalTaskSensor"):
+        group = getattr(task, "external_task_group_id", None)
+        if group:  # bridge.runtime.external finds the other DAG's tasks in its Workflows by id
+            raise UnsupportedError(
+                f"task {plain_id(task.task_id)!r} (ExternalTaskSensor) waits on the task group {group!r} of DAG "
+                f"{task.external_dag_id!r}: on Argo the other DAG's tasks are found by id; name them (external_task_ids)",
+                location=location,
+            )
+        return "sensor", str(task.external_dag_id)
+    if _airflow_class(task, "TriggerDagRunOperator"):
+        if getattr(task, "fail_when_dag_is_paused", False):
+            raise UnsupportedError(
+                f"task {plain_id(task.task_id)!r} (TriggerDagRunOperator) sets fail_when_dag_is_paused: on Argo a DAG "
+                "has no paused flag its runs could be refused by (a suspended CronJob only stops its schedule)",
+                location=location,
+            )
+        return "trigger", str(task.trigger_dag_id)
+    return "", ""
 
 
 def describe_task(task: Any, dag_has_setups: bool = True, location: str = "") -> SourceTask:
     """The parts of one task bridge needs, as plain values."""
     cls = compat.operator_class(task)
     native_pod, pod_note, pod_rendered = kpo.native_pod(task, location) if kpo.is_kpo(task) else ("", "", ())
-    _check_external_sensor(task, location)
+    link, link_target = dag_link(task, location)
     return SourceTask(
         task_id=plain_id(task.task_id),
         operator=getattr(task, "task_type", None) or cls.__name__,
@@ -212,6 +226,8 @@ def describe_task(task: Any, dag_has_setups: bool = True, location: str = "") ->
         pod_rendered=pod_rendered,
         pod_xcom=bool(native_pod) and bool(getattr(task, "do_xcom_push", False)),
         pod_skip_codes=kpo.skip_codes(task, location) if native_pod else (),
+        dag_link=link,
+        dag_link_target=link_target,
         pod_callbacks=bool(native_pod) and kpo.has_final_callbacks(task),
         pod_metadata=kpo.metadata_inputs(task) if native_pod else (),
     )

@@ -181,7 +181,7 @@ def status_bytes(nodes: Sequence[Mapping[str, Any]], compress_above: int = 0) ->
 # ---- reading a Workflow back as Airflow states (bridge.runtime.external: ExternalTaskSensor) ----
 
 _TASK_STATE_OF_PHASE = {"Failed": "failed", "Error": "failed", "Skipped": "skipped", "Omitted": "upstream_failed"}
-_RUN_STATE_OF_PHASE = {"Succeeded": "success", "Failed": "failed", "Error": "failed"}
+_RUN_STATE_OF_PHASE = {"Succeeded": "success", "Failed": "failed", "Error": "failed", "": "queued", "Pending": "queued"}
 STATE_PARAMETER = "s"  # bridge's state output (bridge.semantics.STATE_OUTPUT)
 
 
@@ -217,6 +217,7 @@ def task_state(nodes: Mapping[str, Any], workflow_name: str, task_name: str) -> 
 
 
 def run_state(workflow: Mapping[str, Any]) -> str:
-    """The Airflow DagRun state of a Workflow: Succeeded success, Failed/Error failed, else running
+    """The Airflow DagRun state of a Workflow: Succeeded success, Failed/Error failed, not started by
+    the controller yet or Pending (waiting for its run lock: max_active_runs) queued, else running
     (bridge's verdict node makes the Workflow's phase the DagRun's: docs/SEMANTICS.md)."""
     return _RUN_STATE_OF_PHASE.get(str((workflow.get("status") or {}).get("phase") or ""), "running")

@@ -7,6 +7,7 @@ from bridge.emit.cronjob import cron_name, emit_cronjob, emit_cronworkflow, sche
 from bridge.emit.dagfile import emit_task_files
 from bridge.emit.image import emit_image
 from bridge.emit.kustomize import KUSTOMIZATION, emit_kustomization
+from bridge.emit.rbac import emit_task_rbac, rbac_path
 from bridge.emit.sync import POOLS_PATH, emit_pools, emit_sync, own_limits, sync_path
 from bridge.emit.workflowtemplate import emit_workflow_template, template_path
 from bridge.emit.yaml import to_yaml
@@ -22,6 +23,9 @@ def emit_all(plan: Plan, options: EmitOptions) -> dict[str, str]:
         files[template_path(plan)] = emit_workflow_template(plan, options)
     if own_limits(plan, options):
         files[sync_path(plan)] = emit_sync(plan, options)
+    role = emit_task_rbac(plan, options)
+    if role:
+        files[rbac_path(plan)] = role
     if options.schedule_kind != "none" and not schedule_problem(plan, options.schedule_kind):
         if options.schedule_kind == "cronworkflow":
             files[f"cronworkflows/{cron_name(plan)}.yaml"] = emit_cronworkflow(plan, options)

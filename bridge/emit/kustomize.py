@@ -1,7 +1,7 @@
 """Plans -> `kustomization.yaml`: what `kubectl apply -k OUT` installs for a project. Pure.
 
 It lists what must exist on the cluster before runs: schedules (CronJobs, CronWorkflows), the
-WorkflowTemplates when emitted, and the semaphore ConfigMaps. A CronJob manifest already holds its
+WorkflowTemplates when emitted, the semaphore ConfigMaps and the task pods' Roles (bridge.emit.rbac). A CronJob manifest already holds its
 DAG's own ConfigMaps, so that DAG's `sync/` file is left out (kustomize refuses a resource twice).
 Workflows are runs, created by `bridge submit` or `argo submit`, never applied.
 """
@@ -16,7 +16,7 @@ from bridge.emit.yaml import to_yaml
 from bridge.model import Plan
 
 KUSTOMIZATION = "kustomization.yaml"
-_APPLIED = ("cronjobs/", "cronworkflows/", "workflowtemplates/", "sync/")
+_APPLIED = ("cronjobs/", "cronworkflows/", "workflowtemplates/", "sync/", "rbac/")
 
 
 def emit_kustomization(plans: list[Plan], files: Mapping[str, str]) -> str:

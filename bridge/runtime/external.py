@@ -18,7 +18,6 @@ on; a task's state is its node's (bridge.argo.status.task_state), the run's the 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -26,11 +25,11 @@ from typing import Any
 from bridge.argo.status import run_state, task_state, workflow_nodes
 from bridge.dates import parse_run_date
 from bridge.names import WORKFLOW_PREFIX_MAX, argo_name, argo_name_candidates
+from bridge.runtime import cluster
 from bridge.version_compat import AIRFLOW_3
 
 DAG_LABEL = "bridge.dev/dag"
 LOGICAL_DATE = "bridge.dev/logical-date"
-SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 SENSOR_CLASS = "ExternalTaskSensor"
 UTC = timezone.utc
 
@@ -109,36 +108,16 @@ class WorkflowRuns:
         return bool(self.runs(dag_id, None))
 
 
-def namespace() -> str:
-    """The pod's namespace (its ServiceAccount's), else the kubeconfig context's, else default."""
-    try:
-        with open(SERVICE_ACCOUNT_NAMESPACE, encoding="utf-8") as handle:
-            return handle.read().strip() or "default"
-    except OSError:
-        pass
-    try:
-        from kubernetes import config
-
-        _, context = config.list_kube_config_contexts(config_file=os.environ.get("KUBECONFIG"))
-        return str((context or {}).get("context", {}).get("namespace") or "default")
-    except Exception:  # no kubeconfig either: the API call says so
-        return "default"
-
-
 def kube_lister() -> Lister:
     """List the namespace's Workflows through the Kubernetes API (in-cluster, else the kubeconfig)."""
-    from kubernetes import client, config
+    from kubernetes import client
 
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
-    api = client.CustomObjectsApi(client.ApiClient())
-    where = namespace()
+    api = cluster.custom_objects()
+    where = cluster.namespace()
 
     def lister(selector: str) -> list[dict[str, Any]]:
         try:
-            listed = api.list_namespaced_custom_object("argoproj.io", "v1alpha1", where, "workflows", label_selector=selector)
+            listed = api.list_namespaced_custom_object(cluster.GROUP, cluster.VERSION, where, "workflows", label_selector=selector)
         except client.ApiException as error:
             raise RuntimeError(
                 f"bridge: cannot list the Workflows {selector} in namespace {where!r}: {error.status} {error.reason}; "

@@ -177,6 +177,11 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
 
         if external.is_external_sensor(task):
             external.install(task)  # the other DAG's runs are Workflows of the cluster
+    if any(cls.__name__ == "TriggerDagRunOperator" for cls in type(task).__mro__):
+        from bridge.runtime import trigger  # only for these (start-up is a hot path)
+
+        if trigger.is_trigger(task):
+            trigger.install(task)  # the run it starts is a Workflow of the cluster
     if request.render_pod:
         from bridge.runtime import podrender
 

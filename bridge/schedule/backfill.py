@@ -14,7 +14,8 @@ from bridge.argo.versions import ArgoVersion
 from bridge.dates import run_id
 from bridge.errors import ScheduleError
 from bridge.model import NO_POD_SETTINGS, EmitOptions, Plan, PodSettings, ScheduleSpec
-from bridge.schedule.runs import Run, run_name, workflow_for_run
+from bridge.names import run_name
+from bridge.schedule.runs import Run, workflow_for_run
 
 UTC = timezone.utc  # noqa: UP017  (Python 3.9)
 

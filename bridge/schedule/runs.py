@@ -9,13 +9,12 @@ from typing import Any
 
 import yaml
 
-from bridge import names
 from bridge.constants import TIMETABLE_ANNOTATION
 from bridge.errors import ScheduleError
 from bridge.model import ScheduleSpec
+from bridge.names import run_name
 
 UTC = timezone.utc  # noqa: UP017  (Python 3.9)
-NAME_DAG_MAX = 48  # + "-" + 14 digits = 63, a DNS label (Argo labels pods with the Workflow name)
 
 
 @dataclass(frozen=True)
@@ -25,11 +24,6 @@ class Run:
     logical_date: datetime  # UTC
     run_id: str
     scheduled_time: datetime | None = None
-
-
-def run_name(dag_id: str, logical_date: datetime) -> str:
-    """The Workflow name of the run at this logical date: the same for every retry and backfill."""
-    return f"{names.argo_name(dag_id, NAME_DAG_MAX)}-{logical_date.astimezone(UTC):%Y%m%d%H%M%S}"
 
 
 def read_workflow(path: str) -> dict[str, Any]:

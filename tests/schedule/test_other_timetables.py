@@ -20,7 +20,7 @@ import pytest
 from bridge.airflow import timetables
 from bridge.emit.cronjob import STARTING_DEADLINE_SECONDS
 from bridge.model import POLL
-from bridge.schedule.runs import run_name
+from bridge.names import run_name
 from bridge.schedule.submit import catchup_runs, due_run, no_catchup_runs
 from tests.helpers import airflow_major, load_workflow, run_cli, split, validate_argo
 from tests.schedule.test_timetables import airflow_runs, load_dags

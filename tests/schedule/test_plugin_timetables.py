@@ -17,7 +17,7 @@ import pytest
 
 from bridge.airflow import compat, timetables
 from bridge.model import POLL
-from bridge.schedule.runs import run_name
+from bridge.names import run_name
 from bridge.schedule.submit import due_run
 from tests.helpers import run_cli, split
 from tests.schedule.test_other_timetables import WEEK, fires

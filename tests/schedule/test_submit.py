@@ -108,13 +108,16 @@ def test_backfill_workflow_takes_the_run_lock_per_date(dag: str, lock: dict, tmp
 
 
 class FakeKube:
-    """Just enough of the Kubernetes API: Workflows (create, list) and Jobs (get)."""
+    """Just enough of the Kubernetes API: Workflows (create, list, get, delete), WorkflowTemplates,
+    Jobs and CronJobs (get)."""
 
     def __init__(self) -> None:
         self.workflows: dict[str, dict[str, Any]] = {}
+        self.templates: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.cronjobs: dict[str, dict[str, Any]] = {}
         self.forbid_list = False  # a Role without list (split by an older bridge)
+        self.forbid_get = False  # a Role without get (a task's ServiceAccount without the permission)
         self.requests: list[tuple[str, str]] = []
 
 
@@ -141,8 +144,32 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
             kube.workflows[name] = body
             self._send(201, body)
 
+        def _named(self, kind: str) -> str | None:
+            """The object name of a path `…/<kind>/<name>`, None for another path."""
+            path = urllib.parse.urlsplit(self.path).path
+            head, _, name = path.rpartition("/")
+            return name if head.endswith(f"/{kind}") else None
+
+        def do_DELETE(self) -> None:  # noqa: N802
+            kube.requests.append(("DELETE", self.path))
+            name = self._named("workflows")
+            if name in kube.workflows:
+                self._send(200, kube.workflows.pop(name))
+            else:
+                self._send(404, {"kind": "Status", "code": 404})
+
         def do_GET(self) -> None:  # noqa: N802
             kube.requests.append(("GET", self.path))
+            for kind, store in (("workflows", kube.workflows), ("workflowtemplates", kube.templates)):
+                name = self._named(kind)
+                if name is not None:
+                    if kube.forbid_get:
+                        self._send(403, {"kind": "Status", "reason": "Forbidden", "code": 403})
+                    elif name in store:
+                        self._send(200, store[name])
+                    else:
+                        self._send(404, {"kind": "Status", "code": 404})
+                    return
             if "/workflows" in self.path:
                 # A label selector on the DAG alone lists its Workflows; with `completed!=true` (the active
                 # ones, backfill's wait) none: every run here has finished.

@@ -30,3 +30,11 @@ NO_RETRY_EXPRESSION = f"lastRetry.exitCode != '{EXIT_FAILED_NO_RETRY}'"
 # callbacks: one pod after the run that calls the DAG's on_success_callback or on_failure_callback
 # (`bridge-task dag-callback`, docs/SEMANTICS.md "DAG-level callbacks").
 EXIT_HANDLER_NAME = "airflow-dag-callback"
+
+# A task with outlets: the asset (dataset) events Airflow recorded when it succeeded, written by
+# bridge-task beside xcom.json and read back by Argo as the task's output `a`; consumer DAGs'
+# schedules read them from the producer's Workflow (docs/SCHEDULES.md, "Assets"). The Workflow
+# of a DAG with outlets carries one label per asset, `ASSET_LABEL_PREFIX<digest of its URI>`.
+ASSET_EVENTS_FILE = "assets.json"
+ASSET_OUTPUT = "a"
+ASSET_LABEL_PREFIX = "assets.bridge.dev/"

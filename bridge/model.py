@@ -69,6 +69,9 @@ class SourceTask:
     # (TriggerDagRunOperator: bridge.runtime.trigger), "" none; with that DAG's id as written.
     dag_link: str = ""
     dag_link_target: str = ""
+    # The URIs of the assets (datasets) in its outlets, sorted: its pod writes the events Airflow
+    # records for them (output `a`), and its Workflow is labelled with each (docs/SCHEDULES.md, "Assets").
+    outlets: tuple[str, ...] = ()
 
 
 # ScheduleSpec.semantics of a timetable no cron line expresses: the CronJob fires on a superset of its
@@ -188,6 +191,7 @@ class TemplateSpec:
     deadline_seconds: int | None = None
     conn_ids: tuple[str, ...] = ()
     mapped: bool = False  # runs a mapped task: one more output, `states` (per map index)
+    assets: bool = False  # runs a task with outlets: one more output, `a` (the asset events it recorded)
     sync: SyncSpec = SyncSpec()  # template-level locks: pool, max_active_tis_per_dag
     native_pod: str = ""  # a KubernetesPodOperator's own pod (SourceTask.native_pod): no bridge-task
     pod_rendered: tuple[str, ...] = ()  # its templated fields: a render step first (SourceTask.pod_rendered)

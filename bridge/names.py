@@ -67,3 +67,9 @@ def run_name(dag_id: str, logical_date: datetime) -> str:
     """The Workflow name of the DAG's run at this logical date: the same for every retry, backfill
     and trigger (bridge submit, bridge backfill, TriggerDagRunOperator: bridge.runtime.trigger)."""
     return f"{argo_name(dag_id, RUN_DAG_MAX)}-{logical_date.astimezone(timezone.utc):%Y%m%d%H%M%S}"
+
+
+def asset_label(uri: str, prefix: str) -> str:
+    """The label key of an asset's URI on its producers' Workflows: `prefix` + a digest (a URI is no
+    label name: 63 characters at most of [A-Za-z0-9._-])."""
+    return f"{prefix}{hashlib.sha256(uri.encode()).hexdigest()[:40]}"

@@ -70,13 +70,15 @@ def _template_key(spec: TemplateSpec) -> str:
     }
     if spec.mapped:
         data["mapped"] = True
+    if spec.assets:
+        data["assets"] = True
     if spec.sync:
         data["sync"] = [list(spec.sync.mutexes), [list(ref) for ref in spec.sync.semaphores]]
     return json.dumps(data, sort_keys=True)
 
 
 def _template_name(spec: TemplateSpec) -> str:
-    if spec.retry is None and spec.deadline_seconds is None and not spec.conn_ids and not spec.sync:
+    if spec.retry is None and spec.deadline_seconds is None and not spec.conn_ids and not spec.sync and not spec.assets:
         return MAPPED_TEMPLATE if spec.mapped else BASE_TEMPLATE
     digest = hashlib.sha256(_template_key(spec).encode()).hexdigest()[:8]
     return f"{BASE_TEMPLATE}-{digest}"
@@ -290,6 +292,7 @@ def plan_workflow(
             deadline_seconds=deadline_seconds(task, deadline_grace_seconds),
             conn_ids=() if task.native_pod else task.conn_ids,
             mapped=task.is_mapped,
+            assets=bool(task.outlets) and not task.native_pod,
             sync=task_sync(task, task_names[task.task_id], workflow_name, pool_slots, locks),
             native_pod=task.native_pod,
             pod_rendered=task.pod_rendered,

@@ -187,6 +187,14 @@ def dag_link(task: Any, location: str) -> tuple[str, str]:
     return "", ""
 
 
+def asset_outlets(task: Any) -> tuple[str, ...]:
+    """The URIs of the task's asset (Airflow 2: dataset) outlets; aliases and other lineage
+    objects have none a schedule could name before the run."""
+    uris = {str(outlet.uri) for outlet in getattr(task, "outlets", None) or ()
+            if type(outlet).__name__ in ("Asset", "Dataset", "Model") and getattr(outlet, "uri", None)}
+    return tuple(sorted(uris))
+
+
 def describe_task(task: Any, dag_has_setups: bool = True, location: str = "") -> SourceTask:
     """The parts of one task bridge needs, as plain values."""
     cls = compat.operator_class(task)
@@ -228,6 +236,7 @@ def describe_task(task: Any, dag_has_setups: bool = True, location: str = "") ->
         pod_skip_codes=kpo.skip_codes(task, location) if native_pod else (),
         dag_link=link,
         dag_link_target=link_target,
+        outlets=asset_outlets(task),
         pod_callbacks=bool(native_pod) and kpo.has_final_callbacks(task),
         pod_metadata=kpo.metadata_inputs(task) if native_pod else (),
     )

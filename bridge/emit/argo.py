@@ -8,8 +8,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bridge import names
 from bridge.argo.versions import ArgoVersion, has_backoff_cap
-from bridge.constants import AIRFLOW_UID, EXIT_HANDLER_NAME, NO_RETRY_EXPRESSION, OUTPUTS_DIR, TIMETABLE_ANNOTATION, VERDICT_NAME
+from bridge.constants import (
+    AIRFLOW_UID,
+    ASSET_EVENTS_FILE,
+    ASSET_LABEL_PREFIX,
+    ASSET_OUTPUT,
+    EXIT_HANDLER_NAME,
+    NO_RETRY_EXPRESSION,
+    OUTPUTS_DIR,
+    TIMETABLE_ANNOTATION,
+    VERDICT_NAME,
+)
 from bridge.emit.sync import sync_files
 from bridge.emit.yaml import to_yaml
 from bridge.model import EmitOptions, Plan, PlannedTask, PodSettings, RetryPolicy, SyncSpec, TemplateSpec
@@ -101,7 +112,11 @@ def _annotations(plan: Plan) -> dict[str, str]:
 
 
 def _labels(plan: Plan) -> dict[str, str]:
-    return {"bridge.dev/dag": plan.workflow_name}
+    """The DAG's label, and one per asset its tasks produce (consumers' schedules select on them)."""
+    labels = {"bridge.dev/dag": plan.workflow_name}
+    for uri in sorted({uri for task in plan.dag.tasks if not task.native_pod for uri in task.outlets}):
+        labels[names.asset_label(uri, ASSET_LABEL_PREFIX)] = "true"
+    return labels
 
 
 def _arguments(plan: Plan, run: RunSource) -> list[dict[str, Any]]:
@@ -250,6 +265,10 @@ def _container_template(plan: Plan, options: EmitOptions, spec: TemplateSpec, ru
         # Per map index states (JSON list, map-index order): `bridge run` reports them; no condition reads them.
         states = {"name": STATES_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/states", "default": "null"}}
         template["outputs"]["parameters"].append(states)
+    if spec.assets:
+        # The asset events Airflow recorded (none unless it succeeded): consumers' schedules read them.
+        events = {"name": ASSET_OUTPUT, "valueFrom": {"path": f"{OUTPUTS_DIR}/{ASSET_EVENTS_FILE}", "default": "[]"}}
+        template["outputs"]["parameters"].append(events)
     if spec.retry is not None:
         template["retryStrategy"] = _retry_strategy(spec.retry, options.argo_version)
     if spec.deadline_seconds is not None:

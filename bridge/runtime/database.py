@@ -8,6 +8,7 @@ run after `bridge.runtime.env` pointed Airflow at the throwaway home and databas
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -67,6 +68,10 @@ def create_dag_run(
         )
         dag_run.dag = scheduler_dag
     else:
+        if any(getattr(task, "outlets", None) for task in dag.tasks):
+            # What Airflow 2's DAG processor does when it parses the file: the datasets get their rows,
+            # without which a task's outlets record no event ("DatasetModel … not found").
+            dag.bulk_write_to_db([dag], session=session)
         dag_run = dag.create_dagrun(
             state=state,
             execution_date=logical_date,
@@ -219,3 +224,37 @@ def read_pushed_xcom(dag_id: str, run_id: str, task_id: str, session: Any) -> li
         rows.append(XComRow(task, int(map_index), key, "null" if value is None else str(value)))
     return rows
 
+
+
+def asset_events(dag_id: str, run_id: str, task_id: str, session: Any) -> list[dict[str, Any]]:
+    """The asset (dataset) events Airflow recorded for this task's run, oldest first: what a
+    consumer DAG's run receives as triggering events (docs/SCHEDULES.md, "Assets")."""
+    from sqlalchemy import text
+
+    if AIRFLOW_3:
+        query = ("SELECT a.uri, a.name, e.extra, e.timestamp, e.source_map_index FROM asset_event e "
+                 "JOIN asset a ON a.id = e.asset_id")
+    else:
+        query = ("SELECT a.uri, a.uri, e.extra, e.timestamp, e.source_map_index FROM dataset_event e "
+                 "JOIN dataset a ON a.id = e.dataset_id")
+    result = session.execute(
+        text(f"{query} WHERE e.source_dag_id = :dag_id AND e.source_run_id = :run_id AND e.source_task_id = :task_id "
+             "ORDER BY e.timestamp, e.id"),
+        {"dag_id": dag_id, "run_id": run_id, "task_id": task_id},
+    )
+    events = []
+    for uri, name, extra, stamp, map_index in result:
+        if isinstance(extra, (bytes, bytearray, memoryview)):
+            extra = bytes(extra).decode()
+        when = stamp if isinstance(stamp, str) else stamp.isoformat()
+        events.append({"uri": uri, "name": name, "extra": json.loads(extra) if isinstance(extra, str) else (extra or {}),
+                       "timestamp": _utc_text(when), "map_index": int(map_index if map_index is not None else -1)})
+    return events
+
+
+def _utc_text(stamp: str) -> str:
+    """A stored timestamp (SQLite keeps naive UTC text) as ISO 8601 with its UTC offset."""
+    from datetime import datetime, timezone
+
+    moment = datetime.fromisoformat(stamp.replace(" ", "T"))
+    return (moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)).isoformat()

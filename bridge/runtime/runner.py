@@ -57,6 +57,7 @@ class RunOutcome:
     exit_code: int = EXIT_FAILED
     message: str = ""
     retries_left: bool = False  # the task's last try had tries after it (try_number <= max_tries)
+    asset_events: list[dict[str, Any]] | None = None  # a task with outlets: the events Airflow recorded
 
 
 class Terminated(BaseException):
@@ -110,6 +111,8 @@ def write_outputs(directory: str, outcome: RunOutcome) -> None:
     }
     if outcome.states is not None:
         files["states"] = json.dumps(outcome.states) + "\n"
+    if outcome.asset_events is not None:
+        files[constants.ASSET_EVENTS_FILE] = json.dumps(outcome.asset_events, sort_keys=True, separators=(",", ":")) + "\n"
     for name, text in files.items():
         with open(os.path.join(directory, name), "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -218,6 +221,8 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
         session.expire_all()
         instances = database.task_states(dag.dag_id, request.run_id, task_id, session)
         pushed = database.read_pushed_xcom(dag.dag_id, request.run_id, task_id, session)
+        if getattr(task, "outlets", None):
+            outcome.asset_events = database.asset_events(dag.dag_id, request.run_id, task_id, session)
     state = dict(instances).get(-1)
     if mapped:
         # Airflow expands the task (map index -1 becomes 0..n-1) and runs each index; with a

@@ -38,3 +38,7 @@ EXIT_HANDLER_NAME = "airflow-dag-callback"
 ASSET_EVENTS_FILE = "assets.json"
 ASSET_OUTPUT = "a"
 ASSET_LABEL_PREFIX = "assets.bridge.dev/"
+# An asset-triggered run's Workflow: when it was triggered (annotation; the next run consumes the
+# events after it) and the events it consumes (a Workflow parameter its pods pass to bridge-task).
+ASSET_TRIGGERED = "bridge.dev/asset-triggered"
+ASSET_EVENTS_PARAMETER = "asset-events"

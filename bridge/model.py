@@ -77,6 +77,9 @@ class SourceTask:
 # ScheduleSpec.semantics of a timetable no cron line expresses: the CronJob fires on a superset of its
 # run times and `bridge submit` asks the timetable which run is due (docs/SCHEDULES.md, "Other timetables").
 POLL = "poll"
+# ScheduleSpec.semantics of a DAG scheduled on assets (datasets): the CronJob fires every minute and
+# `bridge submit` starts a run when the DAG's asset condition is met (docs/SCHEDULES.md, "Assets").
+ASSETS = "assets"
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,9 @@ class ScheduleSpec:
     catchup: bool = False
     cron: str = ""  # five-field cron line for Kubernetes/Argo, "" when the schedule cannot be one
     timezone: str = "UTC"  # IANA name the cron line is read in
-    # "data-interval" (logical date = interval start), "trigger" (= fire time), or "poll": `cron` is
-    # not the schedule but a superset of its run times, and each fire asks the timetable (bridge submit)
+    # "data-interval" (logical date = interval start), "trigger" (= fire time), "poll": `cron` is
+    # not the schedule but a superset of its run times, and each fire asks the timetable (bridge submit),
+    # or "assets": each fire evaluates the DAG's asset condition over its producers' events
     semantics: str = ""
     reason: str = ""  # why the schedule is no cron line (shown by bridge split)
 

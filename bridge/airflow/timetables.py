@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bridge.errors import ScheduleError
-from bridge.model import POLL, ScheduleSpec
+from bridge.model import ASSETS, POLL, ScheduleSpec
 from bridge.version_compat import AIRFLOW_3
 
 UTC = timezone.utc  # noqa: UP017  (Python 3.9)
@@ -121,12 +121,90 @@ def describe_schedule(dag: Any) -> ScheduleSpec | None:
             reason = f"its timezone {zone!r} is a fixed offset, which Kubernetes cannot read (it needs an IANA name)"
         else:
             return _replace(spec, cron=line, timezone=zone, semantics=_CRON_KINDS[path])
+    if _asset_triggered(path):
+        problem = _asset_problem(dag.timetable)
+        if problem:
+            return _replace(spec, reason=f"{reason}, and {problem}")
+        return _replace(spec, cron=ASSET_POLL, timezone="UTC", semantics=ASSETS, reason=reason)
     if not _pollable(path):
         return _replace(spec, reason=reason)
     poll = poll_line(spec)
     if not poll:
         return _replace(spec, reason=f"{reason}, and it gives no run from a start_date to lay a schedule from")
     return _replace(spec, cron=poll, timezone="UTC", semantics=POLL, reason=reason)
+
+
+ASSET_POLL = "* * * * *"  # an asset-scheduled DAG's CronJob: Airflow's scheduler looks every few seconds
+
+
+def _asset_triggered(path: str) -> bool:
+    """Airflow's timetables of DAGs scheduled on assets (datasets), with or without a time part."""
+    short = path.rsplit(".", 1)[-1]
+    return path.startswith(_CORE_PREFIX) and short in (
+        "AssetTriggeredTimetable", "DatasetTriggeredTimetable", "AssetOrTimeSchedule", "DatasetOrTimeSchedule")
+
+
+def _asset_problem(timetable: Any) -> str:
+    """Why the DAG's asset condition cannot be evaluated from producers' Workflows ('' when it can):
+    only assets named by URI are; aliases and name references resolve through Airflow's database."""
+    leaves = list(_condition_leaves(_condition(timetable)))
+    odd = sorted({type(leaf).__name__ for leaf in leaves if not getattr(leaf, "uri", None)})
+    if odd:
+        return f"its condition uses {', '.join(odd)}, which only Airflow's database resolves (name the assets by URI)"
+    return ""
+
+
+def _condition(timetable: Any) -> Any:
+    return getattr(timetable, "asset_condition", None) or getattr(timetable, "dataset_condition", None)
+
+
+def _condition_leaves(condition: Any) -> Iterator[Any]:
+    """The assets (and aliases, references) an asset condition names, depth first."""
+    objects = getattr(condition, "objects", None)
+    if objects is None:
+        yield condition
+        return
+    for part in objects:
+        yield from _condition_leaves(part)
+
+
+def asset_uris(spec: ScheduleSpec) -> list[str]:
+    """The URIs of the assets the DAG's schedule names, in the condition's order, once each."""
+    uris: list[str] = []
+    for leaf in _condition_leaves(_condition(rebuild(spec))):
+        if str(leaf.uri) not in uris:
+            uris.append(str(leaf.uri))
+    return uris
+
+
+def condition_met(spec: ScheduleSpec, queued: set[str]) -> bool:
+    """Whether the DAG's asset condition holds when the assets `queued` (URIs) have new events,
+    evaluated by Airflow's own code, as its scheduler does (Airflow 3 `AssetEvaluator`, Airflow 2
+    the condition's `evaluate`) over the statuses it builds from its queue of asset events."""
+    condition = _condition(rebuild(spec))
+    if hasattr(condition, "evaluate"):  # Airflow 2 (uri -> bool); Airflow 3.0/3.1 (unique key -> bool)
+        if AIRFLOW_3:
+            from airflow.sdk.definitions.asset import AssetUniqueKey
+
+            return bool(condition.evaluate({AssetUniqueKey.from_asset(leaf): leaf.uri in queued
+                                            for leaf in _condition_leaves(condition)}))
+        return bool(condition.evaluate({uri: True for uri in queued}))
+    from airflow.assets.evaluation import AssetEvaluator
+    from airflow.serialization.definitions.assets import SerializedAssetUniqueKey
+
+    statuses = {SerializedAssetUniqueKey.from_asset(leaf): leaf.uri in queued for leaf in _condition_leaves(condition)}
+    return bool(AssetEvaluator(None).run(condition, statuses))  # no session: no alias or reference to resolve
+
+
+def asset_run_id(triggered: datetime) -> str:
+    """Airflow's run id of an asset-triggered run created at `triggered` (DagRun.generate_run_id)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.types import DagRunType
+
+    if AIRFLOW_3:
+        kind = DagRunType.ASSET_TRIGGERED
+        return str(DagRun.generate_run_id(run_type=kind, logical_date=None, run_after=_coerce(triggered)))
+    return str(DagRun.generate_run_id(DagRunType.DATASET_TRIGGERED, _coerce(triggered)))
 
 
 POLL_SAMPLE = 2000  # runs read to derive the poll line (a 5-minute delta: a week; a daily cron: 5 years)
@@ -181,6 +259,8 @@ def _no_cron_reason(path: str) -> str:
     short = path.rsplit(".", 1)[-1]
     if "Delta" in short:
         return f"its schedule is a time interval ({short}), which no cron line expresses"
+    if short.endswith("OrTimeSchedule"):
+        return f"it is triggered by assets/datasets or by its timetable ({short})"
     if "Asset" in short or "Dataset" in short:
         return f"it is triggered by assets/datasets ({short}), not by time"
     if short in ("OnceTimetable", "ContinuousTimetable"):

@@ -13,6 +13,7 @@ from bridge.argo.versions import ArgoVersion, has_backoff_cap
 from bridge.constants import (
     AIRFLOW_UID,
     ASSET_EVENTS_FILE,
+    ASSET_EVENTS_PARAMETER,
     ASSET_LABEL_PREFIX,
     ASSET_OUTPUT,
     EXIT_HANDLER_NAME,
@@ -23,7 +24,7 @@ from bridge.constants import (
 )
 from bridge.emit.sync import sync_files
 from bridge.emit.yaml import to_yaml
-from bridge.model import EmitOptions, Plan, PlannedTask, PodSettings, RetryPolicy, SyncSpec, TemplateSpec
+from bridge.model import ASSETS, EmitOptions, Plan, PlannedTask, PodSettings, RetryPolicy, SyncSpec, TemplateSpec
 from bridge.podspec import METADATA_DIR, XCOM_FILE, metadata_input
 from bridge.semantics import (
     BRANCH_OUTPUT,
@@ -128,6 +129,9 @@ def _arguments(plan: Plan, run: RunSource) -> list[dict[str, Any]]:
         ]
     for name, value in plan.dag.params:
         parameters.append({"name": name, "value": value})
+    if asset_scheduled(plan):
+        parameters.append({"name": ASSET_EVENTS_PARAMETER, "value": "[]",
+                           "description": "the asset events that triggered the run (JSON); bridge submit sets them"})
     return parameters
 
 
@@ -199,7 +203,14 @@ def _container_args(plan: Plan, run: RunSource) -> list[str]:
     ]
     for name, _ in plan.dag.params:
         args += ["--param", f"{name}={{{{workflow.parameters.{name}}}}}"]
+    if asset_scheduled(plan):
+        args += ["--asset-events", f"{{{{workflow.parameters.{ASSET_EVENTS_PARAMETER}}}}}"]
     return args
+
+
+def asset_scheduled(plan: Plan) -> bool:
+    """A DAG scheduled on assets: its runs carry the events that triggered them (bridge.schedule.assets)."""
+    return plan.dag.timetable is not None and plan.dag.timetable.semantics == ASSETS
 
 
 def security_context() -> dict[str, Any]:

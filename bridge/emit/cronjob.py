@@ -13,7 +13,7 @@ from bridge.constants import AIRFLOW_UID, OUTPUTS_DIR, TIMETABLE_ANNOTATION
 from bridge.emit.argo import GLOBAL_OUTPUTS, SCRATCH_VOLUME, build_workflow, security_context, template_ref
 from bridge.emit.sync import POOLS_PATH, build_sync_configmaps, own_limits, sync_files, sync_path
 from bridge.emit.yaml import to_yaml, to_yaml_documents
-from bridge.model import POLL, EmitOptions, Plan
+from bridge.model import ASSETS, POLL, EmitOptions, Plan
 
 WORKFLOW_MOUNT = "/etc/bridge/workflow"
 WORKFLOW_KEY = "workflow.yaml"
@@ -40,6 +40,9 @@ def schedule_problem(plan: Plan, kind: str = "cronjob") -> str:
         return "it has no schedule (schedule=None); submit runs with `argo submit` or `bridge submit --run-date`"
     if not spec.cron:
         return spec.reason or "its schedule is not a cron line"
+    if spec.semantics == ASSETS and kind == "cronworkflow":
+        return (f"{spec.reason}: only the CronJob, whose bridge submit evaluates the DAG's asset condition over "
+                "its producers' events at each fire, can run it; use --schedule cronjob")
     if spec.semantics == POLL and kind == "cronworkflow":
         # Every CronWorkflow fire starts a Workflow; a polled timetable fires more often than it runs.
         return (f"{spec.reason}: only the CronJob, whose bridge submit asks the timetable at each fire and "
@@ -50,6 +53,9 @@ def schedule_problem(plan: Plan, kind: str = "cronjob") -> str:
 def poll_note(plan: Plan) -> str:
     """What the CronJob of a timetable no cron line expresses does ('' for cron schedules)."""
     spec = plan.dag.timetable
+    if spec is not None and spec.semantics == ASSETS:
+        return (f"{spec.reason}: its CronJob fires every minute and bridge submit starts a run when the DAG's asset "
+                "condition is met by the events its producers' Workflows recorded (docs/SCHEDULES.md, Assets)")
     if spec is None or spec.semantics != POLL:
         return ""
     return (f"{spec.reason}: its CronJob fires at {spec.cron!r} (UTC; every minute a run of the timetable can "

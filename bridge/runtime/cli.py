@@ -82,6 +82,9 @@ def main() -> None:
 @click.option("--pod-exit-code", metavar="CODE",
               help="A native KubernetesPodOperator's pod ended with CODE (or 'none'): Airflow concludes the "
                    "task from it and calls its callbacks; start no pod.")
+@click.option("--asset-events", default="", metavar="JSON",
+              help="An asset-triggered run: the events that triggered it (what bridge submit found): the task's "
+                   "triggering_asset_events.")
 def run_command(
     task_file: str,
     run_date: str,
@@ -94,6 +97,7 @@ def run_command(
     attempt: int,
     render_pod: bool,
     pod_exit_code: str | None,
+    asset_events: str,
 ) -> None:
     """Run TASK_FILE's one task for one logical date.
 
@@ -114,6 +118,12 @@ def run_command(
             podoutcome.exit_code(pod_exit_code)
         except ValueError:
             raise click.BadParameter(f"{pod_exit_code!r} is no exit code (an integer, or 'none')", param_hint="--pod-exit-code") from None
+    try:
+        events = json.loads(asset_events) if asset_events.strip() else []
+        if not isinstance(events, list) or not all(isinstance(e, dict) and "uri" in e for e in events):
+            raise ValueError("not a list of events with a uri")
+    except ValueError as exc:
+        raise click.BadParameter(f"not the asset events bridge submit writes ({exc})", param_hint="--asset-events") from None
     if map_index != -1:
         raise click.UsageError("--map-index is reserved: bridge-task runs every map index of a mapped task at once")
     request = runner.RunRequest(
@@ -128,6 +138,7 @@ def run_command(
         attempt=attempt,
         render_pod=render_pod,
         pod_exit_code=pod_exit_code,
+        asset_events=tuple(events),
     )
     exit_now(runner.run(request))
 

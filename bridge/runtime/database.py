@@ -248,7 +248,8 @@ def asset_events(dag_id: str, run_id: str, task_id: str, session: Any) -> list[d
             extra = bytes(extra).decode()
         when = stamp if isinstance(stamp, str) else stamp.isoformat()
         events.append({"uri": uri, "name": name, "extra": json.loads(extra) if isinstance(extra, str) else (extra or {}),
-                       "timestamp": _utc_text(when), "map_index": int(map_index if map_index is not None else -1)})
+                       "timestamp": _utc_text(when), "dag_id": dag_id, "task_id": task_id, "run_id": run_id,
+                       "map_index": int(map_index if map_index is not None else -1)})
     return events
 
 
@@ -258,3 +259,42 @@ def _utc_text(stamp: str) -> str:
 
     moment = datetime.fromisoformat(stamp.replace(" ", "T"))
     return (moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)).isoformat()
+
+
+def seed_asset_events(dag_run: Any, events: Any, session: Any) -> None:
+    """Store the events an asset-triggered run consumed, linked to its DagRun as Airflow's scheduler
+    links them (`consumed_asset_events`), so that Airflow builds `triggering_asset_events`
+    (Airflow 2: `triggering_dataset_events`) from its own rows."""
+    from sqlalchemy import select
+
+    if AIRFLOW_3:
+        from airflow.models.asset import AssetEvent as Event
+        from airflow.models.asset import AssetModel as Model
+
+        consumed = dag_run.consumed_asset_events
+    else:
+        from airflow.models.dataset import DatasetEvent as Event
+        from airflow.models.dataset import DatasetModel as Model
+
+        consumed = dag_run.consumed_dataset_events
+    for record in events:
+        uri = str(record["uri"])
+        where = [Model.uri == uri] + ([Model.name == str(record.get("name") or uri)] if AIRFLOW_3 else [])
+        model = session.scalar(select(Model).where(*where))
+        if model is None:
+            model = Model(uri=uri, name=str(record.get("name") or uri)) if AIRFLOW_3 else Model(uri=uri)
+            session.add(model)
+            session.flush()
+        link = {"asset_id": model.id} if AIRFLOW_3 else {"dataset_id": model.id}
+        event = Event(
+            **link,
+            extra=record.get("extra") or {},
+            source_dag_id=record.get("dag_id"),
+            source_task_id=record.get("task_id"),
+            source_run_id=record.get("run_id"),
+            source_map_index=int(record.get("map_index", -1)),
+            timestamp=datetime.fromisoformat(str(record["timestamp"])),
+        )
+        session.add(event)
+        consumed.append(event)
+    session.flush()

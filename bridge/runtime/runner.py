@@ -43,6 +43,7 @@ class RunRequest:
     attempt: int = 0  # Argo's {{retries}}: Airflow's try_number is attempt + 1
     render_pod: bool = False  # a native KubernetesPodOperator's render step (bridge.runtime.podrender)
     pod_exit_code: str | None = None  # a native pod's outcome, for its callbacks (bridge.runtime.podoutcome)
+    asset_events: tuple[dict[str, Any], ...] = ()  # an asset-triggered run's events (bridge.schedule.assets)
 
 
 @dataclass
@@ -211,6 +212,8 @@ def _execute(request: RunRequest, outcome: RunOutcome, db_path: str) -> None:
             session=session,
         )
         database.seed_xcom(db_path, dag_run, received)
+        if request.asset_events:
+            database.seed_asset_events(dag_run, request.asset_events, session)
         database.settle_stand_ins(dag_run, set(dag.task_dict) - {task_id}, received, session)
         if request.mode == "backfill":
             database.ensure_pool(task, session)

@@ -32,6 +32,7 @@ from typing import Any, cast
 
 from bridge import rbac
 from bridge.argo.status import run_state
+from bridge.constants import ASSET_EVENTS_PARAMETER
 from bridge.names import WORKFLOW_PREFIX_MAX, argo_name, run_name
 from bridge.runtime import cluster
 from bridge.version_compat import AIRFLOW_3
@@ -40,7 +41,7 @@ OPERATOR_CLASS = "TriggerDagRunOperator"
 DAG_ID = "bridge.dev/dag-id"
 LOGICAL_DATE = "bridge.dev/logical-date"
 TRIGGERED_BY = "bridge.dev/triggered-by"
-RUN_PARAMETERS = ("run-date", "run-id")
+RUN_PARAMETERS = ("run-date", "run-id", ASSET_EVENTS_PARAMETER)  # a run's own, never conf
 PERMISSIONS = rbac.describe(rbac.TRIGGER)
 UTC = timezone.utc
 _KEPT_METADATA = ("name", "labels", "annotations")

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from bridge.constants import TIMETABLE_ANNOTATION
+from bridge.constants import ASSET_EVENTS_PARAMETER, ASSET_TRIGGERED, TIMETABLE_ANNOTATION
 from bridge.errors import ScheduleError
 from bridge.model import ScheduleSpec
 from bridge.names import run_name
@@ -24,6 +24,8 @@ class Run:
     logical_date: datetime  # UTC
     run_id: str
     scheduled_time: datetime | None = None
+    # An asset-triggered run: the events it consumes (JSON list, bridge.schedule.assets), else "".
+    asset_events: str = ""
 
 
 def read_workflow(path: str) -> dict[str, Any]:
@@ -73,6 +75,9 @@ def workflow_for_run(workflow: dict[str, Any], run: Run, namespace: str | None) 
     if run.scheduled_time is not None:
         annotations["bridge.dev/scheduled-time"] = run.scheduled_time.astimezone(UTC).isoformat()
     values = {"run-date": run.logical_date.astimezone(UTC).isoformat(), "run-id": run.run_id}
+    if run.asset_events:
+        annotations[ASSET_TRIGGERED] = run.logical_date.astimezone(UTC).isoformat()
+        values[ASSET_EVENTS_PARAMETER] = run.asset_events
     parameters = body["spec"].setdefault("arguments", {}).setdefault("parameters", [])
     for parameter in parameters:
         if parameter.get("name") in values:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 from bridge.dates import run_id
 from bridge.errors import ScheduleError
-from bridge.model import POLL, ScheduleSpec
+from bridge.model import ASSETS, POLL, ScheduleSpec
 from bridge.schedule.runs import Run, dag_id_of, read_workflow, schedule_of, workflow_for_run
 
 UTC = timezone.utc  # noqa: UP017  (Python 3.9)
@@ -105,8 +105,28 @@ def choose_run(
         logical = parse_time(run_date, "run date")
         return [Run(logical_date=logical, run_id=run_id("manual", logical))]
     spec = schedule_of(workflow, path)
+    label = str(workflow["metadata"].get("labels", {}).get("bridge.dev/dag", ""))
+    triggered: list[Run] = []
+    if spec.semantics == ASSETS:
+        if scheduled_time:
+            raise ScheduleError(f"DAG {dag_id_of(workflow)!r} is scheduled on assets: its CronJob starts runs "
+                                "(--from-cronjob) when their condition is met; pass --run-date for a manual run")
+        from bridge.schedule import assets
+
+        api = api_factory()
+        triggered = assets.runs_due(spec, api, namespace, label, os.environ.get("BRIDGE_JOB_NAME", ""), now())
+        if not spec.timetable.endswith("OrTimeSchedule"):
+            return triggered
+        spec = replace(spec, semantics=POLL)  # its timetable's runs too: polled as any other timetable's
     if scheduled_time:
         return [logical_run(spec, parse_time(scheduled_time, "scheduled time"))]
+    return triggered + _time_runs(workflow, spec, label, api_factory, namespace, now)
+
+
+def _time_runs(workflow: dict[str, Any], spec: ScheduleSpec, label: str, api_factory: Callable[[], Any], namespace: str,
+               now: Callable[[], datetime]) -> list[Run]:
+    """--from-cronjob for a time-based schedule: the due run, or with catchup every run due since
+    the DAG's latest scheduled run (docs/SCHEDULES.md, "Catchup")."""
     api = api_factory()
     fire = scheduled_time_from_job(api, namespace, os.environ.get("BRIDGE_JOB_NAME", ""))
     if fire is None:  # never "now": the latest time the schedule fired, so a late Job keeps its date
@@ -115,7 +135,6 @@ def choose_run(
         fire = timetables.latest_fire_time(spec, now())
         if fire is None:
             raise ScheduleError(f"no run of DAG {dag_id_of(workflow)!r} is due yet (start_date {spec.start_date})")
-    label = str(workflow["metadata"].get("labels", {}).get("bridge.dev/dag", ""))
     try:
         latest = latest_scheduled(api, namespace, label)
     except Exception as exc:  # no list permission: start only the latest due run, as before catchup

@@ -1,0 +1,138 @@
+"""Asset-scheduled DAGs on Argo: the run Airflow's scheduler would create from its producers' events.
+
+Airflow records an asset event when a task with outlets succeeds, queues the DAGs scheduled on that
+asset (AssetDagRunQueue: one row per asset and DAG, the first event since the DAG's last
+asset-triggered run), and its scheduler creates a run when the DAG's condition holds over the queued
+assets: triggered at the newest queued row, consuming every event of its assets after the previous
+asset-triggered run's and up to that moment (Airflow 3.3 `_create_dag_runs_asset_triggered`,
+`DagModel.dags_needing_dagruns`; 2.11 `_create_dag_runs_dataset_triggered`). bridge keeps the same
+facts in the cluster, no database: a producer's event is its pod's output `a` (what Airflow
+recorded in the pod, bridge.runtime.database.asset_events), found through the label its Workflow
+carries per asset; the previous run is the DAG's newest Workflow annotated `bridge.dev/asset-
+triggered`. The consumer's CronJob fires every minute and `bridge submit --from-cronjob` calls
+`asset_run` (docs/SCHEDULES.md, "Assets").
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from bridge.argo.status import workflow_nodes
+from bridge.constants import ASSET_LABEL_PREFIX, ASSET_OUTPUT, ASSET_TRIGGERED
+from bridge.model import ScheduleSpec
+from bridge.names import asset_label
+from bridge.schedule.runs import Run
+
+UTC = timezone.utc  # noqa: UP017  (Python 3.9)
+GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "workflows"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One asset event a producer's pod recorded."""
+
+    uri: str
+    timestamp: datetime
+    record: Mapping[str, Any]  # as bridge-task wrote it: uri, name, extra, timestamp, dag_id, task_id, run_id, map_index
+
+
+def _time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def events_of(workflows: Sequence[Mapping[str, Any]], uri: str) -> list[Event]:
+    """The events of `uri` in the producers' Workflows: their succeeded pods' output `a`, oldest first."""
+    found: dict[tuple[str, str, str, str], Event] = {}
+    for workflow in workflows:
+        for node in workflow_nodes(workflow).values():
+            if node.get("type") != "Pod" or node.get("phase") != "Succeeded":
+                continue
+            params = (node.get("outputs") or {}).get("parameters") or []
+            text = next((p.get("value") for p in params if p.get("name") == ASSET_OUTPUT), None)
+            try:
+                records = json.loads(text) if text else []
+            except ValueError:
+                continue
+            for record in records if isinstance(records, list) else []:
+                if isinstance(record, dict) and record.get("uri") == uri and record.get("timestamp"):
+                    event = Event(uri, _time(str(record["timestamp"])), record)
+                    key = (str(record.get("dag_id")), str(record.get("run_id")), str(record.get("task_id")), event.timestamp.isoformat())
+                    found[key] = event  # a Workflow listed under two of its assets counts once
+    return sorted(found.values(), key=lambda e: e.timestamp)
+
+
+def asset_run(spec: ScheduleSpec, events: Mapping[str, Sequence[Event]], previous: datetime | None,
+              floor: datetime | None, now: datetime) -> Run | None:
+    """The run Airflow's scheduler creates now, or None when the condition does not hold.
+
+    `previous`: when the DAG's latest asset-triggered run was triggered; `floor`: with catchup off
+    and no previous run, when the DAG began to be scheduled on its assets (Airflow 3: the backlog
+    before is skipped)."""
+    from bridge.airflow import timetables
+
+    after = previous or floor
+    fresh = {uri: [e for e in found if (after is None or e.timestamp > after) and e.timestamp <= now] for uri, found in events.items()}
+    queued = {uri: found[0].timestamp for uri, found in fresh.items() if found}  # the queue row: the first event since
+    if not queued or not timetables.condition_met(spec, set(queued)):
+        return None
+    triggered = max(queued.values())
+    consumed = sorted((e for found in fresh.values() for e in found if e.timestamp <= triggered), key=lambda e: e.timestamp)
+    records = [dict(e.record) for e in consumed]
+    return Run(logical_date=triggered, run_id=timetables.asset_run_id(triggered),
+               asset_events=json.dumps(records, sort_keys=True, separators=(",", ":")))
+
+
+def list_workflows(api: Any, namespace: str, selector: str) -> list[dict[str, Any]]:
+    from kubernetes import client
+
+    listed = client.CustomObjectsApi(api).list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, label_selector=selector)
+    return list(listed.get("items") or [])
+
+
+def producer_events(api: Any, namespace: str, uris: Sequence[str]) -> dict[str, list[Event]]:
+    """Each asset's events, from the Workflows labelled as producing it in the namespace."""
+    return {uri: events_of(list_workflows(api, namespace, asset_label(uri, ASSET_LABEL_PREFIX)), uri) for uri in uris}
+
+
+def previous_trigger(api: Any, namespace: str, dag_label: str) -> datetime | None:
+    """When the DAG's latest asset-triggered run was triggered (its Workflows' annotation)."""
+    stamps = [_time(str(notes[ASSET_TRIGGERED])) for item in list_workflows(api, namespace, f"bridge.dev/dag={dag_label}")
+              for notes in [(item.get("metadata") or {}).get("annotations") or {}] if notes.get(ASSET_TRIGGERED)]
+    return max(stamps, default=None)
+
+
+def cronjob_created(api: Any, namespace: str, job_name: str) -> datetime | None:
+    """When the CronJob of this Job was created: when the DAG began to be scheduled on its assets."""
+    if not job_name:
+        return None
+    try:
+        from kubernetes import client
+
+        batch = client.BatchV1Api(api)
+        owners = batch.read_namespaced_job(job_name, namespace).metadata.owner_references or []
+        cron = next((owner.name for owner in owners if owner.kind == "CronJob"), None)
+        if cron is None:
+            return None
+        created = batch.read_namespaced_cron_job(cron, namespace).metadata.creation_timestamp
+    except Exception as exc:  # no RBAC, no API: no floor (every event counts), but say why
+        print(f"bridge: cannot read the CronJob of Job {job_name!r} ({type(exc).__name__})", file=sys.stderr)
+        return None
+    return None if created is None else created.astimezone(UTC)
+
+
+def runs_due(spec: ScheduleSpec, api: Any, namespace: str, dag_label: str, job_name: str, now: datetime) -> list[Run]:
+    """The asset-triggered run to start at this fire ([] while the condition does not hold)."""
+    from bridge.airflow import timetables
+    from bridge.version_compat import AIRFLOW_3
+
+    events = producer_events(api, namespace, timetables.asset_uris(spec))
+    previous = previous_trigger(api, namespace, dag_label)
+    floor = cronjob_created(api, namespace, job_name) if previous is None and not spec.catchup and AIRFLOW_3 else None
+    run = asset_run(spec, events, previous, floor, now)
+    return [] if run is None else [run]

@@ -21,6 +21,7 @@ from bridge.names import asset_label
 from bridge.version_compat import AIRFLOW_3
 from tests.helpers import DATA, run_cli, split, templates
 from tests.parity.test_parity import airflow_db_template
+from tests.schedule.test_submit import kube  # noqa: F401 (the fixture)
 
 PRODUCE = DATA / "assets" / "produce.py"
 ASSETS = ("s3://lake/customers", "s3://lake/orders")
@@ -82,4 +83,96 @@ def test_the_producers_workflow_is_labelled_with_its_assets_and_its_tasks_output
     outputs = {p["name"]: p["valueFrom"] for p in template["outputs"]["parameters"]}
     assert outputs["a"] == {"path": "/tmp/bridge/out/assets.json", "default": "[]"}
     linted = run_cli("lint", "--strict", str(out / "workflows"))
+    assert linted.exit_code == 0, linted.output
+
+
+# --------------------------------------------------------------------------- the consumer's side
+
+CONSUME = DATA / "assets" / "consume.py"
+
+
+@pytest.fixture(scope="module")
+def consumers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return split(CONSUME, tmp_path_factory.mktemp("consume") / "out")
+
+
+def producer_run(name: str, out: Path, events: dict[str, list[dict[str, Any]]], phase: str = "Succeeded") -> dict[str, Any]:
+    """A Workflow of `produce` as Argo leaves it: labelled as split labels it, each task's pod with its output `a`."""
+    workflow = yaml.safe_load((out / "workflows" / "produce.yaml").read_text())
+    nodes = {f"{name}-{i}": {"name": f"{name}.{task}", "displayName": task, "type": "Pod", "phase": phase,
+                             "outputs": {"parameters": [{"name": "a", "value": json.dumps(records)}]}}
+             for i, (task, records) in enumerate(events.items())}
+    return {"metadata": {"name": name, "labels": workflow["metadata"]["labels"],
+                         "annotations": {"bridge.dev/dag-id": "produce"}}, "status": {"phase": phase, "nodes": nodes}}
+
+
+def event(uri: str, task: str, stamp: str, run: str, **extra: Any) -> dict[str, Any]:
+    """One event as bridge-task writes it (assets.json)."""
+    return {"uri": uri, "name": uri, "extra": extra, "timestamp": stamp, "dag_id": "produce", "task_id": task,
+            "run_id": run, "map_index": -1}
+
+
+def fire(consumers: Path, dag: str) -> None:
+    """One CronJob fire of the consumer: `bridge submit --from-cronjob` (the API server keeps what it creates)."""
+    result = run_cli("submit", str(consumers / "workflows" / f"{dag.replace('_', '-')}.yaml"), "--from-cronjob", "--namespace", "team")
+    assert result.exit_code == 0, result.output
+
+
+def runs_of(cluster: Any, dag: str) -> list[dict[str, Any]]:
+    return sorted((w for w in cluster.workflows.values() if w["metadata"]["labels"].get("bridge.dev/dag") == dag.replace("_", "-")),
+                  key=lambda w: w["metadata"]["name"])
+
+
+def test_an_assetall_consumer_waits_for_both_and_runs_once(kube: Any, out: Path, consumers: Path) -> None:  # noqa: F811
+    orders = event("s3://lake/orders", "orders", "2024-01-02T01:00:00+00:00", "manual__1", rows=42)
+    kube.workflows["produce-1"] = producer_run("produce-1", out, {"orders": [orders]})
+    fire(consumers, "on_both")
+    assert runs_of(kube, "on_both") == []  # AssetAll: customers has no event yet
+    fire(consumers, "on_either")
+    (either,) = runs_of(kube, "on_either")  # AssetAny: orders alone is enough
+    customers = event("s3://lake/customers", "customers", "2024-01-02T02:00:00+00:00", "manual__2")
+    kube.workflows["produce-2"] = producer_run("produce-2", out, {"customers": [customers]})
+    fire(consumers, "on_both")
+    fire(consumers, "on_both")  # the next minute, or the Job retried: nothing twice
+    (both,) = runs_of(kube, "on_both")
+    # Airflow's scheduler: triggered at the newest queued asset's first event, consuming every event since.
+    assert both["metadata"]["name"] == "on-both-20240102020000"
+    assert both["metadata"]["annotations"]["bridge.dev/asset-triggered"] == "2024-01-02T02:00:00+00:00"
+    parameters = {p["name"]: p["value"] for p in both["spec"]["arguments"]["parameters"]}
+    assert [(e["uri"], e["extra"]) for e in json.loads(parameters["asset-events"])] == [
+        ("s3://lake/orders", {"rows": 42}), ("s3://lake/customers", {})]
+    assert parameters["run-id"].startswith("asset_triggered__2024-01-02T02:00:00+00:00" if AIRFLOW_3 else
+                                           "dataset_triggered__2024-01-02T02:00:00+00:00")
+    # A new orders event: AssetAll waits for customers again; AssetAny runs again, on that event only.
+    later = event("s3://lake/orders", "orders", "2024-01-02T03:00:00+00:00", "manual__3", rows=7)
+    kube.workflows["produce-3"] = producer_run("produce-3", out, {"orders": [later]})
+    fire(consumers, "on_both")
+    assert len(runs_of(kube, "on_both")) == 1
+    fire(consumers, "on_either")
+    assert [w["metadata"]["annotations"]["bridge.dev/asset-triggered"] for w in runs_of(kube, "on_either")] == [
+        either["metadata"]["annotations"]["bridge.dev/asset-triggered"], "2024-01-02T03:00:00+00:00"]
+    # A failed producer's pod recorded nothing (its output is Airflow's: no event).
+    kube.workflows["produce-4"] = producer_run("produce-4", out, {"customers": []}, phase="Failed")
+    fire(consumers, "on_both")
+    assert len(runs_of(kube, "on_both")) == 1
+
+
+def test_the_consumers_task_sees_airflows_triggering_events(consumers: Path, tmp_path: Path) -> None:
+    events = [event("s3://lake/orders", "orders", "2024-01-02T01:00:00+00:00", "manual__1", rows=42),
+              event("s3://lake/customers", "customers", "2024-01-02T02:00:00+00:00", "manual__2")]
+    bridge_task = str(Path(sys.executable).with_name("bridge-task"))
+    run_id = ("asset" if AIRFLOW_3 else "dataset") + "_triggered__2024-01-02T02:00:00+00:00"
+    done = subprocess.run([bridge_task, "run", str(consumers / "dags" / "on_both" / "report.py"), "--run-date",
+                           "2024-01-02T02:00:00+00:00", "--run-id", run_id, "--asset-events", json.dumps(events),
+                           "--outputs", str(tmp_path / "o")], capture_output=True, text=True, timeout=300, check=False)
+    log = done.stdout + done.stderr
+    assert (tmp_path / "o" / "state").read_text().strip() == "success", log[-3000:]
+    assert "triggered by s3://lake/orders [{'rows': 42}]" in log and "triggered by s3://lake/customers [{}]" in log, log[-3000:]
+
+
+def test_split_gives_asset_schedules_a_cronjob(consumers: Path) -> None:
+    for dag in ("on-both", "on-either", "on-orders-or-daily"):
+        text = (consumers / "cronjobs" / f"{dag}.yaml").read_text()
+        assert "schedule: '* * * * *'" in text, text
+    linted = run_cli("lint", "--strict", str(consumers))
     assert linted.exit_code == 0, linted.output

@@ -182,6 +182,8 @@ def _handler(kube: FakeKube) -> type[BaseHTTPRequestHandler]:
                 if selector.startswith("bridge.dev/dag=") and "," not in selector:
                     dag = selector.split("=", 1)[1]
                     items = [w for w in kube.workflows.values() if w["metadata"].get("labels", {}).get("bridge.dev/dag") == dag]
+                elif selector and "=" not in selector and "," not in selector:  # a label's existence
+                    items = [w for w in kube.workflows.values() if selector in w["metadata"].get("labels", {})]
                 self._send(200, {"items": items})
             elif "/cronjobs/" in self.path:
                 name = self.path.rsplit("/", 1)[-1]

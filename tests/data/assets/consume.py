@@ -5,13 +5,15 @@ import pendulum
 from airflow import DAG
 
 try:
-    from airflow.sdk import Asset, AssetAll, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable
     from airflow.providers.standard.operators.python import PythonOperator
+    from airflow.sdk import Asset, AssetAll, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable
 
     def or_time(timetable, assets):
         return AssetOrTimeSchedule(timetable=timetable, assets=assets)
 except ImportError:  # Airflow 2
-    from airflow.datasets import Dataset as Asset, DatasetAll as AssetAll, DatasetAny as AssetAny
+    from airflow.datasets import Dataset as Asset
+    from airflow.datasets import DatasetAll as AssetAll
+    from airflow.datasets import DatasetAny as AssetAny
     from airflow.operators.python import PythonOperator
     from airflow.timetables.datasets import DatasetOrTimeSchedule
     from airflow.timetables.trigger import CronTriggerTimetable

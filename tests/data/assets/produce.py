@@ -5,8 +5,8 @@ import pendulum
 from airflow import DAG
 
 try:
-    from airflow.sdk import Asset
     from airflow.providers.standard.operators.python import PythonOperator
+    from airflow.sdk import Asset
 except ImportError:  # Airflow 2
     from airflow.datasets import Dataset as Asset
     from airflow.operators.python import PythonOperator

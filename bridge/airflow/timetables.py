@@ -424,7 +424,8 @@ def _latest_due(timetable: Any, first: Any, fire: datetime, restriction: Any) ->
 def latest_fire_time(spec: ScheduleSpec, now: datetime) -> datetime | None:
     """When the latest run due at `now` became due (its run_after), for a CronJob without a timestamp."""
     info = run_due_at(spec, now)
-    return None if info is None else info.run_after.astimezone(UTC)
+    # A plain datetime (Airflow's is pendulum's, whose arithmetic with some deltas drops the zone).
+    return None if info is None else datetime.fromtimestamp(info.run_after.timestamp(), UTC)
 
 
 def backfill_needs_past_intervals() -> bool:

@@ -65,7 +65,7 @@ def workflow_for_run(workflow: dict[str, Any], run: Run, namespace: str | None) 
     """The Workflow object that starts `run`: fixed name, run-date and run-id set."""
     body = copy.deepcopy(workflow)
     rest = {key: value for key, value in body["metadata"].items() if key not in ("generateName", "name", "namespace")}
-    metadata: dict[str, Any] = {"name": run_name(dag_id_of(workflow), run.logical_date)}
+    metadata: dict[str, Any] = {"name": run_name(dag_id_of(workflow), run.logical_date, precise=bool(run.asset_events))}
     if namespace or body["metadata"].get("namespace"):
         metadata["namespace"] = namespace or body["metadata"]["namespace"]
     metadata.update(rest)

@@ -136,7 +136,7 @@ def test_an_assetall_consumer_waits_for_both_and_runs_once(kube: Any, out: Path,
     fire(consumers, "on_both")  # the next minute, or the Job retried: nothing twice
     (both,) = runs_of(kube, "on_both")
     # Airflow's scheduler: triggered at the newest queued asset's first event, consuming every event since.
-    assert both["metadata"]["name"] == "on-both-20240102020000"
+    assert both["metadata"]["name"] == "on-both-20240102020000000000"  # to the microsecond: asset runs come close
     assert both["metadata"]["annotations"]["bridge.dev/asset-triggered"] == "2024-01-02T02:00:00+00:00"
     parameters = {p["name"]: p["value"] for p in both["spec"]["arguments"]["parameters"]}
     assert [(e["uri"], e["extra"]) for e in json.loads(parameters["asset-events"])] == [
@@ -176,3 +176,56 @@ def test_split_gives_asset_schedules_a_cronjob(consumers: Path) -> None:
         assert "schedule: '* * * * *'" in text, text
     linted = run_cli("lint", "--strict", str(consumers))
     assert linted.exit_code == 0, linted.output
+
+
+def airflow_scheduler(tmp_path: Path, uris: list[str]) -> dict[str, Any]:
+    """The reference: Airflow's own scheduler (tests/schedule/asset_scheduler.py) over the same DAGs,
+    recording an event of each URI in turn and creating its DagRuns after each."""
+    home = tmp_path / "scheduler"
+    (home / "dags").mkdir(parents=True)
+    for source in (PRODUCE, CONSUME):
+        shutil.copy(source, home / "dags")
+    db = home / "airflow.db"
+    shutil.copy(airflow_db_template(), db)
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{db}",
+           "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False"}
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "dags", "reserialize"], capture_output=True, env=env, timeout=900, check=True)
+    script = Path(__file__).with_name("asset_scheduler.py")
+    done = subprocess.run([sys.executable, str(script), *uris], capture_output=True, text=True, env=env, timeout=900, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_consumer_runs_are_the_runs_airflows_scheduler_creates(kube: Any, out: Path, consumers: Path, tmp_path: Path) -> None:  # noqa: F811
+    """Orders, then customers, then orders again, the consumers looked at after each event: the
+    asset-triggered runs (which, and the events each consumes) equal Airflow's own scheduler's."""
+    steps = ["s3://lake/orders", "s3://lake/customers", "s3://lake/orders"]
+    reference = airflow_scheduler(tmp_path, steps)
+    dags = ("on_both", "on_either", "on_orders_or_daily")
+    for i, recorded in enumerate(reference["events"]):
+        task = recorded["uri"].rsplit("/", 1)[-1]
+        kube.workflows[f"produce-{i}"] = producer_run(f"produce-{i}", out, {task: [event(recorded["uri"], task, recorded["timestamp"], f"manual__{i}")]})
+        for dag in dags:
+            fire(consumers, dag)
+
+    def consumed(runs: list[dict[str, Any]]) -> dict[str, list[list[tuple[str, str]]]]:
+        by_dag: dict[str, list[list[tuple[str, str]]]] = {dag: [] for dag in dags}
+        for run in sorted(runs, key=lambda r: r["triggered"]):
+            by_dag[run["dag_id"]].append([(e["uri"], e["timestamp"]) for e in run["consumed"]])
+        return by_dag
+
+    ours = [{"dag_id": w["metadata"]["annotations"]["bridge.dev/dag-id"], "triggered": w["metadata"]["annotations"]["bridge.dev/asset-triggered"],
+             "consumed": json.loads({p["name"]: p["value"] for p in w["spec"]["arguments"]["parameters"]}["asset-events"])}
+            for w in kube.workflows.values() if "bridge.dev/asset-triggered" in w["metadata"]["annotations"]]
+    assert consumed(ours) == consumed(reference["runs"])
+    assert [len(runs) for runs in consumed(ours).values()] == [1, 3, 2]
+    # Triggered at the queue row's creation in Airflow (its event's registration, a few ms after the
+    # event's timestamp), at the event itself here.
+    import datetime as dt
+
+    for mine, theirs in zip(sorted(ours, key=lambda r: (r["dag_id"], r["triggered"])),
+                            sorted(reference["runs"], key=lambda r: (r["dag_id"], r["triggered"]))):
+        gap = dt.datetime.fromisoformat(theirs["triggered"]) - dt.datetime.fromisoformat(mine["triggered"])
+        assert dt.timedelta(0) <= gap < dt.timedelta(seconds=1), (mine, theirs)

@@ -16,7 +16,6 @@ triggered`. The consumer's CronJob fires every minute and `bridge submit --from-
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -109,20 +108,10 @@ def previous_trigger(api: Any, namespace: str, dag_label: str) -> datetime | Non
 
 def cronjob_created(api: Any, namespace: str, job_name: str) -> datetime | None:
     """When the CronJob of this Job was created: when the DAG began to be scheduled on its assets."""
-    if not job_name:
-        return None
-    try:
-        from kubernetes import client
+    from bridge.schedule.submit import cronjob_of_job
 
-        batch = client.BatchV1Api(api)
-        owners = batch.read_namespaced_job(job_name, namespace).metadata.owner_references or []
-        cron = next((owner.name for owner in owners if owner.kind == "CronJob"), None)
-        if cron is None:
-            return None
-        created = batch.read_namespaced_cron_job(cron, namespace).metadata.creation_timestamp
-    except Exception as exc:  # no RBAC, no API: no floor (every event counts), but say why
-        print(f"bridge: cannot read the CronJob of Job {job_name!r} ({type(exc).__name__})", file=sys.stderr)
-        return None
+    cron = cronjob_of_job(api, namespace, job_name)
+    created = None if cron is None else cron.metadata.creation_timestamp
     return None if created is None else created.astimezone(UTC)
 
 

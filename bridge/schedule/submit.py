@@ -63,10 +63,9 @@ def scheduled_time_from_job(api: Any, namespace: str, job_name: str) -> datetime
     return None
 
 
-def last_success_of_cronjob(api: Any, namespace: str, job_name: str) -> datetime | None:
-    """When the Job's CronJob last completed a Job (`status.lastSuccessfulTime`, Kubernetes >= 1.25):
-    the previous fire that did its work, which Kubernetes keeps even when Workflows are deleted
-    (a TTL, an archive); None when unknown."""
+def cronjob_of_job(api: Any, namespace: str, job_name: str) -> Any | None:
+    """The CronJob that started this Job (its owner), or None when unknown (no Job name, no owner,
+    no RBAC or API: then said on stderr, and the caller does without)."""
     if not job_name:
         return None
     try:
@@ -75,12 +74,18 @@ def last_success_of_cronjob(api: Any, namespace: str, job_name: str) -> datetime
         batch = client.BatchV1Api(api)
         owners = batch.read_namespaced_job(job_name, namespace).metadata.owner_references or []
         cron = next((owner.name for owner in owners if owner.kind == "CronJob"), None)
-        if cron is None:
-            return None
-        done = batch.read_namespaced_cron_job(cron, namespace).status.last_successful_time
-    except Exception as exc:  # no RBAC, no API: the Workflows alone decide, but say why
+        return None if cron is None else batch.read_namespaced_cron_job(cron, namespace)
+    except Exception as exc:  # no RBAC, no API: say why
         print(f"bridge: cannot read the CronJob of Job {job_name!r} ({type(exc).__name__})", file=sys.stderr)
         return None
+
+
+def last_success_of_cronjob(api: Any, namespace: str, job_name: str) -> datetime | None:
+    """When the Job's CronJob last completed a Job (`status.lastSuccessfulTime`, Kubernetes >= 1.25):
+    the previous fire that did its work, which Kubernetes keeps even when Workflows are deleted
+    (a TTL, an archive); None when unknown (the Workflows alone decide)."""
+    cron = cronjob_of_job(api, namespace, job_name)
+    done = None if cron is None or cron.status is None else cron.status.last_successful_time
     return None if done is None else done.astimezone(UTC)
 
 

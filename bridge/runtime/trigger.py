@@ -217,9 +217,10 @@ def install(task: Any, runs: ClusterRuns | None = None) -> None:
 
 
 def _install_af3(cls: Any, runs: ClusterRuns) -> None:
+    from airflow.providers.common.compat.sdk import DagRunTriggerException  # what the operator raises, on every 3.x
     from airflow.sdk.api import client
     from airflow.sdk.api.datamodels._generated import DagRunStateResponse
-    from airflow.sdk.exceptions import DagRunTriggerException, ErrorType
+    from airflow.sdk.exceptions import ErrorType
     from airflow.sdk.execution_time.comms import ErrorResponse, OKResponse
 
     created: dict[tuple[str, str], bool] = {}

@@ -69,8 +69,9 @@ class SourceTask:
     # (TriggerDagRunOperator: bridge.runtime.trigger), "" none; with that DAG's id as written.
     dag_link: str = ""
     dag_link_target: str = ""
-    # The URIs of the assets (datasets) in its outlets, sorted: its pod writes the events Airflow
-    # records for them (output `a`), and its Workflow is labelled with each (docs/SCHEDULES.md, "Assets").
+    # The subjects of its asset (dataset) outlets, sorted: URIs, `name:<asset name>`, `alias:<alias>`
+    # (bridge.airflow.timetables.asset_subject): its pod writes the events Airflow records for them
+    # (output `a`), and its Workflow is labelled with each (docs/SCHEDULES.md, "Assets").
     outlets: tuple[str, ...] = ()
 
 

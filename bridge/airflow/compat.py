@@ -66,15 +66,34 @@ def make_dagbag(path: str, *, shared: bool = False) -> Any:
     """
     logging.disable(logging.CRITICAL)
     try:
-        if shared:
-            bag = _shared_dagbag()
-            bag.dags.clear()
-            bag.import_errors.clear()
-            bag.process_file(path, only_if_updated=False, safe_mode=False)
-            return bag
-        return _dagbag_class()(dag_folder=path, safe_mode=False, **_NO_EXAMPLES)
+        with aliases_unresolved():
+            if shared:
+                bag = _shared_dagbag()
+                bag.dags.clear()
+                bag.import_errors.clear()
+                bag.process_file(path, only_if_updated=False, safe_mode=False)
+                return bag
+            return _dagbag_class()(dag_folder=path, safe_mode=False, **_NO_EXAMPLES)
     finally:
         logging.disable(logging.NOTSET)
+
+
+@contextlib.contextmanager
+def aliases_unresolved() -> Iterator[None]:
+    """Airflow 2.10/2.11 expand a DatasetAlias in a schedule from the metadata database as soon as
+    the condition is built (`_DatasetAliasCondition`: while the DAG file is parsed, or its timetable
+    deserialised); bridge has no database there. The alias resolves to no dataset, as on an Airflow
+    that has seen none of its events: what it names is read from the events at submit time."""
+    module = None if AIRFLOW_3 else sys.modules.get("airflow.datasets") or importlib.import_module("airflow.datasets")
+    original = getattr(module, "expand_alias_to_datasets", None)
+    if original is None:
+        yield
+        return
+    module.expand_alias_to_datasets = lambda *_, **__: []  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        module.expand_alias_to_datasets = original  # type: ignore[union-attr]
 
 
 # Airflow 3.3's DagBag has no include_examples (it never loads them); older lines read the default from [core].

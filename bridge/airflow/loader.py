@@ -188,11 +188,22 @@ def dag_link(task: Any, location: str) -> tuple[str, str]:
 
 
 def asset_outlets(task: Any) -> tuple[str, ...]:
-    """The URIs of the task's asset (Airflow 2: dataset) outlets; aliases and other lineage
-    objects have none a schedule could name before the run."""
-    uris = {str(outlet.uri) for outlet in getattr(task, "outlets", None) or ()
-            if type(outlet).__name__ in ("Asset", "Dataset", "Model") and getattr(outlet, "uri", None)}
-    return tuple(sorted(uris))
+    """The subjects of the task's asset (Airflow 2: dataset) outlets, sorted
+    (bridge.airflow.timetables.asset_subject): each asset's URI and, on Airflow 3, its name; each
+    alias's name (the assets an alias gets are known only at run time: its events say). Other
+    lineage objects have none a schedule can name."""
+    from bridge.airflow.timetables import asset_subject
+
+    subjects = set()
+    for outlet in getattr(task, "outlets", None) or ():
+        kind = type(outlet).__name__
+        if kind in ("AssetAlias", "DatasetAlias"):
+            subjects.add(asset_subject("alias", str(outlet.name)))
+        elif kind in ("Asset", "Dataset", "Model") and getattr(outlet, "uri", None):
+            subjects.add(asset_subject("uri", str(outlet.uri)))
+            if getattr(outlet, "name", None):
+                subjects.add(asset_subject("name", str(outlet.name)))
+    return tuple(sorted(subjects))
 
 
 def describe_task(task: Any, dag_has_setups: bool = True, location: str = "") -> SourceTask:

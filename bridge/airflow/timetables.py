@@ -8,8 +8,10 @@ DAG; `run_due_at` and `runs_between` then ask that object, so the answer is Airf
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import types
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -49,7 +51,23 @@ def _encode(dag: Any) -> tuple[dict[str, Any], Any]:
         return encode_timetable(dag.timetable), _scheduler_restriction(dag)
     from airflow.serialization.serialized_objects import encode_timetable as encode2
 
-    return encode2(dag.timetable), dag._time_restriction
+    encoded = encode2(dag.timetable)
+    condition = getattr(dag.timetable, "dataset_condition", None)
+    if condition is not None and "dataset_condition" in encoded["__var"]:
+        encoded["__var"]["dataset_condition"] = _with_aliases(condition, encoded["__var"]["dataset_condition"])
+    return encoded, dag._time_restriction
+
+
+def _with_aliases(condition: Any, encoded: dict[str, Any]) -> dict[str, Any]:
+    """Airflow 2's encoding of a dataset condition with its aliases kept: it encodes a DatasetAlias
+    as the datasets its database resolved the alias to when the file was parsed (and re-parses the
+    DAG when the alias gains one); bridge keeps the alias, resolved from events at submit time."""
+    if type(condition).__name__ == "_DatasetAliasCondition":
+        return {"__type": "dataset_alias", "name": str(condition.name)}
+    parts = getattr(condition, "objects", None)
+    if not parts or "objects" not in encoded:
+        return encoded
+    return {**encoded, "objects": [_with_aliases(part, text) for part, text in zip(parts, encoded["objects"])]}
 
 
 def _scheduler_restriction(dag: Any) -> Any:
@@ -92,7 +110,7 @@ def describe_schedule(dag: Any) -> ScheduleSpec | None:
     """What a schedule needs, as plain data; None for DAGs without a schedule."""
     timetable = dag.timetable
     name = type(timetable).__name__
-    if name == "NullTimetable":
+    if name in ("NullTimetable", "PartitionedAtRuntime"):  # never scheduled (the latter: partitions set by its tasks)
         return None
     try:
         encoded, restriction = _encode(dag)
@@ -112,8 +130,6 @@ def describe_schedule(dag: Any) -> ScheduleSpec | None:
     if not reason:
         line = cron_line(str(data.get("expression", "")))
         zone = data.get("timezone") or "UTC"
-        if data.get("run_immediately") not in (None, False):
-            return _replace(spec, reason="it sets run_immediately, which only Airflow's scheduler can honour")
         if not line:
             reason = (f"its cron expression {data.get('expression')!r} uses syntax Kubernetes' cron parser reads "
                       "differently (seconds, L, W, #, H)")
@@ -122,15 +138,12 @@ def describe_schedule(dag: Any) -> ScheduleSpec | None:
         else:
             return _replace(spec, cron=line, timezone=zone, semantics=_CRON_KINDS[path])
     if _asset_triggered(path):
-        problem = _asset_problem(dag.timetable)
-        if problem:
-            return _replace(spec, reason=f"{reason}, and {problem}")
         return _replace(spec, cron=ASSET_POLL, timezone="UTC", semantics=ASSETS, reason=reason)
     if not _pollable(path):
         return _replace(spec, reason=reason)
     poll = poll_line(spec)
     if not poll:
-        return _replace(spec, reason=f"{reason}, and it gives no run from a start_date to lay a schedule from")
+        return _replace(spec, reason=f"{reason}, and it gives no run to lay a schedule from")
     return _replace(spec, cron=poll, timezone="UTC", semantics=POLL, reason=reason)
 
 
@@ -144,56 +157,61 @@ def _asset_triggered(path: str) -> bool:
         "AssetTriggeredTimetable", "DatasetTriggeredTimetable", "AssetOrTimeSchedule", "DatasetOrTimeSchedule")
 
 
-def _asset_problem(timetable: Any) -> str:
-    """Why the DAG's asset condition cannot be evaluated from producers' Workflows ('' when it can):
-    only assets named by URI are; aliases and name references resolve through Airflow's database."""
-    leaves = list(_condition_leaves(_condition(timetable)))
-    odd = sorted({type(leaf).__name__ for leaf in leaves if not getattr(leaf, "uri", None)})
-    if odd:
-        return f"its condition uses {', '.join(odd)}, which only Airflow's database resolves (name the assets by URI)"
-    return ""
+def asset_subject(kind: str, value: str) -> str:
+    """The one string bridge keys an asset leaf by (labels, events, queues): an asset's URI; a name
+    (`Asset.ref(name=...)`, and every Airflow 3 asset's name) `name:<name>`; an alias `alias:<name>`."""
+    return value if kind == "uri" else f"{kind}:{value}"
 
 
-def _condition(timetable: Any) -> Any:
-    return getattr(timetable, "asset_condition", None) or getattr(timetable, "dataset_condition", None)
+def _condition(spec: ScheduleSpec) -> Any:
+    """The DAG's asset condition as Airflow serialised it (its JSON: no database, any Airflow line)."""
+    data = json.loads(spec.data)
+    return data.get("asset_condition") or data.get("dataset_condition") or {}
 
 
-def _condition_leaves(condition: Any) -> Iterator[Any]:
-    """The assets (and aliases, references) an asset condition names, depth first."""
-    objects = getattr(condition, "objects", None)
-    if objects is None:
-        yield condition
-        return
-    for part in objects:
-        yield from _condition_leaves(part)
+def _leaf(node: Any) -> str:
+    """The subject of a leaf of a serialised condition ('' for an all/any of others)."""
+    kind = str(node.get("__type", ""))
+    if "alias" in kind:  # asset_alias, dataset_alias
+        return asset_subject("alias", str(node["name"]))
+    if "objects" in node:  # asset_all/any, dataset_all/any
+        return ""
+    if "ref" in kind and "uri" not in node:  # Asset.ref(name=...)
+        return asset_subject("name", str(node["name"]))
+    return asset_subject("uri", str(node["uri"]))  # an asset (dataset), Asset.ref(uri=...)
 
 
-def asset_uris(spec: ScheduleSpec) -> list[str]:
-    """The URIs of the assets the DAG's schedule names, in the condition's order, once each."""
-    uris: list[str] = []
-    for leaf in _condition_leaves(_condition(rebuild(spec))):
-        if str(leaf.uri) not in uris:
-            uris.append(str(leaf.uri))
-    return uris
+def asset_subjects(spec: ScheduleSpec, consumed: bool = False) -> list[str]:
+    """The subjects the DAG's asset condition names, depth first, once each; `consumed`: only those
+    whose events a run consumes, its assets' and aliases' (Airflow 3.3's scheduler selects no event
+    by a reference, `_create_dag_runs_asset_triggered`: a run triggered through one consumes none of it)."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        subject = _leaf(node)
+        if subject and subject not in found and not (consumed and "ref" in str(node.get("__type", ""))):
+            found.append(subject)
+        for part in () if subject else node.get("objects") or ():
+            walk(part)
+
+    walk(_condition(spec))
+    return found
 
 
 def condition_met(spec: ScheduleSpec, queued: set[str]) -> bool:
-    """Whether the DAG's asset condition holds when the assets `queued` (URIs) have new events,
-    evaluated by Airflow's own code, as its scheduler does (Airflow 3 `AssetEvaluator`, Airflow 2
-    the condition's `evaluate`) over the statuses it builds from its queue of asset events."""
-    condition = _condition(rebuild(spec))
-    if hasattr(condition, "evaluate"):  # Airflow 2 (uri -> bool); Airflow 3.0/3.1 (unique key -> bool)
-        if AIRFLOW_3:
-            from airflow.sdk.definitions.asset import AssetUniqueKey
+    """Whether the DAG's asset condition holds when the subjects `queued` have new events: a leaf
+    holds when queued (a reference when an event of the asset it names is, an alias when an event
+    emitted through it is, as Airflow's AssetEvaluator resolves them in its database), an all/any
+    when all/any of its parts do."""
 
-            return bool(condition.evaluate({AssetUniqueKey.from_asset(leaf): leaf.uri in queued
-                                            for leaf in _condition_leaves(condition)}))
-        return bool(condition.evaluate({uri: True for uri in queued}))
-    from airflow.assets.evaluation import AssetEvaluator
-    from airflow.serialization.definitions.assets import SerializedAssetUniqueKey
+    def holds(node: Any) -> bool:
+        subject = _leaf(node)
+        if subject:
+            return subject in queued
+        combine = all if "all" in str(node.get("__type", "")) else any
+        return combine(holds(part) for part in node.get("objects") or ())
 
-    statuses = {SerializedAssetUniqueKey.from_asset(leaf): leaf.uri in queued for leaf in _condition_leaves(condition)}
-    return bool(AssetEvaluator(None).run(condition, statuses))  # no session: no alias or reference to resolve
+    return holds(_condition(spec))
 
 
 def asset_run_id(triggered: datetime) -> str:
@@ -208,6 +226,10 @@ def asset_run_id(triggered: datetime) -> str:
 
 
 POLL_SAMPLE = 2000  # runs read to derive the poll line (a 5-minute delta: a week; a daily cron: 5 years)
+# Without a start_date, the runs of an interval timetable are laid from whenever Airflow's scheduler
+# first looks at the DAG; bridge's first look is the CronJob's first fire, on a line derived from
+# runs laid from this midnight (UTC): that fire is on their grid, so every later run is too.
+POLL_ANCHOR = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _pollable(path: str) -> bool:
@@ -216,18 +238,17 @@ def _pollable(path: str) -> bool:
     short = path.rsplit(".", 1)[-1]
     if not path.startswith(_CORE_PREFIX):
         return True
-    return "Asset" not in short and "Dataset" not in short and short not in ("ContinuousTimetable", "NullTimetable")
+    return ("Asset" not in short and "Dataset" not in short and "Partition" not in short
+            and short not in ("ContinuousTimetable", "NullTimetable"))
 
 
 def poll_line(spec: ScheduleSpec) -> str:
     """A five-field cron line (UTC) that fires at the minute of every run Airflow's timetable gives
-    among its first POLL_SAMPLE runs from the start_date: the union of their minutes and of their
-    hours, every day (a run due at hh:mm:ss with seconds is caught the next minute). Extra fires
-    are harmless: each creates the latest due run, which then exists already. '' without a start
-    or without runs."""
-    start = _parse(spec.start_date)
-    if start is None:  # runs would be laid from whenever a scheduler first looked: nothing to derive
-        return ""
+    among its first POLL_SAMPLE runs from the start_date (without one, from POLL_ANCHOR): the union
+    of their minutes and of their hours, every day (a run due at hh:mm:ss with seconds is caught
+    the next minute). Extra fires are harmless: each creates the latest due run, which then exists
+    already. '' without runs."""
+    start = _parse(spec.start_date) or POLL_ANCHOR
     try:
         timetable = rebuild(spec)
     except Exception:  # a timetable the installed Airflow cannot deserialize
@@ -257,6 +278,9 @@ def _no_cron_reason(path: str) -> str:
     if path in _CRON_KINDS:
         return ""
     short = path.rsplit(".", 1)[-1]
+    if "Partition" in short:
+        return (f"it is partitioned ({short}: Airflow 3.2's asset partitioning gives each run a partition key and "
+                "its events one), which bridge does not map")
     if "Delta" in short:
         return f"its schedule is a time interval ({short}), which no cron line expresses"
     if short.endswith("OrTimeSchedule"):
@@ -283,7 +307,7 @@ def rebuild(spec: ScheduleSpec) -> Any:
     `use_plugin_folders`), from its own `deserialize` of what Airflow serialised."""
     import importlib
 
-    from bridge.airflow.compat import quiet_airflow
+    from bridge.airflow.compat import aliases_unresolved, quiet_airflow
 
     quiet_airflow()
     module, _, name = spec.timetable.rpartition(".")
@@ -294,7 +318,8 @@ def rebuild(spec: ScheduleSpec) -> Any:
             f"cannot import the timetable {spec.timetable} ({error}); a custom timetable comes from the project's "
             "plugins folder: run where it is (the image has it at /opt/bridge/plugins, a split output in plugins/)"
         ) from None
-    return cls.deserialize(json.loads(spec.data))
+    with aliases_unresolved():
+        return cls.deserialize(json.loads(spec.data))
 
 
 def use_plugin_folders(folders: list[str]) -> None:
@@ -376,6 +401,59 @@ def _first_run(timetable: Any, spec: ScheduleSpec) -> Any | None:
     """What Airflow's scheduler asks a DAG without a start_date (optional in Airflow 3) for its first run:
     the timetable's next_dagrun_info with no previous run and earliest=None, under the DAG's catchup."""
     return _next(timetable, None, _restriction(None, _parse(spec.end_date), spec.catchup))
+
+
+def anchored(spec: ScheduleSpec, latest: datetime | None, fire: datetime) -> ScheduleSpec | None:
+    """The schedule with the start its runs are laid from: its start_date; without one (Airflow 3),
+    the DAG's latest scheduled run, or, before any, the first run Airflow's timetable gives when
+    asked at `fire` (the scheduler's first look at the DAG, on bridge the CronJob's first fire:
+    an interval's grid begins there, a run_immediately cron timetable runs its past time); None
+    when that timetable gives none (a data-interval DAG with catchup=True never runs)."""
+    if spec.start_date:
+        return spec
+    if latest is None:
+        with clock(fire):
+            first = _first_run(rebuild(spec), spec)
+        if first is None:
+            return None
+        latest = first.logical_date
+    return _replace(spec, start_date=_iso(latest))
+
+
+_CLOCKED = ("airflow.timetables.interval", "airflow.timetables.trigger", "airflow.timetables.simple",
+            "airflow.timetables._cron", "airflow.timetables._delta", "airflow.timetables.events",
+            "airflow._shared.timezones.timezone" if AIRFLOW_3 else "airflow.utils.timezone")
+
+
+@contextlib.contextmanager
+def clock(moment: datetime) -> Iterator[None]:
+    """Airflow's timetables asked at `moment` rather than now: they read `utcnow()` (and Airflow 3's
+    MultipleCronTriggerTimetable `time.time()`) for what a scheduler's look at that moment sees."""
+    import importlib
+    import sys
+
+    import pendulum
+
+    frozen = pendulum.instance(moment.astimezone(UTC))
+    saved: list[tuple[Any, str, Any]] = []
+    try:
+        for name in _CLOCKED:
+            module = sys.modules.get(name)
+            if module is None:
+                with contextlib.suppress(ImportError):
+                    module = importlib.import_module(name)
+            if module is None:
+                continue
+            if hasattr(module, "utcnow"):
+                saved.append((module, "utcnow", module.utcnow))
+                module.utcnow = lambda: frozen  # type: ignore[attr-defined]
+            if isinstance(getattr(module, "time", None), types.ModuleType):
+                saved.append((module, "time", module.time))
+                module.time = types.SimpleNamespace(time=frozen.timestamp)  # type: ignore[attr-defined]
+        yield
+    finally:
+        for module, attribute, value in reversed(saved):
+            setattr(module, attribute, value)
 
 
 def run_due_at(spec: ScheduleSpec, fire: datetime) -> Any | None:

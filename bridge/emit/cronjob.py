@@ -6,6 +6,7 @@ loader in `plan.dag.timetable`; `bridge submit` asks Airflow with it at fire tim
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bridge import names
@@ -56,6 +57,10 @@ def poll_note(plan: Plan) -> str:
     if spec is not None and spec.semantics == ASSETS:
         return (f"{spec.reason}: its CronJob fires every minute and bridge submit starts a run when the DAG's asset "
                 "condition is met by the events its producers' Workflows recorded (docs/SCHEDULES.md, Assets)")
+    if spec is not None and not spec.start_date and json.loads(spec.data).get("run_immediately") not in (None, False):
+        return ("it sets run_immediately without a start_date: Airflow's scheduler would start the most recent "
+                "past run when it first sees the DAG; its CronJob starts the first run at its first fire "
+                "(`bridge submit --scheduled-time` starts that past run; docs/SCHEDULES.md)")
     if spec is None or spec.semantics != POLL:
         return ""
     return (f"{spec.reason}: its CronJob fires at {spec.cron!r} (UTC; every minute a run of the timetable can "

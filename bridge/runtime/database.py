@@ -231,25 +231,30 @@ def asset_events(dag_id: str, run_id: str, task_id: str, session: Any) -> list[d
     consumer DAG's run receives as triggering events (docs/SCHEDULES.md, "Assets")."""
     from sqlalchemy import text
 
-    if AIRFLOW_3:
-        query = ("SELECT a.uri, a.name, e.extra, e.timestamp, e.source_map_index FROM asset_event e "
-                 "JOIN asset a ON a.id = e.asset_id")
-    else:
-        query = ("SELECT a.uri, a.uri, e.extra, e.timestamp, e.source_map_index FROM dataset_event e "
-                 "JOIN dataset a ON a.id = e.dataset_id")
+    kind = "asset" if AIRFLOW_3 else "dataset"
+    name = "a.name" if AIRFLOW_3 else "a.uri"
+    where = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
+    chosen = "e.source_dag_id = :dag_id AND e.source_run_id = :run_id AND e.source_task_id = :task_id"
     result = session.execute(
-        text(f"{query} WHERE e.source_dag_id = :dag_id AND e.source_run_id = :run_id AND e.source_task_id = :task_id "
-             "ORDER BY e.timestamp, e.id"),
-        {"dag_id": dag_id, "run_id": run_id, "task_id": task_id},
-    )
+        text(f"SELECT e.id, a.uri, {name}, e.extra, e.timestamp, e.source_map_index FROM {kind}_event e "
+             f"JOIN {kind} a ON a.id = e.{kind}_id WHERE {chosen} ORDER BY e.timestamp, e.id"), where)
+    # The aliases each event was emitted through (outlet_events[alias].add(asset)).
+    aliases: dict[int, list[str]] = {}
+    for event_id, alias in session.execute(
+        text(f"SELECT e.id, al.name FROM {kind}_event e JOIN {kind}_alias_{kind}_event link ON link.event_id = e.id "
+             f"JOIN {kind}_alias al ON al.id = link.alias_id WHERE {chosen} ORDER BY al.name"), where):
+        aliases.setdefault(event_id, []).append(alias)
     events = []
-    for uri, name, extra, stamp, map_index in result:
+    for event_id, uri, asset_name, extra, stamp, map_index in result:
         if isinstance(extra, (bytes, bytearray, memoryview)):
             extra = bytes(extra).decode()
         when = stamp if isinstance(stamp, str) else stamp.isoformat()
-        events.append({"uri": uri, "name": name, "extra": json.loads(extra) if isinstance(extra, str) else (extra or {}),
-                       "timestamp": _utc_text(when), "dag_id": dag_id, "task_id": task_id, "run_id": run_id,
-                       "map_index": int(map_index if map_index is not None else -1)})
+        record = {"uri": uri, "name": asset_name, "extra": json.loads(extra) if isinstance(extra, str) else (extra or {}),
+                  "timestamp": _utc_text(when), "dag_id": dag_id, "task_id": task_id, "run_id": run_id,
+                  "map_index": int(map_index if map_index is not None else -1)}
+        if event_id in aliases:
+            record["aliases"] = aliases[event_id]
+        events.append(record)
     return events
 
 

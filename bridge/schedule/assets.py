@@ -37,7 +37,14 @@ class Event:
 
     uri: str
     timestamp: datetime
-    record: Mapping[str, Any]  # as bridge-task wrote it: uri, name, extra, timestamp, dag_id, task_id, run_id, map_index
+    record: Mapping[str, Any]  # as bridge-task wrote it: uri, name, aliases, extra, timestamp, dag_id, task_id, run_id, map_index
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Which event it is (a Workflow listed under two of its subjects, an event matching two leaves: once)."""
+        record = self.record
+        return (str(record.get("dag_id")), str(record.get("run_id")), str(record.get("task_id")), self.uri,
+                self.timestamp.isoformat())
 
 
 def _time(text: str) -> datetime:
@@ -45,9 +52,18 @@ def _time(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def events_of(workflows: Sequence[Mapping[str, Any]], uri: str) -> list[Event]:
-    """The events of `uri` in the producers' Workflows: their succeeded pods' output `a`, oldest first."""
-    found: dict[tuple[str, str, str, str], Event] = {}
+def matches(record: Mapping[str, Any], subject: str) -> bool:
+    """Whether an event is one of `subject` (bridge.airflow.timetables.asset_subject): of the asset
+    with that URI or name, or emitted through that alias."""
+    from bridge.airflow.timetables import asset_subject
+
+    name, aliases = str(record.get("name") or record.get("uri")), record.get("aliases") or ()
+    return subject in (record.get("uri"), asset_subject("name", name), *(asset_subject("alias", str(a)) for a in aliases))
+
+
+def events_of(workflows: Sequence[Mapping[str, Any]], subject: str) -> list[Event]:
+    """The events of `subject` in the producers' Workflows: their succeeded pods' output `a`, oldest first."""
+    found: dict[tuple[str, ...], Event] = {}
     for workflow in workflows:
         for node in workflow_nodes(workflow).values():
             if node.get("type") != "Pod" or node.get("phase") != "Succeeded":
@@ -59,10 +75,9 @@ def events_of(workflows: Sequence[Mapping[str, Any]], uri: str) -> list[Event]:
             except ValueError:
                 continue
             for record in records if isinstance(records, list) else []:
-                if isinstance(record, dict) and record.get("uri") == uri and record.get("timestamp"):
-                    event = Event(uri, _time(str(record["timestamp"])), record)
-                    key = (str(record.get("dag_id")), str(record.get("run_id")), str(record.get("task_id")), event.timestamp.isoformat())
-                    found[key] = event  # a Workflow listed under two of its assets counts once
+                if isinstance(record, dict) and record.get("uri") and record.get("timestamp") and matches(record, subject):
+                    event = Event(str(record["uri"]), _time(str(record["timestamp"])), record)
+                    found[event.key] = event
     return sorted(found.values(), key=lambda e: e.timestamp)
 
 
@@ -76,13 +91,15 @@ def asset_run(spec: ScheduleSpec, events: Mapping[str, Sequence[Event]], previou
     from bridge.airflow import timetables
 
     after = previous or floor
-    fresh = {uri: [e for e in found if (after is None or e.timestamp > after) and e.timestamp <= now] for uri, found in events.items()}
-    queued = {uri: found[0].timestamp for uri, found in fresh.items() if found}  # the queue row: the first event since
+    fresh = {subject: [e for e in found if (after is None or e.timestamp > after) and e.timestamp <= now]
+             for subject, found in events.items()}
+    queued = {subject: found[0].timestamp for subject, found in fresh.items() if found}  # the queue row: the first event since
     if not queued or not timetables.condition_met(spec, set(queued)):
         return None
     triggered = max(queued.values())
-    consumed = sorted((e for found in fresh.values() for e in found if e.timestamp <= triggered), key=lambda e: e.timestamp)
-    records = [dict(e.record) for e in consumed]
+    kept = set(timetables.asset_subjects(spec, consumed=True))
+    consumed = {e.key: e for subject, found in fresh.items() if subject in kept for e in found if e.timestamp <= triggered}
+    records = [dict(e.record) for e in sorted(consumed.values(), key=lambda e: e.timestamp)]
     return Run(logical_date=triggered, run_id=timetables.asset_run_id(triggered),
                asset_events=json.dumps(records, sort_keys=True, separators=(",", ":")))
 
@@ -94,9 +111,11 @@ def list_workflows(api: Any, namespace: str, selector: str) -> list[dict[str, An
     return list(listed.get("items") or [])
 
 
-def producer_events(api: Any, namespace: str, uris: Sequence[str]) -> dict[str, list[Event]]:
-    """Each asset's events, from the Workflows labelled as producing it in the namespace."""
-    return {uri: events_of(list_workflows(api, namespace, asset_label(uri, ASSET_LABEL_PREFIX)), uri) for uri in uris}
+def producer_events(api: Any, namespace: str, subjects: Sequence[str]) -> dict[str, list[Event]]:
+    """Each subject's events (an asset's, a name's, an alias's), from the Workflows labelled as
+    producing it in the namespace."""
+    return {subject: events_of(list_workflows(api, namespace, asset_label(subject, ASSET_LABEL_PREFIX)), subject)
+            for subject in subjects}
 
 
 def previous_trigger(api: Any, namespace: str, dag_label: str) -> datetime | None:
@@ -120,8 +139,11 @@ def runs_due(spec: ScheduleSpec, api: Any, namespace: str, dag_label: str, job_n
     from bridge.airflow import timetables
     from bridge.version_compat import AIRFLOW_3
 
-    events = producer_events(api, namespace, timetables.asset_uris(spec))
+    events = producer_events(api, namespace, timetables.asset_subjects(spec))
     previous = previous_trigger(api, namespace, dag_label)
-    floor = cronjob_created(api, namespace, job_name) if previous is None and not spec.catchup and AIRFLOW_3 else None
+    # Airflow 3 floors the first run's events at when the DAG began to be scheduled on its assets
+    # (its asset references' creation): a condition of aliases and references only has no floor.
+    assets = any(not s.startswith("alias:") for s in timetables.asset_subjects(spec, consumed=True))
+    floor = cronjob_created(api, namespace, job_name) if previous is None and not spec.catchup and AIRFLOW_3 and assets else None
     run = asset_run(spec, events, previous, floor, now)
     return [] if run is None else [run]

@@ -132,11 +132,11 @@ def _time_runs(workflow: dict[str, Any], spec: ScheduleSpec, label: str, api_fac
                now: Callable[[], datetime]) -> list[Run]:
     """--from-cronjob for a time-based schedule: the due run, or with catchup every run due since
     the DAG's latest scheduled run (docs/SCHEDULES.md, "Catchup")."""
+    from bridge.airflow import timetables
+
     api = api_factory()
     fire = scheduled_time_from_job(api, namespace, os.environ.get("BRIDGE_JOB_NAME", ""))
     if fire is None:  # never "now": the latest time the schedule fired, so a late Job keeps its date
-        from bridge.airflow import timetables
-
         fire = timetables.latest_fire_time(spec, now())
         if fire is None:
             raise ScheduleError(f"no run of DAG {dag_id_of(workflow)!r} is due yet (start_date {spec.start_date})")
@@ -145,10 +145,25 @@ def _time_runs(workflow: dict[str, Any], spec: ScheduleSpec, label: str, api_fac
     except Exception as exc:  # no list permission: start only the latest due run, as before catchup
         print(f"bridge: warning: cannot list the DAG's Workflows ({type(exc).__name__}: {exc}); starting only the "
               "latest due run (re-apply the CronJob's Role from bridge split for catchup)", file=sys.stderr)
-        return [due] if (due := due_run(spec, fire)) is not None else []
+        start = timetables.anchored(spec, None, fire)
+        return [due] if start is not None and (due := due_run(start, fire)) is not None else []
     # Workflows may be gone (a TTL deletes finished ones): the run due when the CronJob last did its
     # work was started then, so nothing before it is started again.
     done = last_success_of_cronjob(api, namespace, os.environ.get("BRIDGE_JOB_NAME", ""))
+    return runs_at_fire(spec, fire, latest, done)
+
+
+def runs_at_fire(spec: ScheduleSpec, fire: datetime, latest: datetime | None, done: datetime | None = None) -> list[Run]:
+    """The runs a CronJob fire at `fire` starts, given the DAG's latest scheduled run (`latest`, its
+    logical date) and when the CronJob last succeeded (`done`): with catchup every run due since,
+    else the latest due (docs/SCHEDULES.md, "Catchup"). Without a start_date, runs are laid from
+    the DAG's latest run, or from this fire when it has none ("Other timetables")."""
+    from bridge.airflow import timetables
+
+    start = timetables.anchored(spec, latest, fire)
+    if start is None:
+        return []
+    spec = start
     started = due_run(spec, min(done, fire)) if done is not None else None
     if started is not None and (latest is None or started.logical_date > latest):
         latest = started.logical_date

@@ -1,7 +1,8 @@
 """Airflow's own scheduler on asset events, the reference of tests/schedule/test_assets.py.
 
 Run as a script with AIRFLOW_HOME (and its database) set and the DAGs serialised: for each URI
-given, Airflow records an event of that asset (its AssetManager, as a producing task's success
+given (`uri@alias`: emitted through that alias, the asset created if new), Airflow records an
+event of that asset (its AssetManager, as a producing task's success
 does) and then runs one pass of its scheduler's DagRun creation (`_create_dagruns_for_dags`, which
 queues, evaluates the conditions and creates asset-triggered runs). Prints, as JSON, the events
 (uri, timestamp) and every asset-triggered run (dag_id, triggered date, consumed events).
@@ -32,18 +33,34 @@ def main(uris: list[str]) -> None:
         kind, consumed_of = "dataset_triggered", "consumed_dataset_events"
     runner = SchedulerJobRunner(job=Job())
     events = []
-    for uri in uris:
+    for given in uris:
+        uri, _, alias = given.partition("@")
         with create_session() as session:
             model = session.scalar(select(Model).where(Model.uri == uri))
+            if model is None:  # an asset an alias brings: Airflow creates it when the event is registered
+                model = Model(uri=uri, name=uri) if hasattr(Manager, "register_asset_change") else Model(uri=uri)
+                session.add(model)
+                session.flush()
+            aliases = [alias] if alias else []
             if hasattr(Manager, "register_asset_change"):
-                event = Manager.register_asset_change(asset=model, extra={}, session=session)
+                event = Manager.register_asset_change(asset=model, extra={}, source_alias_names=aliases, session=session)
             else:
                 from airflow.datasets import Dataset
+                from airflow.models.dataset import DatasetAliasModel
 
-                event = Manager().register_dataset_change(dataset=Dataset(uri), extra={}, session=session)
+                for name in aliases:  # what Airflow 2's task instance does before registering the change
+                    model.aliases.append(session.scalar(select(DatasetAliasModel).where(DatasetAliasModel.name == name)))
+                event = Manager().register_dataset_change(dataset=Dataset(uri), extra={}, source_alias_names=aliases,
+                                                          session=session)
             session.flush()
             events.append({"uri": uri, "timestamp": event.timestamp.isoformat()})
         time.sleep(0.05)
+        if alias and not hasattr(Manager, "register_asset_change"):
+            # Airflow 2 resolves an alias in a schedule when the DAG file is parsed, and asks its DAG
+            # processor to parse the consumers again when the alias gains a dataset: that parse.
+            from airflow.models.dagbag import DagBag
+
+            DagBag(include_examples=False).sync_to_db()
         with create_session() as session, prohibit_commit(session) as guard:
             runner._create_dagruns_for_dags(guard, session)
     runs = []

@@ -77,7 +77,8 @@ def test_a_producing_task_writes_the_events_airflow_records(out: Path, tmp_path:
 def test_the_producers_workflow_is_labelled_with_its_assets_and_its_tasks_output_them(out: Path) -> None:
     workflow = yaml.safe_load((out / "workflows" / "produce.yaml").read_text())
     labels = workflow["metadata"]["labels"]
-    assert {key for key in labels if key.startswith(ASSET_LABEL_PREFIX)} == {asset_label(uri, ASSET_LABEL_PREFIX) for uri in ASSETS}
+    subjects = [*ASSETS, *(f"name:{uri}" for uri in ASSETS if AIRFLOW_3)]  # Airflow 3: each asset's name (= its URI) too
+    assert {key for key in labels if key.startswith(ASSET_LABEL_PREFIX)} == {asset_label(s, ASSET_LABEL_PREFIX) for s in subjects}
     assert all(len(key.split("/", 1)[1]) <= 63 for key in labels)
     (template,) = [t for t in templates(workflow).values() if "container" in t]
     outputs = {p["name"]: p["valueFrom"] for p in template["outputs"]["parameters"]}
@@ -96,14 +97,15 @@ def consumers(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return split(CONSUME, tmp_path_factory.mktemp("consume") / "out")
 
 
-def producer_run(name: str, out: Path, events: dict[str, list[dict[str, Any]]], phase: str = "Succeeded") -> dict[str, Any]:
-    """A Workflow of `produce` as Argo leaves it: labelled as split labels it, each task's pod with its output `a`."""
-    workflow = yaml.safe_load((out / "workflows" / "produce.yaml").read_text())
+def producer_run(name: str, out: Path, events: dict[str, list[dict[str, Any]]], phase: str = "Succeeded",
+                 dag: str = "produce") -> dict[str, Any]:
+    """A Workflow of `dag` as Argo leaves it: labelled as split labels it, each task's pod with its output `a`."""
+    workflow = yaml.safe_load((out / "workflows" / f"{dag.replace('_', '-')}.yaml").read_text())
     nodes = {f"{name}-{i}": {"name": f"{name}.{task}", "displayName": task, "type": "Pod", "phase": phase,
                              "outputs": {"parameters": [{"name": "a", "value": json.dumps(records)}]}}
              for i, (task, records) in enumerate(events.items())}
     return {"metadata": {"name": name, "labels": workflow["metadata"]["labels"],
-                         "annotations": {"bridge.dev/dag-id": "produce"}}, "status": {"phase": phase, "nodes": nodes}}
+                         "annotations": {"bridge.dev/dag-id": dag}}, "status": {"phase": phase, "nodes": nodes}}
 
 
 def event(uri: str, task: str, stamp: str, run: str, **extra: Any) -> dict[str, Any]:
@@ -178,18 +180,18 @@ def test_split_gives_asset_schedules_a_cronjob(consumers: Path) -> None:
     assert linted.exit_code == 0, linted.output
 
 
-def airflow_scheduler(tmp_path: Path, uris: list[str]) -> dict[str, Any]:
+def airflow_scheduler(tmp_path: Path, uris: list[str], sources: tuple[Path, ...] = (PRODUCE, CONSUME)) -> dict[str, Any]:
     """The reference: Airflow's own scheduler (tests/schedule/asset_scheduler.py) over the same DAGs,
     recording an event of each URI in turn and creating its DagRuns after each."""
     home = tmp_path / "scheduler"
     (home / "dags").mkdir(parents=True)
-    for source in (PRODUCE, CONSUME):
+    for source in sources:
         shutil.copy(source, home / "dags")
     db = home / "airflow.db"
     shutil.copy(airflow_db_template(), db)
     env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{db}",
            "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False"}
+           "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False", "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0"}
     airflow = str(Path(sys.executable).with_name("airflow"))
     subprocess.run([airflow, "dags", "reserialize"], capture_output=True, env=env, timeout=900, check=True)
     script = Path(__file__).with_name("asset_scheduler.py")
@@ -229,3 +231,42 @@ def test_consumer_runs_are_the_runs_airflows_scheduler_creates(kube: Any, out: P
                             sorted(reference["runs"], key=lambda r: (r["dag_id"], r["triggered"]))):
         gap = dt.datetime.fromisoformat(theirs["triggered"]) - dt.datetime.fromisoformat(mine["triggered"])
         assert dt.timedelta(0) <= gap < dt.timedelta(seconds=1), (mine, theirs)
+
+
+# --------------------------------------------------------------------------- aliases and references
+
+ALIASED = DATA / "assets" / "aliased.py"
+
+
+def test_alias_and_reference_consumers_run_as_airflows_scheduler_runs_them(kube: Any, tmp_path: Path) -> None:  # noqa: F811
+    """An alias the producer fills at run time, and (Airflow 3) an asset consumed by its name and by a
+    URI reference (and with the alias): which runs, consuming which events, equal Airflow's own scheduler's."""
+    out = split(ALIASED, tmp_path / "out")
+    workflow = yaml.safe_load((out / "workflows" / "produce-aliased.yaml").read_text())
+    subjects = ("alias:exports", "name:orders_named", "s3://lake/orders-named") if AIRFLOW_3 else ("alias:exports",)
+    assert {key for key in workflow["metadata"]["labels"] if key.startswith(ASSET_LABEL_PREFIX)} == {
+        asset_label(subject, ASSET_LABEL_PREFIX) for subject in subjects}
+    steps = ["s3://lake/exports/2024-01-02@exports", "s3://lake/orders-named", "s3://lake/exports/2024-01-03@exports"]
+    steps = steps if AIRFLOW_3 else [step for step in steps if "@" in step]
+    reference = airflow_scheduler(tmp_path, steps, (ALIASED,))
+    dags = ("on_alias", "on_name", "on_uri_ref_and_alias") if AIRFLOW_3 else ("on_alias",)
+    for i, (step, recorded) in enumerate(zip(steps, reference["events"])):
+        uri, _, alias = step.partition("@")
+        record = {**event(uri, "export" if alias else "named", recorded["timestamp"], f"manual__{i}"),
+                  "dag_id": "produce_aliased", **({"aliases": [alias]} if alias else {"name": "orders_named"})}
+        task = record["task_id"]
+        kube.workflows[f"produce-aliased-{i}"] = producer_run(f"produce-aliased-{i}", out, {task: [record]}, dag="produce_aliased")
+        for dag in dags:
+            fire(out, dag)
+    ours = [{"dag_id": w["metadata"]["annotations"]["bridge.dev/dag-id"],
+             "consumed": [(e["uri"], e["timestamp"]) for e in json.loads(
+                 {p["name"]: p["value"] for p in w["spec"]["arguments"]["parameters"]}["asset-events"])]}
+            for w in sorted(kube.workflows.values(), key=lambda w: w["metadata"]["name"])
+            if "bridge.dev/asset-triggered" in w["metadata"]["annotations"]]
+    theirs = [{"dag_id": r["dag_id"], "consumed": [(e["uri"], e["timestamp"]) for e in r["consumed"]]}
+              for r in sorted(reference["runs"], key=lambda r: (r["dag_id"], r["triggered"]))]
+    assert sorted(ours, key=lambda r: r["dag_id"]) == theirs
+    assert [r["dag_id"] for r in theirs] == (["on_alias", "on_alias", "on_name", "on_uri_ref_and_alias"] if AIRFLOW_3
+                                             else ["on_alias", "on_alias"])
+    linted = run_cli("lint", "--strict", str(out))
+    assert linted.exit_code == 0, linted.output

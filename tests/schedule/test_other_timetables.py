@@ -5,13 +5,9 @@ exactly those Airflow's scheduler creates in that week (docs/SCHEDULES.md, "Othe
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
-import importlib
 import json
-import types
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +17,7 @@ from bridge.airflow import timetables
 from bridge.emit.cronjob import STARTING_DEADLINE_SECONDS
 from bridge.model import POLL
 from bridge.names import run_name
-from bridge.schedule.submit import catchup_runs, due_run, no_catchup_runs
+from bridge.schedule.submit import catchup_runs, due_run, no_catchup_runs, runs_at_fire
 from tests.helpers import airflow_major, load_workflow, run_cli, split, validate_argo
 from tests.schedule.test_timetables import airflow_runs, load_dags
 
@@ -104,27 +100,6 @@ OUTAGE = (dt.datetime(2024, 3, 28, 1, 50, tzinfo=UTC), dt.datetime(2024, 3, 28, 
 STARTING_DEADLINE = dt.timedelta(seconds=STARTING_DEADLINE_SECONDS)
 
 
-@contextlib.contextmanager
-def clock(monkeypatch: pytest.MonkeyPatch, now: dt.datetime) -> Iterator[None]:
-    """Airflow's timetables read `utcnow` for catchup=False: make it `now` (each module's own name)."""
-    import pendulum
-
-    frozen = pendulum.instance(now)
-    modules = ["airflow.timetables.interval", "airflow.timetables.trigger", "airflow.timetables.simple"]
-    modules += ["airflow.utils.timezone", "airflow._shared.timezones.timezone"]
-    with monkeypatch.context() as patch:
-        for name in modules:
-            try:
-                module = importlib.import_module(name)
-            except ImportError:
-                continue
-            if hasattr(module, "utcnow"):
-                patch.setattr(module, "utcnow", lambda: frozen)
-            if isinstance(getattr(module, "time", None), types.ModuleType):  # MultipleCronTriggerTimetable: time.time()
-                patch.setattr(module, "time", types.SimpleNamespace(time=frozen.timestamp))
-        yield
-
-
 def _next(timetable: Any, last: Any, restriction: Any) -> Any:
     if hasattr(timetable, "next_dagrun_info_v2"):
         return timetable.next_dagrun_info_v2(last_dagrun_info=last, restriction=restriction)
@@ -132,19 +107,20 @@ def _next(timetable: Any, last: Any, restriction: Any) -> Any:
     return timetable.next_dagrun_info(last_automated_data_interval=interval, restriction=restriction)
 
 
-def airflow_scheduler(spec: Any, last: Any, ticks: list[dt.datetime], monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+def airflow_scheduler(spec: Any, last: Any, ticks: list[dt.datetime]) -> list[Any]:
     """Airflow's scheduler loop (`_create_dag_runs`, then `calculate_dagrun_date_fields`): at each
     tick it creates the run it had computed as next once that run is due, then asks the timetable,
     under the DAG's catchup and the tick's clock, for the next one."""
     from airflow.timetables.base import TimeRestriction
 
     timetable = timetables.rebuild(spec)
-    restriction = TimeRestriction(earliest=dt.datetime.fromisoformat(spec.start_date), latest=None, catchup=spec.catchup)
-    with clock(monkeypatch, last.run_after if last is not None else ticks[0]):
+    earliest = dt.datetime.fromisoformat(spec.start_date) if spec.start_date else None  # None: the first look lays them
+    restriction = TimeRestriction(earliest=earliest, latest=None, catchup=spec.catchup)
+    with timetables.clock(last.run_after if last is not None else ticks[0]):
         upcoming = _next(timetable, last, restriction)  # computed live when `last` was created
     created = []
     for tick in ticks:
-        with clock(monkeypatch, tick):
+        with timetables.clock(tick):
             while upcoming is not None and upcoming.run_after <= tick:
                 created.append(upcoming)
                 upcoming = _next(timetable, upcoming, restriction)
@@ -156,23 +132,22 @@ OTHERS = ["four_hourly_trigger", "last_day_of_month", "fixed_offset", "events", 
 
 
 @pytest.mark.parametrize(("dag_id", "catchup"), [*((d, True) for d in DELTAS + OTHERS), *((d, False) for d in ["daily_at_0315", *OTHERS])])
-def test_a_ten_hour_outage_gives_the_runs_airflow_gives(dags: dict[str, Any], dag_id: str, catchup: bool,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_ten_hour_outage_gives_the_runs_airflow_gives(dags: dict[str, Any], dag_id: str, catchup: bool) -> None:
     if dag_id not in dags:
         pytest.skip(f"{dag_id}: Airflow 3 only")
-    ours, expected = _outage(dags[dag_id], catchup, monkeypatch)
+    ours, expected = _outage(dags[dag_id], catchup)
     assert ours == expected, (dag_id, catchup)
 
 
 @pytest.mark.parametrize("dag_id", ["every_six_hours", "every_ninety_minutes"])
 def test_without_catchup_airflow_moves_a_delta_grid_to_its_return_and_bridge_keeps_it(
-    dags: dict[str, Any], dag_id: str, monkeypatch: pytest.MonkeyPatch
+    dags: dict[str, Any], dag_id: str
 ) -> None:
     """The documented difference (docs/SCHEDULES.md, Catchup): after missed runs, Airflow's delta
     timetables with catchup=False may start the next run at the scheduler's return and lay the
     rest from there; bridge starts the same runs as Airflow up to the outage, then stays on the
     grid of the start_date."""
-    ours, expected = _outage(dags[dag_id], False, monkeypatch)
+    ours, expected = _outage(dags[dag_id], False)
     before = [d for d in expected if d < OUTAGE[0]]
     spec = timetables.describe_schedule(dags[dag_id])
     start = dt.datetime.fromisoformat(spec.start_date)
@@ -186,13 +161,13 @@ def test_without_catchup_airflow_moves_a_delta_grid_to_its_return_and_bridge_kee
     assert ours == expected or not all(on_grid(d) for d in expected), dag_id
 
 
-def _outage(dag: Any, catchup: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[list[dt.datetime], list[dt.datetime]]:
+def _outage(dag: Any, catchup: bool) -> tuple[list[dt.datetime], list[dt.datetime]]:
     """The logical dates bridge's CronJob and Airflow's scheduler start over WEEK with OUTAGE."""
     spec = dataclasses.replace(timetables.describe_schedule(dag), catchup=catchup)
     last = timetables.run_due_at(spec, WEEK[0])  # the DAG's latest run before the week, if it had one
     minutes = [WEEK[0] + dt.timedelta(minutes=i) for i in range(int((WEEK[1] - WEEK[0]).total_seconds() // 60) + 1)]
     ticks = [t for t in minutes if not OUTAGE[0] <= t < OUTAGE[1]]
-    expected = [i.logical_date for i in airflow_scheduler(spec, last, ticks, monkeypatch)]
+    expected = [i.logical_date for i in airflow_scheduler(spec, last, ticks)]
 
     schedule = fires(spec.cron, *WEEK)
     missed = [f for f in schedule if OUTAGE[0] <= f < OUTAGE[1]]
@@ -208,3 +183,55 @@ def _outage(dag: Any, catchup: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[l
                 runs[run.logical_date] = run
                 ours.append(run.logical_date)
     return ours, expected
+
+
+# ------------------------------------------------------------------ Airflow 3: no start_date
+
+NO_START_FILE = Path(__file__).parent / "data" / "no_start_timetables.py"
+
+
+@pytest.mark.skipif(airflow_major() == 2, reason="Airflow 2 requires a start_date")
+def test_without_a_start_date_runs_are_laid_from_the_first_fire_as_airflow_lays_them_from_its_first_look() -> None:
+    """Airflow lays an unstarted DAG's runs from its scheduler's first look; bridge from the
+    CronJob's first fire. With that first look at that fire, a week of runs is the same."""
+    for dag_id, dag in sorted(load_dags(NO_START_FILE).items()):
+        spec = timetables.describe_schedule(dag)
+        assert spec is not None and spec.cron and not spec.start_date, (dag_id, spec)
+        schedule = fires(spec.cron, *WEEK)
+        ticks = [schedule[0] + dt.timedelta(minutes=i) for i in range(int((WEEK[1] - schedule[0]).total_seconds() // 60) + 1)]
+        expected = [i.logical_date for i in airflow_scheduler(spec, None, ticks)]
+        assert len(expected) >= 2, dag_id
+        runs: dict[dt.datetime, Any] = {}  # in the namespace, by logical date
+        for fire in schedule:
+            for run in runs_at_fire(spec, fire, max(runs, default=None)):
+                runs.setdefault(run.logical_date, run)
+        assert sorted(runs) == expected, dag_id
+
+
+def test_run_immediately_gets_its_cron_line_and_says_what_differs(tmp_path: Path) -> None:
+    if airflow_major() == 2:
+        pytest.skip("Airflow 2's CronTriggerTimetable has no run_immediately")
+    result = run_cli("split", str(NO_START_FILE), "--dag-id", "run_immediately", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "run_immediately without a start_date" in result.output and "no cronjob" not in result.output.lower()
+    assert "schedule: 0 6 * * *" in (tmp_path / "out" / "cronjobs" / "run-immediately.yaml").read_text()
+
+
+def test_partitioned_timetables_say_why_they_get_no_cronjob() -> None:
+    """Airflow 3.2's asset partitioning (a partition key on every run and event) is not mapped: split
+    says so by name, and a DAG partitioned at run time is, like schedule=None, not scheduled."""
+    try:
+        from airflow.sdk import Asset, CronPartitionTimetable, PartitionedAssetTimetable, PartitionedAtRuntime
+    except ImportError:
+        pytest.skip("Airflow before 3.2 has no partitioned timetables")
+    from airflow.sdk import DAG
+
+    schedules = {"cron_partitioned": CronPartitionTimetable("0 6 * * *", timezone="UTC"),
+                 "asset_partitioned": PartitionedAssetTimetable(assets=Asset("s3://lake/p")),
+                 "runtime_partitioned": PartitionedAtRuntime()}
+    for dag_id, schedule in schedules.items():
+        spec = timetables.describe_schedule(DAG(dag_id, schedule=schedule, start_date=dt.datetime(2024, 1, 1, tzinfo=UTC)))
+        if dag_id == "runtime_partitioned":
+            assert spec is None
+            continue
+        assert spec is not None and not spec.cron and "partition" in spec.reason, (dag_id, spec)

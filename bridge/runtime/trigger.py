@@ -171,14 +171,18 @@ class ClusterRuns:
         body = triggered_workflow(template, dag_id, run_id, logical_date, conf, self.triggered_by)
         name = body["metadata"]["name"]
         self.names[(dag_id, run_id)] = name
-        if self.objects.create(body):
-            print(f"bridge: created Workflow {name!r} (DAG {dag_id!r}, run {run_id!r})", file=sys.stderr)
-            return True
-        if not reset:
-            return False
-        existing = self.objects.get("workflows", name)
-        if existing is None:  # gone meanwhile: start it anew
-            return self.trigger(dag_id, run_id, logical_date, conf, reset)
+        existing = None
+        for _ in range(3):  # a Workflow deleted between the create and the read: create it again
+            if self.objects.create(body):
+                print(f"bridge: created Workflow {name!r} (DAG {dag_id!r}, run {run_id!r})", file=sys.stderr)
+                return True
+            if not reset:
+                return False
+            existing = self.objects.get("workflows", name)
+            if existing is not None:
+                break
+        if existing is None:
+            raise RuntimeError(f"bridge: Workflow {name!r} exists when created and is gone when read (three times)")
         self.objects.delete(name)
         rerun = rerun_of(existing)
         deadline = time.monotonic() + self.patience
